@@ -1,0 +1,11 @@
+//! Signoff's engine: the process-definition language, its loader and checker, CEL guards,
+//! the working calendar, and (in later modules) the runtime, storage and notifications.
+
+pub mod calendar;
+pub mod diagnostic;
+pub mod directory;
+pub mod duration;
+pub mod guard;
+pub mod located;
+pub mod loader;
+pub mod model;

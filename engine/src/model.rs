@@ -1,0 +1,716 @@
+//! The process-definition language: the types one YAML file in `processes/` is read into.
+//!
+//! The types double as the source of `processes/schema.json` (via schemars), so every doc
+//! comment here is what a process owner sees as hover help in the editor.
+//!
+//! Values that need checking against the rest of the file (step ids, CEL, durations, roles)
+//! are kept as [`Located`] text here and checked by [`crate::check`], so that one file can
+//! report all of its problems at once instead of stopping at the first.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::located::Located;
+
+/// A text shown to people, in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    /// Chinese text, e.g. `费用报销`.
+    pub zh: String,
+    /// English text, e.g. `Reimbursement`.
+    pub en: String,
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.zh, self.en)
+    }
+}
+
+/// One process definition: one YAML file in `processes/`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessDef {
+    /// Stable identifier used in URLs and on the command line, e.g. `reimbursement`.
+    /// Lower case letters, digits and underscores.
+    pub id: Located<String>,
+    /// The process name shown to people.
+    pub name: Label,
+    /// What the process is for and where its rules come from.
+    #[serde(default)]
+    pub description: Option<Label>,
+    /// Who looks after this definition and is told about incidents.
+    pub owner: Located<Principal>,
+    /// When the submitter may withdraw a running request.
+    #[serde(default)]
+    pub withdraw: WithdrawPolicy,
+    /// The request form the submitter fills in.
+    #[serde(default)]
+    pub form: Form,
+    /// Process variables, set by automatic steps and readable by guards as `vars.NAME`.
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    /// The first step; defaults to the first entry of `steps`.
+    #[serde(default)]
+    pub start: Option<Located<String>>,
+    /// The steps (states) of the process.
+    pub steps: Vec<Step>,
+    /// Notification rules that apply to every step.
+    #[serde(default)]
+    pub notify: Vec<NotifyRule>,
+}
+
+/// A user or a role of the directory (`processes/org.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Principal {
+    /// A user id, e.g. `user: wang.fang`.
+    User(String),
+    /// A role id, e.g. `role: service_mgmt`.
+    Role(String),
+}
+
+/// When the submitter may withdraw a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawPolicy {
+    /// Until anybody has approved, rejected or completed a step (the default).
+    #[default]
+    UntilFirstDecision,
+    /// At any time before the request ends.
+    Anytime,
+    /// Never.
+    Never,
+}
+
+/// The request form.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Form {
+    /// Fields the submitter fills in, in display order.
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    /// Values computed from the fields with CEL, e.g. `total` = sum of the line amounts.
+    /// Readable by guards as `form.ID` like any other field.
+    #[serde(default)]
+    pub computed: Vec<ComputedField>,
+}
+
+/// The kind of value a form field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// One line of text.
+    Text,
+    /// Several lines of text.
+    LongText,
+    /// A number; `integer: true` allows whole numbers only.
+    Number,
+    /// An amount of money in the field's `currency` (default CNY), two decimals.
+    Money,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// One of the listed `options`.
+    Enum,
+    /// Yes or no.
+    Boolean,
+    /// A user id of the directory.
+    User,
+    /// A repeated table of lines, each with the `columns` fields.
+    Table,
+}
+
+impl FieldType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::LongText => "long_text",
+            FieldType::Number => "number",
+            FieldType::Money => "money",
+            FieldType::Date => "date",
+            FieldType::Enum => "enum",
+            FieldType::Boolean => "boolean",
+            FieldType::User => "user",
+            FieldType::Table => "table",
+        }
+    }
+}
+
+/// A field of a form, of a table's lines, or of a step's inputs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// Identifier used in CEL (`form.ID`), lower case with underscores.
+    pub id: Located<String>,
+    /// The kind of value.
+    #[serde(rename = "type")]
+    pub kind: Located<FieldType>,
+    /// The label shown beside the input.
+    pub label: Label,
+    /// Help text shown under the input.
+    #[serde(default)]
+    pub help: Option<Label>,
+    /// Whether a value must be given.
+    #[serde(default)]
+    pub required: bool,
+    /// Smallest allowed value (number, money).
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Largest allowed value (number, money).
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Whole numbers only (number).
+    #[serde(default)]
+    pub integer: bool,
+    /// ISO currency code (money); default `CNY`.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Fewest characters (text, long_text).
+    #[serde(default)]
+    pub min_length: Option<u32>,
+    /// Most characters (text, long_text).
+    #[serde(default)]
+    pub max_length: Option<u32>,
+    /// A regular expression the whole text must match (text).
+    #[serde(default)]
+    pub pattern: Option<Located<String>>,
+    /// The choices (enum).
+    #[serde(default)]
+    pub options: Vec<EnumOption>,
+    /// The fields of each line (table).
+    #[serde(default)]
+    pub columns: Vec<Field>,
+    /// Fewest lines (table).
+    #[serde(default)]
+    pub min_rows: Option<u32>,
+    /// Most lines (table).
+    #[serde(default)]
+    pub max_rows: Option<u32>,
+    /// The user must hold this role (user).
+    #[serde(default)]
+    pub role: Option<Located<String>>,
+}
+
+/// One choice of an enum field.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnumOption {
+    /// The stored value, used in CEL, e.g. `cash`.
+    pub value: Located<String>,
+    /// What people see, e.g. `现款 Cash`.
+    pub label: Label,
+}
+
+/// A value computed from the form with CEL.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComputedField {
+    /// Identifier, readable as `form.ID`.
+    pub id: Located<String>,
+    /// The kind of value the expression yields.
+    #[serde(rename = "type")]
+    pub kind: Located<FieldType>,
+    #[serde(default)]
+    pub label: Option<Label>,
+    /// A CEL expression over `form`, e.g. `sum(form.lines.map(l, l.amount))`.
+    pub expr: Located<String>,
+}
+
+/// A process variable.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// Identifier, readable as `vars.ID`.
+    pub id: Located<String>,
+    /// Its initial value (any YAML scalar or list); null when absent.
+    #[serde(default)]
+    pub initial: Option<serde_json::Value>,
+}
+
+/// The kind of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// People approve or reject; outcomes `approved` and `rejected`.
+    Approval,
+    /// People do something (fill in, confirm, hand over) and complete it; outcome `done`.
+    Task,
+    /// The engine evaluates `set` and moves on at once; outcome `done`.
+    Auto,
+    /// Waits `for` a duration or `until` a date; outcome `elapsed`.
+    Wait,
+    /// Runs its `branches` at the same time and joins them; outcome `done`.
+    Parallel,
+    /// Ends the request with an `outcome`.
+    End,
+}
+
+impl StepKind {
+    /// The outcomes a step of this kind can produce (besides `timeout`).
+    pub fn outcomes(self) -> &'static [Outcome] {
+        match self {
+            StepKind::Approval => &[Outcome::Approved, Outcome::Rejected],
+            StepKind::Task | StepKind::Auto | StepKind::Parallel => &[Outcome::Done],
+            StepKind::Wait => &[Outcome::Elapsed],
+            StepKind::End => &[],
+        }
+    }
+
+    pub fn has_assignees(self) -> bool {
+        matches!(self, StepKind::Approval | StepKind::Task)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Approval => "approval",
+            StepKind::Task => "task",
+            StepKind::Auto => "auto",
+            StepKind::Wait => "wait",
+            StepKind::Parallel => "parallel",
+            StepKind::End => "end",
+        }
+    }
+}
+
+/// A step (state) of a process.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Identifier, unique within the process; transitions name it in `to`.
+    pub id: Located<String>,
+    /// What kind of step this is.
+    #[serde(rename = "type")]
+    pub kind: Located<StepKind>,
+    /// The name shown in the inbox and the diagram.
+    #[serde(default)]
+    pub name: Option<Label>,
+    /// Who acts (approval, task). Several entries are joined; duplicates removed.
+    #[serde(default)]
+    pub assignees: Vec<Located<Assignee>>,
+    /// How many of the assignees must act (approval, task); default `any`.
+    #[serde(default)]
+    pub mode: Option<Located<Mode>>,
+    /// The actions offered here; defaults depend on the step kind.
+    #[serde(default)]
+    pub actions: Vec<Located<Action>>,
+    /// Where `return` may send the request: `submitter` or ids of earlier steps.
+    #[serde(default)]
+    pub return_to: Vec<Located<String>>,
+    /// Form fields the actor may change here.
+    #[serde(default)]
+    pub editable: Vec<Located<String>>,
+    /// Values each actor gives when acting (e.g. a panel score); guards read them from `votes`.
+    #[serde(default)]
+    pub inputs: Vec<Field>,
+    /// Skip this step when the assignee is the submitter, or already approved earlier.
+    #[serde(default)]
+    pub auto_skip: Vec<AutoSkip>,
+    /// Read-only watchers told when the step is entered.
+    #[serde(default)]
+    pub cc: Vec<Located<Assignee>>,
+    /// Deadline, reminders and what happens on timeout.
+    #[serde(default)]
+    pub deadline: Option<Deadline>,
+    /// Variables to set (auto): `NAME: CEL expression`.
+    #[serde(default)]
+    pub set: BTreeMap<String, Located<String>>,
+    /// How long to wait (wait), e.g. `7wd`.
+    #[serde(default, rename = "for")]
+    pub wait_for: Option<Located<String>>,
+    /// A CEL expression giving the date to wait until (wait), e.g. `form.effective_date`.
+    #[serde(default)]
+    pub until: Option<Located<String>>,
+    /// The branches run at the same time (parallel).
+    #[serde(default)]
+    pub branches: Vec<Branch>,
+    /// How many branches must finish before the parallel step is done; default `all`.
+    #[serde(default)]
+    pub join: Option<Located<Join>>,
+    /// How the request ends (end).
+    #[serde(default)]
+    pub outcome: Option<Located<EndOutcome>>,
+    /// Where to go next, per outcome; the first matching entry wins.
+    #[serde(default)]
+    pub transitions: Vec<Transition>,
+    /// Notification rules for this step.
+    #[serde(default)]
+    pub notify: Vec<NotifyRule>,
+}
+
+impl Step {
+    pub fn display_name(&self) -> String {
+        match &self.name {
+            Some(label) => label.to_string(),
+            None => self.id.value.clone(),
+        }
+    }
+
+    /// The actions offered, with defaults when the definition lists none.
+    pub fn allowed_actions(&self) -> Vec<Action> {
+        if !self.actions.is_empty() {
+            return self.actions.iter().map(|a| a.value).collect();
+        }
+        match self.kind.value {
+            StepKind::Approval => vec![
+                Action::Approve,
+                Action::Reject,
+                Action::Return,
+                Action::Delegate,
+                Action::Comment,
+            ],
+            StepKind::Task => vec![Action::Complete, Action::Delegate, Action::Comment],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+            .as_ref()
+            .map(|m| m.value.clone())
+            .unwrap_or(Mode::Any)
+    }
+}
+
+/// A branch of a parallel step: its own list of steps, run in order unless their
+/// transitions say otherwise. A branch finishes when it reaches `join`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Branch {
+    /// Identifier, unique within the process.
+    pub id: Located<String>,
+    #[serde(default)]
+    pub name: Option<Label>,
+    /// The steps of the branch; the first one starts it.
+    pub steps: Vec<Step>,
+}
+
+/// Who acts on a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignee {
+    /// One user: `user: wang.fang`.
+    User(String),
+    /// Every member of a role at the moment the step is entered: `role: finance`.
+    Role(String),
+    /// The submitter of the request.
+    Submitter,
+    /// The submitter's direct manager.
+    Manager,
+    /// The submitter's managers up to this many levels: `manager_chain: 2`.
+    ManagerChain(u32),
+    /// The head of a fixed region: `regional_head: east`.
+    RegionalHead(String),
+    /// The head of the region named by a form field: `regional_head_of: region`.
+    RegionalHeadOf(String),
+    /// The user named by a user-typed form field: `field: successor`.
+    Field(String),
+    /// A CEL expression returning a user id or a list of them.
+    Expr(String),
+}
+
+/// How many assignees must act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One of them decides (or-sign).
+    Any,
+    /// All of them must approve; one rejection rejects (countersign).
+    All,
+    /// One after another in list order; one rejection rejects.
+    Sequential,
+    /// A vote with pass and reject thresholds.
+    Vote(Vote),
+}
+
+impl Mode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::Any => "any",
+            Mode::All => "all",
+            Mode::Sequential => "sequential",
+            Mode::Vote(_) => "vote",
+        }
+    }
+}
+
+/// Vote thresholds: give either a count or a percentage of the assignees, for each side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vote {
+    /// Approvals needed to pass.
+    #[serde(default)]
+    pub pass: Option<u32>,
+    /// Approvals needed to pass, as a percentage of the assignees (1-100).
+    #[serde(default)]
+    pub pass_percent: Option<u32>,
+    /// Rejections that reject; default: as soon as passing is no longer possible.
+    #[serde(default)]
+    pub reject: Option<u32>,
+    /// Rejections that reject, as a percentage of the assignees (1-100).
+    #[serde(default)]
+    pub reject_percent: Option<u32>,
+}
+
+/// An action a person can take on a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Approve,
+    Reject,
+    /// Send back for revision, to the submitter or an earlier step in `return_to`.
+    Return,
+    /// Let another user act on your behalf; history shows both names.
+    Delegate,
+    /// Hand the task over to another user for good.
+    Transfer,
+    /// Add a signer to the running step.
+    AddSigner,
+    /// Remove a signer from the running step (never below what the mode needs).
+    RemoveSigner,
+    /// Complete a task step.
+    Complete,
+    /// Take a task offered to a role pool.
+    Claim,
+    Comment,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::Return => "return",
+            Action::Delegate => "delegate",
+            Action::Transfer => "transfer",
+            Action::AddSigner => "add_signer",
+            Action::RemoveSigner => "remove_signer",
+            Action::Complete => "complete",
+            Action::Claim => "claim",
+            Action::Comment => "comment",
+        }
+    }
+}
+
+/// When a step skips itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoSkip {
+    /// The assignee is the submitter.
+    Submitter,
+    /// The assignee already approved an earlier step of this request.
+    AlreadyApproved,
+}
+
+/// A deadline on a step.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deadline {
+    /// Time allowed from entering the step: `3wd` (working days), `4wh` (working hours),
+    /// `2d` (calendar days), `12h`, `30m`.
+    pub within: Located<String>,
+    /// Remind the assignees this long before the deadline, e.g. `1wd`.
+    #[serde(default)]
+    pub remind_before: Option<Located<String>>,
+    /// What happens when the deadline passes; default `remind`.
+    #[serde(default)]
+    pub on_timeout: Option<Located<TimeoutAction>>,
+}
+
+/// What happens when a deadline passes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeoutAction {
+    /// Remind the assignees again.
+    Remind,
+    /// Add these people as assignees and tell them: `escalate: [manager]`.
+    Escalate(Vec<Assignee>),
+    /// Decide `approved` on behalf of the assignees.
+    AutoApprove,
+    /// Decide `rejected` on behalf of the assignees.
+    AutoReject,
+    /// Take the step's `timeout` transitions.
+    Transition,
+}
+
+/// How many branches of a parallel step must finish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Join {
+    All,
+    Any,
+    Count(u32),
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndOutcome {
+    Approved,
+    Rejected,
+    Completed,
+    Withdrawn,
+    Cancelled,
+}
+
+impl EndOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndOutcome::Approved => "approved",
+            EndOutcome::Rejected => "rejected",
+            EndOutcome::Completed => "completed",
+            EndOutcome::Withdrawn => "withdrawn",
+            EndOutcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The result of a step that selects transitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Approved,
+    Rejected,
+    Done,
+    Elapsed,
+    Timeout,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Approved => "approved",
+            Outcome::Rejected => "rejected",
+            Outcome::Done => "done",
+            Outcome::Elapsed => "elapsed",
+            Outcome::Timeout => "timeout",
+        }
+    }
+
+    /// Outcomes that may fall through to the next listed step when no transition names them.
+    pub fn continues_implicitly(self) -> bool {
+        matches!(self, Outcome::Approved | Outcome::Done | Outcome::Elapsed)
+    }
+}
+
+/// Where a step goes for one outcome. Entries are tried in order; the first whose
+/// `when` is true (or that has no `when`) is taken.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// The outcome this entry applies to.
+    pub on: Located<Outcome>,
+    /// A CEL guard over `form`, `submitter`, `votes` and `vars`; absent means always.
+    #[serde(default)]
+    pub when: Option<Located<String>>,
+    /// The next step's id (or `join` inside a parallel branch).
+    pub to: Located<String>,
+}
+
+/// The target that ends a parallel branch.
+pub const JOIN_TARGET: &str = "join";
+
+/// Something that happens to a request, that people may be told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// A task is assigned to someone (or their delegate).
+    TaskAssigned,
+    /// A deadline is near, or passed with `on_timeout: remind`.
+    Reminder,
+    /// A deadline passed and the task was escalated.
+    Escalated,
+    /// The submitter urged the assignees.
+    Urged,
+    /// Someone is copied on a step.
+    Cc,
+    /// The request was approved (ended approved or completed).
+    Approved,
+    /// The request was rejected.
+    Rejected,
+    /// The request was returned for revision.
+    Returned,
+    /// The submitter withdrew the request.
+    Withdrawn,
+    /// The request stopped on an error the owner must fix.
+    Incident,
+    /// A step was entered.
+    StepEntered,
+}
+
+/// Who is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipient {
+    Submitter,
+    /// The assignees of the step the event is about.
+    Assignees,
+    /// The process owner.
+    Owner,
+    /// The submitter's manager.
+    Manager,
+    User(String),
+    Role(String),
+}
+
+/// A notification rule: on this event, tell these people, with this template.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyRule {
+    pub on: Located<Event>,
+    pub to: Vec<Located<Recipient>>,
+    /// A template name from `processes/templates/`; default: the event's built-in template.
+    #[serde(default)]
+    pub template: Option<Located<String>>,
+}
+
+impl ProcessDef {
+    /// Every step of the process, including those inside parallel branches, depth first.
+    pub fn all_steps(&self) -> Vec<&Step> {
+        fn walk<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
+            for step in steps {
+                out.push(step);
+                for branch in &step.branches {
+                    walk(&branch.steps, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.steps, &mut out);
+        out
+    }
+
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.all_steps().into_iter().find(|s| s.id.value == id)
+    }
+
+    pub fn start_step(&self) -> Option<&Step> {
+        match &self.start {
+            Some(id) => self.step(id),
+            None => self.steps.first(),
+        }
+    }
+
+    /// All fields readable as `form.ID`: the form's fields and its computed values.
+    pub fn form_field_ids(&self) -> Vec<&str> {
+        self.form
+            .fields
+            .iter()
+            .map(|f| f.id.value.as_str())
+            .chain(self.form.computed.iter().map(|c| c.id.value.as_str()))
+            .collect()
+    }
+
+    pub fn field(&self, id: &str) -> Option<&Field> {
+        self.form.fields.iter().find(|f| f.id.value == id)
+    }
+}
+
+/// The JSON Schema of the language, for editors (`processes/schema.json`).
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(ProcessDef);
+    serde_json::to_value(schema).expect("a JSON Schema always serialises")
+}
