@@ -11,7 +11,7 @@
 //! - `today`: the current date as `YYYY-MM-DD` in the calendar's zone.
 //!
 //! Functions besides CEL's standard ones: `sum(list)`, `avg(list)`,
-//! `days_between(from, to)` over `YYYY-MM-DD` dates.
+//! `days_between(from, to)` and `end_of_month(date)` over `YYYY-MM-DD` dates.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -229,7 +229,7 @@ impl Compiled {
             let mut ctx = Context::default();
             register_functions(&mut ctx);
             for (name, value) in scope.bindings() {
-                ctx.add_variable_from_value(name, json_to_cel(value));
+                ctx.add_variable_from_value(name, json_to_cel(&value));
             }
             self.program.execute(&ctx)
         }));
@@ -264,12 +264,13 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn bindings(&self) -> [(&'static str, &serde_json::Value); 4] {
+    fn bindings(&self) -> [(&'static str, serde_json::Value); 5] {
         [
-            ("form", &self.form),
-            ("submitter", &self.submitter),
-            ("votes", &self.votes),
-            ("vars", &self.vars),
+            ("form", self.form.clone()),
+            ("submitter", self.submitter.clone()),
+            ("votes", self.votes.clone()),
+            ("vars", self.vars.clone()),
+            ("today", serde_json::Value::String(self.today.clone())),
         ]
     }
 }
@@ -298,6 +299,24 @@ fn register_functions(ctx: &mut Context) {
                 })
             };
             Ok((parse(&to)? - parse(&from)?).num_days())
+        },
+    );
+    let _ = ctx.add_function(
+        "end_of_month",
+        |date: Arc<String>| -> Result<Value, cel::ExecutionError> {
+            use chrono::Datelike;
+            let d = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| {
+                cel::ExecutionError::function_error("end_of_month", format!("`{date}` is not a YYYY-MM-DD date"))
+            })?;
+            let first_of_next = if d.month() == 12 {
+                chrono::NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+            } else {
+                chrono::NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+            };
+            first_of_next
+                .and_then(|n| n.pred_opt())
+                .map(|last| Value::String(Arc::new(last.format("%Y-%m-%d").to_string())))
+                .ok_or_else(|| cel::ExecutionError::function_error("end_of_month", "date out of range"))
         },
     );
 }
@@ -412,6 +431,8 @@ mod tests {
         assert_eq!(eval("avg(votes.ballots.map(b, b.score)) >= 80"), json!(true));
         assert_eq!(eval("days_between('2026-01-30', '2026-03-02')"), json!(31));
         assert_eq!(eval("vars.round + 1"), json!(2));
+        assert_eq!(eval("end_of_month('2028-02-10')"), json!("2028-02-29"));
+        assert_eq!(eval("today"), json!("2026-11-22"));
     }
 
     #[test]

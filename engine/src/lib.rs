@@ -9,3 +9,7 @@ pub mod guard;
 pub mod located;
 pub mod loader;
 pub mod model;
+pub mod catalog;
+pub mod check;
+pub mod flow;
+pub mod graph;

@@ -100,6 +100,11 @@ fn to_diagnostic(path: &Path, error: &serde_saphyr::Error) -> Diagnostic {
 /// shown separately, so the prefix goes.
 fn strip_location_prefix(message: &str) -> String {
     let first_line = message.lines().next().unwrap_or_default();
+    // Some messages also end with ` at line N, column M`.
+    let first_line = match first_line.rfind(" at line ") {
+        Some(idx) if first_line[idx..].contains("column") => &first_line[..idx],
+        _ => first_line,
+    };
     let rest = first_line.strip_prefix("error: ").unwrap_or(first_line);
     if let Some(after_line) = rest.strip_prefix("line ") {
         if let Some(idx) = after_line.find(": ") {

@@ -98,6 +98,23 @@ pub struct Form {
     /// Readable by guards as `form.ID` like any other field.
     #[serde(default)]
     pub computed: Vec<ComputedField>,
+    /// Checks over the whole form, made when it is submitted or changed, e.g. that the
+    /// end date is not before the start date.
+    #[serde(default)]
+    pub rules: Vec<FormRule>,
+}
+
+/// A check over the whole form.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormRule {
+    /// A CEL expression that must be true, e.g. `form.end_date >= form.start_date`.
+    pub check: Located<String>,
+    /// The field the message is shown beside; default: the form as a whole.
+    #[serde(default)]
+    pub field: Option<Located<String>>,
+    /// What the submitter is told when the check fails.
+    pub message: Label,
 }
 
 /// The kind of value a form field holds.
@@ -408,6 +425,8 @@ pub enum Assignee {
     RegionalHeadOf(String),
     /// The user named by a user-typed form field: `field: successor`.
     Field(String),
+    /// The manager of the user named by a user-typed form field: `manager_of: employee`.
+    ManagerOf(String),
     /// A CEL expression returning a user id or a list of them.
     Expr(String),
 }
@@ -654,6 +673,8 @@ pub enum Recipient {
     Manager,
     User(String),
     Role(String),
+    /// The user named by a user-typed form field: `field: candidate`.
+    Field(String),
 }
 
 /// A notification rule: on this event, tell these people, with this template.

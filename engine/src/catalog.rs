@@ -1,0 +1,179 @@
+//! A folder of definitions (`processes/`): every process file, the directory
+//! (`org.yaml`) and the calendar (`calendar.yaml`), loaded and checked together.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::calendar::{Calendar, CalendarFile};
+use crate::check::check_definition;
+use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::directory::Directory;
+use crate::loader::SourceFile;
+use crate::located::Position;
+use crate::model::ProcessDef;
+
+pub const DIRECTORY_FILE: &str = "org.yaml";
+pub const CALENDAR_FILE: &str = "calendar.yaml";
+
+/// A loaded definition with its source.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub source: SourceFile,
+    pub def: ProcessDef,
+}
+
+/// Everything found under the given paths.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub definitions: Vec<Definition>,
+    pub directory: Option<Directory>,
+    pub calendar: Option<Calendar>,
+    /// Every problem found, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// File texts by path, for rendering diagnostics.
+    pub sources: BTreeMap<PathBuf, String>,
+}
+
+impl Catalog {
+    /// Loads files and folders. A folder contributes its `*.yaml`/`*.yml` files; the
+    /// directory and calendar are taken from the folder of the first path given (or the
+    /// folder a file is in).
+    pub fn load(paths: &[PathBuf]) -> Catalog {
+        let mut catalog = Catalog::default();
+        let mut files = Vec::new();
+        for path in paths {
+            if path.is_dir() {
+                match std::fs::read_dir(path) {
+                    Ok(entries) => {
+                        let mut found: Vec<PathBuf> = entries
+                            .filter_map(|e| e.ok().map(|e| e.path()))
+                            .filter(|p| {
+                                p.is_file()
+                                    && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                            })
+                            .collect();
+                        found.sort();
+                        files.extend(found);
+                    }
+                    Err(e) => catalog.diagnostics.push(Diagnostic::error(
+                        Code::Io,
+                        path,
+                        Position::UNKNOWN,
+                        format!("cannot read the folder: {e}"),
+                    )),
+                }
+            } else {
+                files.push(path.clone());
+            }
+        }
+        let home = paths
+            .first()
+            .map(|p| if p.is_dir() { p.clone() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() })
+            .unwrap_or_default();
+        catalog.load_directory(&home.join(DIRECTORY_FILE));
+        catalog.load_calendar(&home.join(CALENDAR_FILE));
+
+        let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for file in files {
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if name == DIRECTORY_FILE || name == CALENDAR_FILE {
+                continue;
+            }
+            let source = match SourceFile::read(&file) {
+                Ok(s) => s,
+                Err(d) => {
+                    catalog.diagnostics.push(*d);
+                    continue;
+                }
+            };
+            catalog.sources.insert(file.clone(), source.text.clone());
+            match source.parse::<ProcessDef>() {
+                Ok(def) => {
+                    catalog.diagnostics.extend(check_definition(
+                        &file,
+                        &source.text,
+                        &def,
+                        catalog.directory.as_ref(),
+                    ));
+                    if let Some(first) = ids.insert(def.id.value.clone(), file.clone()) {
+                        catalog.diagnostics.push(
+                            Diagnostic::error(
+                                Code::DuplicateId,
+                                &file,
+                                def.id.at,
+                                format!("process id `{}` is already used by {}", def.id, first.display()),
+                            )
+                            .with_hint("every process needs its own id"),
+                        );
+                    }
+                    catalog.definitions.push(Definition { source, def });
+                }
+                Err(d) => catalog.diagnostics.push(*d),
+            }
+        }
+        catalog
+    }
+
+    fn load_directory(&mut self, path: &Path) {
+        if !path.exists() {
+            return;
+        }
+        match SourceFile::read(path).and_then(|s| {
+            self.sources.insert(path.to_path_buf(), s.text.clone());
+            s.parse::<Directory>()
+        }) {
+            Ok(dir) => {
+                for (at, problem) in dir.problems() {
+                    self.diagnostics.push(
+                        Diagnostic::error(Code::Directory, path, at, problem)
+                            .with_hint("fix the directory entry in org.yaml"),
+                    );
+                }
+                self.directory = Some(dir);
+            }
+            Err(d) => self.diagnostics.push(*d),
+        }
+    }
+
+    fn load_calendar(&mut self, path: &Path) {
+        if !path.exists() {
+            return;
+        }
+        let parsed = SourceFile::read(path).and_then(|s| {
+            self.sources.insert(path.to_path_buf(), s.text.clone());
+            s.parse::<CalendarFile>()
+        });
+        match parsed {
+            Ok(file) => match Calendar::from_file(&file) {
+                Ok(cal) => self.calendar = Some(cal),
+                Err(e) => self.diagnostics.push(Diagnostic::error(
+                    Code::Calendar,
+                    path,
+                    Position::UNKNOWN,
+                    e.to_string(),
+                )),
+            },
+            Err(d) => self.diagnostics.push(*d),
+        }
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn definition(&self, id: &str) -> Option<&Definition> {
+        self.definitions.iter().find(|d| d.def.id.value == id)
+    }
+
+    /// All diagnostics rendered for a terminal.
+    pub fn render(&self) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.render(self.sources.get(&d.file).map(String::as_str)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
