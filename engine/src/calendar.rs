@@ -310,7 +310,10 @@ mod tests {
     fn calendar_days_ignore_the_calendar() {
         let cal = china_2026();
         let from = shanghai(2026, 10, 1, 9);
-        assert_eq!(cal.add(from, WorkDuration::Days(2)), shanghai(2026, 10, 3, 9));
+        assert_eq!(
+            cal.add(from, WorkDuration::Days(2)),
+            shanghai(2026, 10, 3, 9)
+        );
         assert_eq!(
             cal.working_days_between(
                 NaiveDate::from_ymd_opt(2026, 9, 29).unwrap(),

@@ -34,6 +34,21 @@ pub struct Catalog {
     pub sources: BTreeMap<PathBuf, String>,
 }
 
+/// Parses and checks one definition's text: the definition when it could be read, and
+/// every problem found.
+pub fn check_source(
+    source: &SourceFile,
+    directory: Option<&Directory>,
+) -> (Option<ProcessDef>, Vec<Diagnostic>) {
+    match source.parse::<ProcessDef>() {
+        Ok(def) => {
+            let diagnostics = check_definition(&source.path, &source.text, &def, directory);
+            (Some(def), diagnostics)
+        }
+        Err(d) => (None, vec![*d]),
+    }
+}
+
 impl Catalog {
     /// Loads files and folders. A folder contributes its `*.yaml`/`*.yml` files; the
     /// directory and calendar are taken from the folder of the first path given (or the
@@ -49,7 +64,10 @@ impl Catalog {
                             .filter_map(|e| e.ok().map(|e| e.path()))
                             .filter(|p| {
                                 p.is_file()
-                                    && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                                    && matches!(
+                                        p.extension().and_then(|e| e.to_str()),
+                                        Some("yaml" | "yml")
+                                    )
                             })
                             .collect();
                         found.sort();
@@ -68,14 +86,23 @@ impl Catalog {
         }
         let home = paths
             .first()
-            .map(|p| if p.is_dir() { p.clone() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() })
+            .map(|p| {
+                if p.is_dir() {
+                    p.clone()
+                } else {
+                    p.parent().map(Path::to_path_buf).unwrap_or_default()
+                }
+            })
             .unwrap_or_default();
         catalog.load_directory(&home.join(DIRECTORY_FILE));
         catalog.load_calendar(&home.join(CALENDAR_FILE));
 
         let mut ids: BTreeMap<String, PathBuf> = BTreeMap::new();
         for file in files {
-            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if name == DIRECTORY_FILE || name == CALENDAR_FILE {
                 continue;
             }
@@ -87,28 +114,25 @@ impl Catalog {
                 }
             };
             catalog.sources.insert(file.clone(), source.text.clone());
-            match source.parse::<ProcessDef>() {
-                Ok(def) => {
-                    catalog.diagnostics.extend(check_definition(
-                        &file,
-                        &source.text,
-                        &def,
-                        catalog.directory.as_ref(),
-                    ));
-                    if let Some(first) = ids.insert(def.id.value.clone(), file.clone()) {
-                        catalog.diagnostics.push(
-                            Diagnostic::error(
-                                Code::DuplicateId,
-                                &file,
-                                def.id.at,
-                                format!("process id `{}` is already used by {}", def.id, first.display()),
-                            )
-                            .with_hint("every process needs its own id"),
-                        );
-                    }
-                    catalog.definitions.push(Definition { source, def });
+            let (def, diagnostics) = check_source(&source, catalog.directory.as_ref());
+            catalog.diagnostics.extend(diagnostics);
+            if let Some(def) = def {
+                if let Some(first) = ids.insert(def.id.value.clone(), file.clone()) {
+                    catalog.diagnostics.push(
+                        Diagnostic::error(
+                            Code::DuplicateId,
+                            &file,
+                            def.id.at,
+                            format!(
+                                "process id `{}` is already used by {}",
+                                def.id,
+                                first.display()
+                            ),
+                        )
+                        .with_hint("every process needs its own id"),
+                    );
                 }
-                Err(d) => catalog.diagnostics.push(*d),
+                catalog.definitions.push(Definition { source, def });
             }
         }
         catalog

@@ -56,7 +56,13 @@ fn is_identifier(s: &str) -> bool {
 }
 
 impl<'a> Checker<'a> {
-    fn error(&mut self, code: Code, at: Position, message: impl Into<String>, hint: Option<String>) {
+    fn error(
+        &mut self,
+        code: Code,
+        at: Position,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         let d = Diagnostic::error(code, self.path, at, message);
         self.out.push(match hint {
             Some(h) => d.with_hint(h),
@@ -64,7 +70,13 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn warning(&mut self, code: Code, at: Position, message: impl Into<String>, hint: Option<String>) {
+    fn warning(
+        &mut self,
+        code: Code,
+        at: Position,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
         let d = Diagnostic::warning(code, self.path, at, message);
         self.out.push(match hint {
             Some(h) => d.with_hint(h),
@@ -82,7 +94,12 @@ impl<'a> Checker<'a> {
         for v in &def.variables {
             self.check_id(&v.id, "variable");
             if !vars.insert(v.id.value.as_str()) {
-                self.error(Code::DuplicateId, v.id.at, format!("duplicate variable `{}`", v.id), None);
+                self.error(
+                    Code::DuplicateId,
+                    v.id.at,
+                    format!("duplicate variable `{}`", v.id),
+                    None,
+                );
             }
         }
         self.check_steps();
@@ -97,7 +114,9 @@ impl<'a> Checker<'a> {
                 Code::BadId,
                 id.at,
                 format!("`{}` is not a valid {what} id", id.value),
-                Some("use lower-case letters, digits and underscores, starting with a letter".into()),
+                Some(
+                    "use lower-case letters, digits and underscores, starting with a letter".into(),
+                ),
             );
         }
     }
@@ -156,7 +175,12 @@ impl<'a> Checker<'a> {
         for f in fields {
             self.check_id(&f.id, what);
             if !seen.insert(f.id.value.as_str()) {
-                self.error(Code::DuplicateId, f.id.at, format!("duplicate {what} `{}`", f.id), Some("give each field its own id".into()));
+                self.error(
+                    Code::DuplicateId,
+                    f.id.at,
+                    format!("duplicate {what} `{}`", f.id),
+                    Some("give each field its own id".into()),
+                );
             }
             self.check_field(f, allow_table);
         }
@@ -168,8 +192,14 @@ impl<'a> Checker<'a> {
             checker.error(
                 Code::MisplacedKey,
                 f.id.at,
-                format!("`{key}` does not apply to a {} field (`{}`)", kind.as_str(), f.id),
-                Some(format!("`{key}` is for {applies} fields; remove it or change `type`")),
+                format!(
+                    "`{key}` does not apply to a {} field (`{}`)",
+                    kind.as_str(),
+                    f.id
+                ),
+                Some(format!(
+                    "`{key}` is for {applies} fields; remove it or change `type`"
+                )),
             );
         };
         let numeric = matches!(kind, FieldType::Number | FieldType::Money);
@@ -189,7 +219,9 @@ impl<'a> Checker<'a> {
         if !f.options.is_empty() && kind != FieldType::Enum {
             misplaced(self, "options", "enum");
         }
-        if (!f.columns.is_empty() || f.min_rows.is_some() || f.max_rows.is_some()) && kind != FieldType::Table {
+        if (!f.columns.is_empty() || f.min_rows.is_some() || f.max_rows.is_some())
+            && kind != FieldType::Table
+        {
             misplaced(self, "columns/min_rows/max_rows", "table");
         }
         if f.role.is_some() && kind != FieldType::User {
@@ -197,29 +229,58 @@ impl<'a> Checker<'a> {
         }
         if let (Some(min), Some(max)) = (f.min, f.max) {
             if min > max {
-                self.error(Code::BadBounds, f.id.at, format!("`{}` has min {min} above max {max}", f.id), Some("swap the two bounds".into()));
+                self.error(
+                    Code::BadBounds,
+                    f.id.at,
+                    format!("`{}` has min {min} above max {max}", f.id),
+                    Some("swap the two bounds".into()),
+                );
             }
         }
         if let (Some(min), Some(max)) = (f.min_length, f.max_length) {
             if min > max {
-                self.error(Code::BadBounds, f.id.at, format!("`{}` has min_length {min} above max_length {max}", f.id), Some("swap the two bounds".into()));
+                self.error(
+                    Code::BadBounds,
+                    f.id.at,
+                    format!("`{}` has min_length {min} above max_length {max}", f.id),
+                    Some("swap the two bounds".into()),
+                );
             }
         }
         if let (Some(min), Some(max)) = (f.min_rows, f.max_rows) {
             if min > max {
-                self.error(Code::BadBounds, f.id.at, format!("`{}` has min_rows {min} above max_rows {max}", f.id), Some("swap the two bounds".into()));
+                self.error(
+                    Code::BadBounds,
+                    f.id.at,
+                    format!("`{}` has min_rows {min} above max_rows {max}", f.id),
+                    Some("swap the two bounds".into()),
+                );
             }
         }
         if let Some(pattern) = &f.pattern {
             if let Err(e) = regex::Regex::new(pattern) {
                 let detail = e.to_string();
-                let last = detail.lines().last().unwrap_or_default().trim().to_string();
-                self.error(Code::BadPattern, pattern.at, format!("invalid pattern: {last}"), Some("patterns use Rust regex syntax; escape special characters with `\\`".into()));
+                let last = detail.lines().last().unwrap_or_default().trim();
+                let last = last.strip_prefix("error: ").unwrap_or(last).to_string();
+                self.error(
+                    Code::BadPattern,
+                    pattern.at,
+                    format!("invalid pattern: {last}"),
+                    Some(
+                        "patterns use Rust regex syntax; escape special characters with `\\`"
+                            .into(),
+                    ),
+                );
             }
         }
         if let Some(currency) = &f.currency {
             if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-                self.error(Code::WrongType, f.id.at, format!("`{currency}` is not an ISO currency code"), Some("write three capital letters, e.g. `CNY`".into()));
+                self.error(
+                    Code::WrongType,
+                    f.id.at,
+                    format!("`{currency}` is not an ISO currency code"),
+                    Some("write three capital letters, e.g. `CNY`".into()),
+                );
             }
         }
         if let Some(role) = &f.role {
@@ -228,21 +289,41 @@ impl<'a> Checker<'a> {
         match kind {
             FieldType::Enum => {
                 if f.options.is_empty() {
-                    self.error(Code::MissingKey, f.id.at, format!("enum field `{}` has no options", f.id), Some("add `options:` with `value` and `label` entries".into()));
+                    self.error(
+                        Code::MissingKey,
+                        f.id.at,
+                        format!("enum field `{}` has no options", f.id),
+                        Some("add `options:` with `value` and `label` entries".into()),
+                    );
                 }
                 let mut values = BTreeSet::new();
                 for o in &f.options {
                     if !values.insert(o.value.value.as_str()) {
-                        self.error(Code::DuplicateId, o.value.at, format!("duplicate option `{}`", o.value), None);
+                        self.error(
+                            Code::DuplicateId,
+                            o.value.at,
+                            format!("duplicate option `{}`", o.value),
+                            None,
+                        );
                     }
                 }
             }
             FieldType::Table => {
                 if !allow_table {
-                    self.error(Code::WrongType, f.kind.at, "tables cannot be nested", Some("put the nested lines in their own table field".into()));
+                    self.error(
+                        Code::WrongType,
+                        f.kind.at,
+                        "tables cannot be nested",
+                        Some("put the nested lines in their own table field".into()),
+                    );
                 }
                 if f.columns.is_empty() {
-                    self.error(Code::MissingKey, f.id.at, format!("table `{}` has no columns", f.id), Some("add `columns:` with the fields of each line".into()));
+                    self.error(
+                        Code::MissingKey,
+                        f.id.at,
+                        format!("table `{}` has no columns", f.id),
+                        Some("add `columns:` with the fields of each line".into()),
+                    );
                 }
                 self.check_fields(&f.columns, "column", false);
             }
@@ -251,11 +332,22 @@ impl<'a> Checker<'a> {
     }
 
     fn check_computed(&mut self) {
-        let mut seen: BTreeSet<&str> = self.def.form.fields.iter().map(|f| f.id.value.as_str()).collect();
+        let mut seen: BTreeSet<&str> = self
+            .def
+            .form
+            .fields
+            .iter()
+            .map(|f| f.id.value.as_str())
+            .collect();
         for c in &self.def.form.computed {
             self.check_id(&c.id, "computed field");
             if !seen.insert(c.id.value.as_str()) {
-                self.error(Code::DuplicateId, c.id.at, format!("`{}` is already a field", c.id), None);
+                self.error(
+                    Code::DuplicateId,
+                    c.id.at,
+                    format!("`{}` is already a field", c.id),
+                    None,
+                );
             }
             self.check_cel(&c.expr);
         }
@@ -264,7 +356,12 @@ impl<'a> Checker<'a> {
             if let Some(field) = &rule.field {
                 if self.def.field(field).is_none() {
                     let ids = self.def.form_field_ids();
-                    self.error(Code::UnknownField, field.at, format!("rule names unknown form field `{field}`"), suggestion(field, &ids));
+                    self.error(
+                        Code::UnknownField,
+                        field.at,
+                        format!("rule names unknown form field `{field}`"),
+                        suggestion(field, &ids),
+                    );
                 }
             }
         }
@@ -275,7 +372,11 @@ impl<'a> Checker<'a> {
         if expr.contains('\n') || !at.is_known() {
             return at;
         }
-        let line = self.source.lines().nth(at.line as usize - 1).unwrap_or_default();
+        let line = self
+            .source
+            .lines()
+            .nth(at.line as usize - 1)
+            .unwrap_or_default();
         let first = line.chars().nth(at.column as usize - 1);
         match first {
             Some('"') | Some('\'') => at.shifted(offset as u32 + 1),
@@ -294,7 +395,8 @@ impl<'a> Checker<'a> {
             Ok(compiled) => {
                 for unknown in compiled.unknown_names(&self.names) {
                     let at = self.position_in(expr.at, expr, unknown.offset);
-                    let candidates: Vec<&str> = unknown.candidates.iter().map(String::as_str).collect();
+                    let candidates: Vec<&str> =
+                        unknown.candidates.iter().map(String::as_str).collect();
                     let what = if unknown.name.starts_with("form.") {
                         "form field"
                     } else if unknown.name.starts_with("vars.") {
@@ -317,7 +419,12 @@ impl<'a> Checker<'a> {
         match text.parse::<WorkDuration>() {
             Ok(d) => Some(d),
             Err(e) => {
-                self.error(Code::BadDuration, text.at, e.to_string(), Some(DURATION_HINT.into()));
+                self.error(
+                    Code::BadDuration,
+                    text.at,
+                    e.to_string(),
+                    Some(DURATION_HINT.into()),
+                );
                 None
             }
         }
@@ -328,12 +435,19 @@ impl<'a> Checker<'a> {
             Assignee::User(u) => self.check_user(u, a.at),
             Assignee::Role(r) => self.check_role(r, a.at),
             Assignee::RegionalHead(r) => self.check_region(r, a.at),
-            Assignee::RegionalHeadOf(field) => self.check_form_field(field, a.at, &[FieldType::Enum, FieldType::Text]),
+            Assignee::RegionalHeadOf(field) => {
+                self.check_form_field(field, a.at, &[FieldType::Enum, FieldType::Text])
+            }
             Assignee::Field(field) | Assignee::ManagerOf(field) => {
                 self.check_form_field(field, a.at, &[FieldType::User])
             }
             Assignee::Expr(e) => self.check_cel(&Located::new(e.clone(), a.at)),
-            Assignee::ManagerChain(0) => self.error(Code::WrongType, a.at, "`manager_chain` needs at least 1 level", None),
+            Assignee::ManagerChain(0) => self.error(
+                Code::WrongType,
+                a.at,
+                "`manager_chain` needs at least 1 level",
+                None,
+            ),
             Assignee::Submitter | Assignee::Manager | Assignee::ManagerChain(_) => {}
         }
     }
@@ -342,11 +456,21 @@ impl<'a> Checker<'a> {
         match self.def.field(field) {
             None => {
                 let ids = self.def.form_field_ids();
-                self.error(Code::UnknownField, at, format!("unknown form field `{field}`"), suggestion(field, &ids));
+                self.error(
+                    Code::UnknownField,
+                    at,
+                    format!("unknown form field `{field}`"),
+                    suggestion(field, &ids),
+                );
             }
             Some(f) if !kinds.contains(&f.kind.value) => {
                 let wanted: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-                self.error(Code::WrongType, at, format!("form field `{field}` is a {} field", f.kind.value.as_str()), Some(format!("it must be of type {}", wanted.join(" or "))));
+                self.error(
+                    Code::WrongType,
+                    at,
+                    format!("form field `{field}` is a {} field", f.kind.value.as_str()),
+                    Some(format!("it must be of type {}", wanted.join(" or "))),
+                );
             }
             Some(_) => {}
         }
@@ -355,7 +479,12 @@ impl<'a> Checker<'a> {
     fn check_steps(&mut self) {
         let def = self.def;
         if def.steps.is_empty() {
-            self.error(Code::MissingKey, def.id.at, "the process has no steps", Some("add `steps:` ending in a step of `type: end`".into()));
+            self.error(
+                Code::MissingKey,
+                def.id.at,
+                "the process has no steps",
+                Some("add `steps:` ending in a step of `type: end`".into()),
+            );
             return;
         }
         let flow = Flow::new(def);
@@ -363,10 +492,23 @@ impl<'a> Checker<'a> {
         for step in def.all_steps() {
             self.check_id(&step.id, "step");
             if step.id.value == JOIN_TARGET {
-                self.error(Code::BadId, step.id.at, "`join` is reserved for ending a parallel branch", Some("rename the step".into()));
+                self.error(
+                    Code::BadId,
+                    step.id.at,
+                    "`join` is reserved for ending a parallel branch",
+                    Some("rename the step".into()),
+                );
             }
             if let Some(first) = ids.insert(step.id.value.as_str(), step.id.at) {
-                self.error(Code::DuplicateId, step.id.at, format!("duplicate step id `{}` (first at line {})", step.id, first.line), Some("step ids must be unique within the process, branches included".into()));
+                self.error(
+                    Code::DuplicateId,
+                    step.id.at,
+                    format!(
+                        "duplicate step id `{}` (first at line {})",
+                        step.id, first.line
+                    ),
+                    Some("step ids must be unique within the process, branches included".into()),
+                );
             }
             for b in &step.branches {
                 self.check_id(&b.id, "branch");
@@ -375,7 +517,12 @@ impl<'a> Checker<'a> {
         if let Some(start) = &def.start {
             if flow.placement(start).is_none_or(|p| p.branch.is_some()) {
                 let top: Vec<&str> = def.steps.iter().map(|s| s.id.value.as_str()).collect();
-                self.error(Code::UnknownStep, start.at, format!("start step `{start}` is not a top-level step"), suggestion(start, &top));
+                self.error(
+                    Code::UnknownStep,
+                    start.at,
+                    format!("start step `{start}` is not a top-level step"),
+                    suggestion(start, &top),
+                );
             }
         }
         for step in def.all_steps() {
@@ -390,13 +537,24 @@ impl<'a> Checker<'a> {
             checker.error(
                 Code::MisplacedKey,
                 step.id.at,
-                format!("`{key}` does not apply to a {} step (`{}`)", kind.as_str(), step.id),
-                Some(format!("`{key}` is for {applies} steps; remove it or change `type`")),
+                format!(
+                    "`{key}` does not apply to a {} step (`{}`)",
+                    kind.as_str(),
+                    step.id
+                ),
+                Some(format!(
+                    "`{key}` is for {applies} steps; remove it or change `type`"
+                )),
             );
         };
         if kind.has_assignees() {
             if step.assignees.is_empty() {
-                self.error(Code::MissingKey, step.id.at, format!("{} step `{}` has no assignees", kind.as_str(), step.id), Some("add `assignees:`, e.g. `- manager` or `- role: finance`".into()));
+                self.error(
+                    Code::MissingKey,
+                    step.id.at,
+                    format!("{} step `{}` has no assignees", kind.as_str(), step.id),
+                    Some("add `assignees:`, e.g. `- manager` or `- role: finance`".into()),
+                );
             }
         } else {
             if !step.assignees.is_empty() {
@@ -426,20 +584,44 @@ impl<'a> Checker<'a> {
         }
         if let Some(mode) = &step.mode {
             if let Mode::Vote(vote) = &mode.value {
-                let passes = usize::from(vote.pass.is_some()) + usize::from(vote.pass_percent.is_some());
+                let passes =
+                    usize::from(vote.pass.is_some()) + usize::from(vote.pass_percent.is_some());
                 if passes != 1 {
-                    self.error(Code::BadMode, mode.at, "a vote needs exactly one of `pass` and `pass_percent`", Some("e.g. `vote: { pass_percent: 60 }`".into()));
+                    self.error(
+                        Code::BadMode,
+                        mode.at,
+                        "a vote needs exactly one of `pass` and `pass_percent`",
+                        Some("e.g. `vote: { pass_percent: 60 }`".into()),
+                    );
                 }
                 if vote.reject.is_some() && vote.reject_percent.is_some() {
-                    self.error(Code::BadMode, mode.at, "give at most one of `reject` and `reject_percent`", None);
+                    self.error(
+                        Code::BadMode,
+                        mode.at,
+                        "give at most one of `reject` and `reject_percent`",
+                        None,
+                    );
                 }
-                for p in [vote.pass_percent, vote.reject_percent].into_iter().flatten() {
+                for p in [vote.pass_percent, vote.reject_percent]
+                    .into_iter()
+                    .flatten()
+                {
                     if p == 0 || p > 100 {
-                        self.error(Code::BadMode, mode.at, format!("{p}% is not a percentage between 1 and 100"), None);
+                        self.error(
+                            Code::BadMode,
+                            mode.at,
+                            format!("{p}% is not a percentage between 1 and 100"),
+                            None,
+                        );
                     }
                 }
                 if vote.pass == Some(0) || vote.reject == Some(0) {
-                    self.error(Code::BadMode, mode.at, "vote thresholds must be at least 1", None);
+                    self.error(
+                        Code::BadMode,
+                        mode.at,
+                        "vote thresholds must be at least 1",
+                        None,
+                    );
                 }
             }
         }
@@ -450,12 +632,33 @@ impl<'a> Checker<'a> {
                 _ => true,
             };
             if !fits {
-                self.error(Code::BadAction, action.at, format!("`{}` is not an action of a {} step", action.value.as_str(), kind.as_str()), Some(if kind == StepKind::Task { "task steps are finished with `complete`".into() } else { "approval steps are decided with `approve` and `reject`".into() }));
+                self.error(
+                    Code::BadAction,
+                    action.at,
+                    format!(
+                        "`{}` is not an action of a {} step",
+                        action.value.as_str(),
+                        kind.as_str()
+                    ),
+                    Some(if kind == StepKind::Task {
+                        "task steps are finished with `complete`".into()
+                    } else {
+                        "approval steps are decided with `approve` and `reject`".into()
+                    }),
+                );
             }
         }
         let allows_return = step.allowed_actions().contains(&Action::Return);
         if !step.return_to.is_empty() && !allows_return {
-            self.warning(Code::BadAction, step.id.at, format!("`return_to` is set but step `{}` does not offer `return`", step.id), Some("add `return` to `actions`".into()));
+            self.warning(
+                Code::BadAction,
+                step.id.at,
+                format!(
+                    "`return_to` is set but step `{}` does not offer `return`",
+                    step.id
+                ),
+                Some("add `return` to `actions`".into()),
+            );
         }
         for target in &step.return_to {
             if target.value == "submitter" {
@@ -463,19 +666,50 @@ impl<'a> Checker<'a> {
             }
             if let Target::Unknown = flow.resolve(step, target) {
                 let cands = self.sibling_ids(flow, step);
-                self.error(Code::UnknownStep, target.at, format!("`return_to` names unknown step `{target}`"), suggestion(target, &cands).or(Some("use `submitter` or the id of an earlier step".into())));
+                self.error(
+                    Code::UnknownStep,
+                    target.at,
+                    format!("`return_to` names unknown step `{target}`"),
+                    suggestion(target, &cands)
+                        .or(Some("use `submitter` or the id of an earlier step".into())),
+                );
             }
         }
         for field in &step.editable {
-            if !self.def.form.fields.iter().any(|f| f.id.value == field.value) {
-                let ids: Vec<&str> = self.def.form.fields.iter().map(|f| f.id.value.as_str()).collect();
-                self.error(Code::UnknownField, field.at, format!("`editable` names unknown form field `{field}`"), suggestion(field, &ids));
+            if !self
+                .def
+                .form
+                .fields
+                .iter()
+                .any(|f| f.id.value == field.value)
+            {
+                let ids: Vec<&str> = self
+                    .def
+                    .form
+                    .fields
+                    .iter()
+                    .map(|f| f.id.value.as_str())
+                    .collect();
+                self.error(
+                    Code::UnknownField,
+                    field.at,
+                    format!("`editable` names unknown form field `{field}`"),
+                    suggestion(field, &ids),
+                );
             }
         }
         self.check_fields(&step.inputs, "input", false);
         for input in &step.inputs {
             if self.names.form.contains(&input.id.value) {
-                self.warning(Code::DuplicateId, input.id.at, format!("input `{}` has the same id as a form field", input.id), Some("guards read inputs from `votes.ballots`; a distinct id avoids confusion".into()));
+                self.warning(
+                    Code::DuplicateId,
+                    input.id.at,
+                    format!("input `{}` has the same id as a form field", input.id),
+                    Some(
+                        "guards read inputs from `votes.ballots`; a distinct id avoids confusion"
+                            .into(),
+                    ),
+                );
             }
         }
         if let Some(deadline) = &step.deadline {
@@ -483,7 +717,12 @@ impl<'a> Checker<'a> {
             if let Some(before) = &deadline.remind_before {
                 if let (Some(within), Some(before)) = (within, self.check_duration(before)) {
                     if before == within {
-                        self.warning(Code::BadDuration, deadline.within.at, "the reminder falls at the moment the task starts", None);
+                        self.warning(
+                            Code::BadDuration,
+                            deadline.within.at,
+                            "the reminder falls at the moment the task starts",
+                            None,
+                        );
                     }
                 }
             }
@@ -491,16 +730,33 @@ impl<'a> Checker<'a> {
                 match &on_timeout.value {
                     TimeoutAction::Escalate(to) => {
                         if to.is_empty() {
-                            self.error(Code::MissingKey, on_timeout.at, "`escalate` names nobody", Some("e.g. `escalate: [manager]`".into()));
+                            self.error(
+                                Code::MissingKey,
+                                on_timeout.at,
+                                "`escalate` names nobody",
+                                Some("e.g. `escalate: [manager]`".into()),
+                            );
                         }
                         for a in to {
                             self.check_assignee(&Located::new(a.clone(), on_timeout.at));
                         }
                     }
-                    TimeoutAction::AutoApprove | TimeoutAction::AutoReject if kind != StepKind::Approval => {
-                        self.error(Code::BadAction, on_timeout.at, "only approval steps can approve or reject on timeout", Some("use `transition` with `on: timeout` transitions".into()));
+                    TimeoutAction::AutoApprove | TimeoutAction::AutoReject
+                        if kind != StepKind::Approval =>
+                    {
+                        self.error(
+                            Code::BadAction,
+                            on_timeout.at,
+                            "only approval steps can approve or reject on timeout",
+                            Some("use `transition` with `on: timeout` transitions".into()),
+                        );
                     }
-                    TimeoutAction::Transition if !step.transitions.iter().any(|t| t.on.value == Outcome::Timeout) => {
+                    TimeoutAction::Transition
+                        if !step
+                            .transitions
+                            .iter()
+                            .any(|t| t.on.value == Outcome::Timeout) =>
+                    {
                         self.error(Code::MissingTransition, on_timeout.at, format!("step `{}` takes a transition on timeout but has no `on: timeout` transition", step.id), Some("add a transition with `on: timeout`".into()));
                     }
                     _ => {}
@@ -511,7 +767,12 @@ impl<'a> Checker<'a> {
             for (var, expr) in &step.set {
                 if !self.names.vars.contains(var) {
                     let vars: Vec<&str> = self.names.vars.iter().map(String::as_str).collect();
-                    self.error(Code::UnknownField, expr.at, format!("`set` names unknown variable `{var}`"), suggestion(var, &vars).or(Some("declare it under `variables:`".into())));
+                    self.error(
+                        Code::UnknownField,
+                        expr.at,
+                        format!("`set` names unknown variable `{var}`"),
+                        suggestion(var, &vars).or(Some("declare it under `variables:`".into())),
+                    );
                 }
                 self.check_cel(expr);
             }
@@ -524,24 +785,50 @@ impl<'a> Checker<'a> {
                     self.check_duration(d);
                 }
                 (None, Some(u)) => self.check_cel(u),
-                _ => self.error(Code::MissingKey, step.id.at, format!("wait step `{}` needs exactly one of `for` and `until`", step.id), Some("e.g. `for: 7wd` or `until: form.effective_date`".into())),
+                _ => self.error(
+                    Code::MissingKey,
+                    step.id.at,
+                    format!(
+                        "wait step `{}` needs exactly one of `for` and `until`",
+                        step.id
+                    ),
+                    Some("e.g. `for: 7wd` or `until: form.effective_date`".into()),
+                ),
             }
         } else if step.wait_for.is_some() || step.until.is_some() {
             misplaced(self, "for/until", "wait");
         }
         if kind == StepKind::Parallel {
             if step.branches.len() < 2 {
-                self.error(Code::MissingKey, step.id.at, format!("parallel step `{}` needs at least two branches", step.id), None);
+                self.error(
+                    Code::MissingKey,
+                    step.id.at,
+                    format!("parallel step `{}` needs at least two branches", step.id),
+                    None,
+                );
             }
             for b in &step.branches {
                 if b.steps.is_empty() {
-                    self.error(Code::MissingKey, b.id.at, format!("branch `{}` has no steps", b.id), None);
+                    self.error(
+                        Code::MissingKey,
+                        b.id.at,
+                        format!("branch `{}` has no steps", b.id),
+                        None,
+                    );
                 }
             }
             if let Some(join) = &step.join {
                 if let Join::Count(n) = join.value {
                     if n == 0 || n as usize > step.branches.len() {
-                        self.error(Code::BadMode, join.at, format!("`count: {n}` but there are {} branches", step.branches.len()), None);
+                        self.error(
+                            Code::BadMode,
+                            join.at,
+                            format!(
+                                "`count: {n}` but there are {} branches",
+                                step.branches.len()
+                            ),
+                            None,
+                        );
                     }
                 }
             }
@@ -555,13 +842,31 @@ impl<'a> Checker<'a> {
         }
         if kind == StepKind::End {
             if step.outcome.is_none() {
-                self.error(Code::MissingKey, step.id.at, format!("end step `{}` has no `outcome`", step.id), Some("add `outcome: approved` (or rejected, completed, withdrawn, cancelled)".into()));
+                self.error(
+                    Code::MissingKey,
+                    step.id.at,
+                    format!("end step `{}` has no `outcome`", step.id),
+                    Some(
+                        "add `outcome: approved` (or rejected, completed, withdrawn, cancelled)"
+                            .into(),
+                    ),
+                );
             }
             if let Some(t) = step.transitions.first() {
-                self.error(Code::MisplacedKey, t.on.at, "an end step has no transitions", Some("remove `transitions` or change `type`".into()));
+                self.error(
+                    Code::MisplacedKey,
+                    t.on.at,
+                    "an end step has no transitions",
+                    Some("remove `transitions` or change `type`".into()),
+                );
             }
             if flow.placement(&step.id).is_some_and(|p| p.branch.is_some()) {
-                self.error(Code::MisplacedKey, step.id.at, "an end step cannot be inside a parallel branch", Some("end the branch with `to: join`".into()));
+                self.error(
+                    Code::MisplacedKey,
+                    step.id.at,
+                    "an end step cannot be inside a parallel branch",
+                    Some("end the branch with `to: join`".into()),
+                );
             }
         } else if step.outcome.is_some() {
             misplaced(self, "outcome", "end");
@@ -591,16 +896,37 @@ impl<'a> Checker<'a> {
                 let hint = if t.on.value == Outcome::Timeout {
                     "set `deadline.on_timeout: transition` to use `on: timeout`".to_string()
                 } else {
-                    format!("a {} step has outcomes {}", step.kind.value.as_str(), names.join(", "))
+                    format!(
+                        "a {} step has outcomes {}",
+                        step.kind.value.as_str(),
+                        names.join(", ")
+                    )
                 };
-                self.error(Code::MissingTransition, t.on.at, format!("a {} step never has outcome `{}`", step.kind.value.as_str(), t.on.value.as_str()), Some(hint));
+                self.error(
+                    Code::MissingTransition,
+                    t.on.at,
+                    format!(
+                        "a {} step never has outcome `{}`",
+                        step.kind.value.as_str(),
+                        t.on.value.as_str()
+                    ),
+                    Some(hint),
+                );
             }
             if let Target::Unknown = flow.resolve(step, &t.to) {
                 let cands = self.sibling_ids(flow, step);
                 let in_branch = flow.placement(&step.id).is_some_and(|p| p.branch.is_some());
                 let elsewhere = flow.placement(&t.to).is_some();
                 let message = if elsewhere {
-                    format!("transition to `{}`, which is out of reach from {}", t.to, if in_branch { "this branch" } else { "the top level" })
+                    format!(
+                        "transition to `{}`, which is out of reach from {}",
+                        t.to,
+                        if in_branch {
+                            "this branch"
+                        } else {
+                            "the top level"
+                        }
+                    )
                 } else {
                     format!("transition to unknown step `{}`", t.to)
                 };
@@ -619,7 +945,11 @@ impl<'a> Checker<'a> {
             return;
         }
         for outcome in outcomes {
-            let listed: Vec<_> = step.transitions.iter().filter(|t| t.on.value == outcome).collect();
+            let listed: Vec<_> = step
+                .transitions
+                .iter()
+                .filter(|t| t.on.value == outcome)
+                .collect();
             if listed.is_empty() {
                 if flow.routes(step, outcome).is_empty() {
                     let why = if outcome.continues_implicitly() {
@@ -627,7 +957,19 @@ impl<'a> Checker<'a> {
                     } else {
                         "this outcome never continues implicitly"
                     };
-                    self.error(Code::MissingTransition, step.id.at, format!("step `{}` has no transition for outcome `{}`", step.id, outcome.as_str()), Some(format!("{why}; add `- on: {}` with `to:`", outcome.as_str())));
+                    self.error(
+                        Code::MissingTransition,
+                        step.id.at,
+                        format!(
+                            "step `{}` has no transition for outcome `{}`",
+                            step.id,
+                            outcome.as_str()
+                        ),
+                        Some(format!(
+                            "{why}; add `- on: {}` with `to:`",
+                            outcome.as_str()
+                        )),
+                    );
                 }
                 continue;
             }
@@ -662,7 +1004,17 @@ impl<'a> Checker<'a> {
                 if !reached.iter().any(|r| std::ptr::eq(*r, step)) {
                     self.error(Code::UnreachableStep, step.id.at, format!("step `{}` can never be reached", step.id), Some(if i == 0 { "no transition leads here from the start step; add one or remove the step".into() } else { "no transition in its branch leads here from the branch's first step".into() }));
                 } else if !flow.can_finish(step) {
-                    self.error(Code::NoWayToEnd, step.id.at, format!("from step `{}` no end can be reached", step.id), Some(if i == 0 { "add a transition that leads, eventually, to a step of `type: end`".into() } else { "add a transition that leads, eventually, to `join`".into() }));
+                    self.error(
+                        Code::NoWayToEnd,
+                        step.id.at,
+                        format!("from step `{}` no end can be reached", step.id),
+                        Some(if i == 0 {
+                            "add a transition that leads, eventually, to a step of `type: end`"
+                                .into()
+                        } else {
+                            "add a transition that leads, eventually, to `join`".into()
+                        }),
+                    );
                 }
             }
         }
@@ -670,22 +1022,42 @@ impl<'a> Checker<'a> {
 
     fn check_notify(&mut self, rule: &crate::model::NotifyRule) {
         if rule.to.is_empty() {
-            self.error(Code::MissingKey, rule.on.at, "a notification rule with nobody in `to`", None);
+            self.error(
+                Code::MissingKey,
+                rule.on.at,
+                "a notification rule with nobody in `to`",
+                None,
+            );
         }
         for r in &rule.to {
             match &r.value {
                 Recipient::User(u) => self.check_user(u, r.at),
                 Recipient::Role(role) => self.check_role(role, r.at),
                 Recipient::Field(field) => self.check_form_field(field, r.at, &[FieldType::User]),
-                Recipient::Assignees if matches!(rule.on.value, Event::Withdrawn | Event::Approved | Event::Rejected) => {
-                    self.warning(Code::MisplacedKey, r.at, "when the request has ended there are no assignees to tell", None);
+                Recipient::Assignees
+                    if matches!(
+                        rule.on.value,
+                        Event::Withdrawn | Event::Approved | Event::Rejected
+                    ) =>
+                {
+                    self.warning(
+                        Code::MisplacedKey,
+                        r.at,
+                        "when the request has ended there are no assignees to tell",
+                        None,
+                    );
                 }
                 _ => {}
             }
         }
         if let Some(t) = &rule.template {
             if !is_identifier(t) {
-                self.error(Code::BadId, t.at, format!("`{t}` is not a template name"), Some("name a template of processes/templates/ without its extension".into()));
+                self.error(
+                    Code::BadId,
+                    t.at,
+                    format!("`{t}` is not a template name"),
+                    Some("name a template of processes/templates/ without its extension".into()),
+                );
             }
         }
     }

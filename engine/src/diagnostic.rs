@@ -172,24 +172,38 @@ impl Diagnostic {
 }
 
 /// The closest candidate to `wrong`, when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    // Jaro-Winkler favours shared prefixes (`finanse`); the edit distance catches
+    // transpositions and doubled letters anywhere (`ednd`).
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(wrong, c), c))
+        .map(|c| {
+            let edits = strsim::damerau_levenshtein(wrong, c);
+            let close_by_edits = edits <= 1 || (edits == 2 && c.chars().count() > 4);
+            let score = strsim::jaro_winkler(wrong, c).max(if close_by_edits { 0.85 } else { 0.0 });
+            (score, c)
+        })
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
 
 /// A hint naming the likely intended candidate, or listing the valid ones when few.
-pub fn suggestion<'a>(wrong: &str, candidates: &[&'a str]) -> Option<String> {
+pub fn suggestion(wrong: &str, candidates: &[&str]) -> Option<String> {
     if let Some(best) = did_you_mean(wrong, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }
     if candidates.is_empty() {
         return None;
     }
-    let shown: Vec<String> = candidates.iter().take(12).map(|c| format!("`{c}`")).collect();
+    let shown: Vec<String> = candidates
+        .iter()
+        .take(12)
+        .map(|c| format!("`{c}`"))
+        .collect();
     let more = if candidates.len() > 12 { ", ..." } else { "" };
     Some(format!("expected one of {}{more}", shown.join(", ")))
 }

@@ -163,10 +163,7 @@ impl Directory {
             let mut current = u;
             while let Some(m) = current.manager.as_ref().and_then(|m| self.user(m)) {
                 if !seen.insert(m.id.value.clone()) || m.id.value == u.id.value {
-                    out.push((
-                        u.id.at,
-                        format!("`{}` is in a reporting cycle", u.id.value),
-                    ));
+                    out.push((u.id.at, format!("`{}` is in a reporting cycle", u.id.value)));
                     break;
                 }
                 current = m;
@@ -174,7 +171,10 @@ impl Directory {
         }
         for r in &self.regions {
             if self.user(&r.head).is_none() {
-                out.push((r.head.at, format!("unknown regional head `{}`", r.head.value)));
+                out.push((
+                    r.head.at,
+                    format!("unknown regional head `{}`", r.head.value),
+                ));
             }
         }
         out

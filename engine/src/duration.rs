@@ -93,7 +93,16 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for bad in ["", "wd", "0wd", "3 weeks", "3", "-1d", "99999999999d", "3.5d"] {
+        for bad in [
+            "",
+            "wd",
+            "0wd",
+            "3 weeks",
+            "3",
+            "-1d",
+            "99999999999d",
+            "3.5d",
+        ] {
             assert!(bad.parse::<WorkDuration>().is_err(), "{bad} parsed");
         }
     }

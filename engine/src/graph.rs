@@ -46,7 +46,12 @@ pub fn mermaid(def: &ProcessDef, current: &[&str]) -> String {
 fn write_mermaid_steps(flow: &Flow, steps: &[Step], depth: usize, out: &mut String) {
     let pad = "    ".repeat(depth);
     for step in steps {
-        let _ = writeln!(out, "{pad}{}: {}", step.id, mermaid_text(&step.display_name()));
+        let _ = writeln!(
+            out,
+            "{pad}{}: {}",
+            step.id,
+            mermaid_text(&step.display_name())
+        );
         if step.kind.value == StepKind::Parallel {
             let _ = writeln!(out, "{pad}state {} {{", step.id);
             for (i, branch) in step.branches.iter().enumerate() {
@@ -72,7 +77,12 @@ fn write_mermaid_steps(flow: &Flow, steps: &[Step], depth: usize, out: &mut Stri
                     Target::Join => "[*]".to_string(),
                     Target::Unknown => continue,
                 };
-                let _ = writeln!(out, "{pad}{} --> {to}: {}", step.id, mermaid_text(&route_label(&route)));
+                let _ = writeln!(
+                    out,
+                    "{pad}{} --> {to}: {}",
+                    step.id,
+                    mermaid_text(&route_label(&route))
+                );
             }
         }
         for back in &step.return_to {
@@ -112,12 +122,20 @@ pub fn dot(def: &ProcessDef) -> String {
         } else {
             step.id.value.clone()
         };
-        let _ = writeln!(out, "  \"{from}\" -> \"{to}\" [label=\"{}\"];", dot_escape(&route_label(&route)));
+        let _ = writeln!(
+            out,
+            "  \"{from}\" -> \"{to}\" [label=\"{}\"];",
+            dot_escape(&route_label(&route))
+        );
     }
     for step in def.all_steps() {
         for back in &step.return_to {
             if let Target::Step(s) = flow.resolve(step, back) {
-                let _ = writeln!(out, "  \"{}\" -> \"{}\" [label=\"return\", style=dashed];", step.id, s.id);
+                let _ = writeln!(
+                    out,
+                    "  \"{}\" -> \"{}\" [label=\"return\", style=dashed];",
+                    step.id, s.id
+                );
             }
         }
     }
@@ -131,14 +149,25 @@ fn write_dot_steps(steps: &[Step], depth: usize, out: &mut String) {
         let label = dot_escape(&step.display_name());
         match step.kind.value {
             StepKind::End => {
-                let _ = writeln!(out, "{pad}\"{}\" [label=\"{label}\", shape=doublecircle];", step.id);
+                let _ = writeln!(
+                    out,
+                    "{pad}\"{}\" [label=\"{label}\", shape=doublecircle];",
+                    step.id
+                );
             }
             StepKind::Parallel => {
                 let _ = writeln!(out, "{pad}\"{}\" [label=\"{label}\", shape=box, style=filled, fillcolor=\"#e5e7eb\"];", step.id);
-                let _ = writeln!(out, "{pad}\"{}__join\" [label=\"join\", shape=diamond];", step.id);
+                let _ = writeln!(
+                    out,
+                    "{pad}\"{}__join\" [label=\"join\", shape=diamond];",
+                    step.id
+                );
                 for branch in &step.branches {
                     let _ = writeln!(out, "{pad}subgraph \"cluster_{}\" {{", branch.id);
-                    let name = branch.name.as_ref().map_or(branch.id.value.clone(), |n| n.to_string());
+                    let name = branch
+                        .name
+                        .as_ref()
+                        .map_or(branch.id.value.clone(), |n| n.to_string());
                     let _ = writeln!(out, "{pad}  label=\"{}\";", dot_escape(&name));
                     write_dot_steps(&branch.steps, depth + 1, out);
                     let _ = writeln!(out, "{pad}}}");

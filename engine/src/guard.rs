@@ -66,7 +66,7 @@ pub fn compile(source: &str) -> Result<Compiled, GuardError> {
             let message = first
                 .map(|e| e.msg.clone())
                 .unwrap_or_else(|| "invalid expression".to_string());
-            // The parser reports a 1-based line and 0-based column within the expression.
+            // The parser reports a 1-based line and a 1-based column within the expression.
             let offset = first.map_or(0, |e| {
                 let (line, col) = e.pos;
                 let line_start: usize = source
@@ -74,7 +74,7 @@ pub fn compile(source: &str) -> Result<Compiled, GuardError> {
                     .take((line.max(1) - 1) as usize)
                     .map(|l| l.chars().count() + 1)
                     .sum();
-                line_start + col.max(0) as usize
+                line_start + (col.max(1) - 1) as usize
             });
             Err(GuardError::Syntax { message, offset })
         }
@@ -147,12 +147,14 @@ impl Compiled {
                         let members: Option<Vec<String>> = match root.as_str() {
                             "form" => Some(names.form.iter().cloned().collect()),
                             "vars" => Some(names.vars.iter().cloned().collect()),
-                            "submitter" => Some(SUBMITTER_FIELDS.iter().map(|s| s.to_string()).collect()),
+                            "submitter" => {
+                                Some(SUBMITTER_FIELDS.iter().map(|s| s.to_string()).collect())
+                            }
                             "votes" => Some(VOTES_FIELDS.iter().map(|s| s.to_string()).collect()),
                             _ => None,
                         };
                         if let Some(members) = members {
-                            if !members.iter().any(|m| *m == select.field) {
+                            if !members.contains(&select.field) {
                                 // The select's own offset is the dot; the name follows it.
                                 let offset = self.source[..]
                                     .char_indices()
@@ -277,16 +279,25 @@ impl Scope {
 
 fn register_functions(ctx: &mut Context) {
     // The names are not in the standard library, so registering cannot conflict.
-    let _ = ctx.add_function("sum", |Arguments(args): Arguments| -> Result<Value, cel::ExecutionError> {
-        numbers(&args).map(|ns| number_value(ns.iter().sum()))
-    });
-    let _ = ctx.add_function("avg", |Arguments(args): Arguments| -> Result<Value, cel::ExecutionError> {
-        let ns = numbers(&args)?;
-        if ns.is_empty() {
-            return Err(cel::ExecutionError::function_error("avg", "the list is empty"));
-        }
-        Ok(Value::Float(ns.iter().sum::<f64>() / ns.len() as f64))
-    });
+    let _ = ctx.add_function(
+        "sum",
+        |Arguments(args): Arguments| -> Result<Value, cel::ExecutionError> {
+            numbers(&args).map(|ns| number_value(ns.iter().sum()))
+        },
+    );
+    let _ = ctx.add_function(
+        "avg",
+        |Arguments(args): Arguments| -> Result<Value, cel::ExecutionError> {
+            let ns = numbers(&args)?;
+            if ns.is_empty() {
+                return Err(cel::ExecutionError::function_error(
+                    "avg",
+                    "the list is empty",
+                ));
+            }
+            Ok(Value::Float(ns.iter().sum::<f64>() / ns.len() as f64))
+        },
+    );
     let _ = ctx.add_function(
         "days_between",
         |from: Arc<String>, to: Arc<String>| -> Result<i64, cel::ExecutionError> {
@@ -306,7 +317,10 @@ fn register_functions(ctx: &mut Context) {
         |date: Arc<String>| -> Result<Value, cel::ExecutionError> {
             use chrono::Datelike;
             let d = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| {
-                cel::ExecutionError::function_error("end_of_month", format!("`{date}` is not a YYYY-MM-DD date"))
+                cel::ExecutionError::function_error(
+                    "end_of_month",
+                    format!("`{date}` is not a YYYY-MM-DD date"),
+                )
             })?;
             let first_of_next = if d.month() == 12 {
                 chrono::NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
@@ -316,7 +330,9 @@ fn register_functions(ctx: &mut Context) {
             first_of_next
                 .and_then(|n| n.pred_opt())
                 .map(|last| Value::String(Arc::new(last.format("%Y-%m-%d").to_string())))
-                .ok_or_else(|| cel::ExecutionError::function_error("end_of_month", "date out of range"))
+                .ok_or_else(|| {
+                    cel::ExecutionError::function_error("end_of_month", "date out of range")
+                })
         },
     );
 }
@@ -369,7 +385,11 @@ pub fn json_to_cel(value: &serde_json::Value) -> Value {
                 .iter()
                 .map(|(k, v)| (k.clone(), json_to_cel(v)))
                 .collect();
-            Value::from(entries.into_iter().collect::<std::collections::HashMap<_, _>>())
+            Value::from(
+                entries
+                    .into_iter()
+                    .collect::<std::collections::HashMap<_, _>>(),
+            )
         }
     }
 }
@@ -384,9 +404,9 @@ pub fn cel_to_json(value: &Value) -> Result<serde_json::Value, String> {
             .map(serde_json::Value::Number)
             .ok_or_else(|| format!("{f} is not a finite number"))?,
         Value::String(s) => serde_json::Value::String(s.to_string()),
-        Value::List(items) => serde_json::Value::Array(
-            items.iter().map(cel_to_json).collect::<Result<_, _>>()?,
-        ),
+        Value::List(items) => {
+            serde_json::Value::Array(items.iter().map(cel_to_json).collect::<Result<_, _>>()?)
+        }
         Value::Map(map) => {
             let mut out = serde_json::Map::new();
             for (k, v) in map.map.iter() {
@@ -428,7 +448,10 @@ mod tests {
         let eval = |e: &str| compile(e).unwrap().eval(&s).unwrap();
         assert_eq!(eval("form.total > 5000"), json!(true));
         assert_eq!(eval("sum(form.lines.map(l, l.amount))"), json!(5200.5));
-        assert_eq!(eval("avg(votes.ballots.map(b, b.score)) >= 80"), json!(true));
+        assert_eq!(
+            eval("avg(votes.ballots.map(b, b.score)) >= 80"),
+            json!(true)
+        );
         assert_eq!(eval("days_between('2026-01-30', '2026-03-02')"), json!(31));
         assert_eq!(eval("vars.round + 1"), json!(2));
         assert_eq!(eval("end_of_month('2028-02-10')"), json!("2028-02-29"));
@@ -456,7 +479,10 @@ mod tests {
         let c = compile("form.totl > 5 && lines.all(l, l.amount > 0) && form.lines.all(x, x.ok)")
             .unwrap();
         let unknown = c.unknown_names(&names);
-        let found: Vec<(&str, usize)> = unknown.iter().map(|u| (u.name.as_str(), u.offset)).collect();
+        let found: Vec<(&str, usize)> = unknown
+            .iter()
+            .map(|u| (u.name.as_str(), u.offset))
+            .collect();
         assert_eq!(found, vec![("form.totl", 5), ("lines", 17)]);
     }
 }

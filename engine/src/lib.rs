@@ -2,14 +2,14 @@
 //! the working calendar, and (in later modules) the runtime, storage and notifications.
 
 pub mod calendar;
+pub mod catalog;
+pub mod check;
 pub mod diagnostic;
 pub mod directory;
 pub mod duration;
-pub mod guard;
-pub mod located;
-pub mod loader;
-pub mod model;
-pub mod catalog;
-pub mod check;
 pub mod flow;
 pub mod graph;
+pub mod guard;
+pub mod loader;
+pub mod located;
+pub mod model;

@@ -116,7 +116,10 @@ fn strip_location_prefix(message: &str) -> String {
 
 fn classify(path: &Path, at: Position, message: String) -> Diagnostic {
     if let Some((wrong, expected)) = parse_unknown(&message, "unknown field `") {
-        let hint = suggestion(&wrong, &expected.iter().map(String::as_str).collect::<Vec<_>>());
+        let hint = suggestion(
+            &wrong,
+            &expected.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
         let d = Diagnostic::error(Code::UnknownKey, path, at, format!("unknown key `{wrong}`"));
         return match hint {
             Some(h) => d.with_hint(h),
@@ -124,8 +127,16 @@ fn classify(path: &Path, at: Position, message: String) -> Diagnostic {
         };
     }
     if let Some((wrong, expected)) = parse_unknown(&message, "unknown variant `") {
-        let hint = suggestion(&wrong, &expected.iter().map(String::as_str).collect::<Vec<_>>());
-        let d = Diagnostic::error(Code::WrongType, path, at, format!("unknown value `{wrong}`"));
+        let hint = suggestion(
+            &wrong,
+            &expected.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let d = Diagnostic::error(
+            Code::WrongType,
+            path,
+            at,
+            format!("unknown value `{wrong}`"),
+        );
         return match hint {
             Some(h) => d.with_hint(h),
             None => d,
@@ -143,8 +154,9 @@ fn classify(path: &Path, at: Position, message: String) -> Diagnostic {
             .with_hint("remove or rename one of the two keys");
     }
     if message.contains("budget") || message.contains("limit") || message.contains("depth") {
-        return Diagnostic::error(Code::TooLarge, path, at, message)
-            .with_hint("the file nests too deeply or expands too many aliases; write it out plainly");
+        return Diagnostic::error(Code::TooLarge, path, at, message).with_hint(
+            "the file nests too deeply or expands too many aliases; write it out plainly",
+        );
     }
     let is_type = message.starts_with("invalid")
         || message.starts_with("expected")
@@ -192,7 +204,11 @@ mod tests {
     fn alias_bomb_is_refused() {
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
         for i in 0..12 {
-            let prev = if i == 0 { "a".to_string() } else { format!("b{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("b{}", i - 1)
+            };
             bomb.push_str(&format!(
                 "b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
             ));
@@ -204,7 +220,9 @@ mod tests {
     fn deep_nesting_is_refused() {
         let deep = format!("id: {}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse(&deep).is_err());
-        let deep_block: String = (0..5000).map(|i| format!("{}- \n", " ".repeat(i * 2))).collect();
+        let deep_block: String = (0..5000)
+            .map(|i| format!("{}- \n", " ".repeat(i * 2)))
+            .collect();
         assert!(parse(&deep_block).is_err());
     }
 

@@ -11,7 +11,11 @@ use signoff_engine::diagnostic::Severity;
 use signoff_engine::{graph, model};
 
 #[derive(Parser)]
-#[command(name = "signoff", version, about = "A workflow and approval engine for YAML process definitions")]
+#[command(
+    name = "signoff",
+    version,
+    about = "A workflow and approval engine for YAML process definitions"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,10 +95,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn check(paths: Vec<PathBuf>, format: CheckFormat) -> ExitCode {
-    let paths = if paths.is_empty() { vec![PathBuf::from("processes")] } else { paths };
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("processes")]
+    } else {
+        paths
+    };
     let catalog = Catalog::load(&paths);
     let errors = catalog.error_count();
-    let warnings = catalog.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+    let warnings = catalog
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     match format {
         CheckFormat::Json => {
             let report = serde_json::json!({
@@ -104,7 +116,10 @@ fn check(paths: Vec<PathBuf>, format: CheckFormat) -> ExitCode {
                 "warnings": warnings,
                 "diagnostics": catalog.diagnostics,
             });
-            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
         }
         CheckFormat::Text => {
             let rendered = catalog.render();
@@ -118,5 +133,9 @@ fn check(paths: Vec<PathBuf>, format: CheckFormat) -> ExitCode {
             );
         }
     }
-    if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
