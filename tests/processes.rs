@@ -155,3 +155,15 @@ fn every_role_used_has_members() {
         assert!(dir.regional_head(&region.id).is_ok());
     }
 }
+
+#[test]
+fn the_readme_example_is_a_clean_definition() {
+    let readme = std::fs::read_to_string(signoff_tests::repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find("```yaml\n# yaml-language-server")
+        .expect("the README has the example")
+        + "```yaml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let diagnostics = signoff_tests::check_text(&readme[start..end]);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+}
