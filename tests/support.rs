@@ -78,3 +78,114 @@ pub fn base_with(from: &str, to: &str) -> String {
     );
     BASE.replacen(from, to, 1)
 }
+
+/// A fresh engine on a new SQLite file, with a clock the test moves.
+pub struct Harness {
+    pub engine: signoff_engine::runtime::Engine,
+    pub clock: std::sync::Arc<signoff_engine::clock::ManualClock>,
+    pub db: PathBuf,
+    pub processes: PathBuf,
+}
+
+/// A moment in Shanghai time.
+pub fn shanghai(y: i32, m: u32, d: u32, h: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(y, m, d, h, 0, 0)
+        .single()
+        .expect("a valid Shanghai time")
+        .with_timezone(&chrono::Utc)
+}
+
+/// A new empty folder under the system temp dir, unique to this test.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "signoff-{name}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+impl Harness {
+    /// Monday 28 September 2026, 10:00 in Shanghai: the National Day holiday is ahead.
+    pub async fn new(name: &str) -> Harness {
+        Harness::with_processes(name, processes_dir()).await
+    }
+
+    pub async fn with_processes(name: &str, processes: PathBuf) -> Harness {
+        let dir = scratch_dir(name);
+        let clock = std::sync::Arc::new(signoff_engine::clock::ManualClock::new(shanghai(
+            2026, 9, 28, 10,
+        )));
+        let db = dir.join("signoff.db");
+        let engine = signoff_engine::runtime::open_sqlite(&db, &processes, clock.clone())
+            .await
+            .expect("engine opens");
+        Harness {
+            engine,
+            clock,
+            db,
+            processes,
+        }
+    }
+
+    /// Stops the engine and starts a new one on the same file, as after a restart.
+    pub async fn restart(&mut self) {
+        let fresh = self.reopen().await;
+        let old = std::mem::replace(&mut self.engine, fresh);
+        old.shutdown().await;
+    }
+
+    /// A second engine on the same database file, as a second server would be.
+    pub async fn reopen(&self) -> signoff_engine::runtime::Engine {
+        signoff_engine::runtime::open_sqlite(&self.db, &self.processes, self.clock.clone())
+            .await
+            .expect("engine reopens")
+    }
+
+    /// The user's open task on the request, or a panic naming what is open.
+    pub async fn task(
+        &self,
+        instance: signoff_engine::runtime::InstanceId,
+        user: &str,
+    ) -> signoff_engine::runtime::TaskId {
+        let view = self.engine.instance(instance).await.expect("instance");
+        view.tasks
+            .iter()
+            .find(|t| {
+                (t.assignee == user || t.delegate.as_deref() == Some(user))
+                    && t.status == signoff_engine::runtime::TaskStatus::Open
+            })
+            .map(|t| t.id)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{user} has no open task on {instance}; at {:?}, open: {:?}; status {:?} {:?}",
+                    view.current_steps,
+                    view.tasks
+                        .iter()
+                        .map(|t| (&t.assignee, &t.step, t.status))
+                        .collect::<Vec<_>>(),
+                    view.status,
+                    view.incident
+                )
+            })
+    }
+
+    pub async fn act(
+        &self,
+        instance: signoff_engine::runtime::InstanceId,
+        user: &str,
+        request: signoff_engine::runtime::ActionRequest,
+    ) -> signoff_engine::runtime::InstanceView {
+        let task = self.task(instance, user).await;
+        self.engine
+            .act(task, user, request)
+            .await
+            .unwrap_or_else(|e| panic!("{user}: {e}"))
+    }
+}

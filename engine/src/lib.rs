@@ -4,12 +4,15 @@
 pub mod calendar;
 pub mod catalog;
 pub mod check;
+pub mod clock;
 pub mod diagnostic;
 pub mod directory;
 pub mod duration;
 pub mod flow;
+pub mod form;
 pub mod graph;
 pub mod guard;
 pub mod loader;
 pub mod located;
 pub mod model;
+pub mod runtime;

@@ -1,0 +1,360 @@
+//! Request forms at run time: validates submitted values against a definition's fields
+//! (every bad field named, not only the first), fills in computed values, and checks
+//! the form's rules.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::directory::Directory;
+use crate::guard::{self, Scope};
+use crate::model::{Field, FieldType, ProcessDef};
+
+/// Every problem with a submitted form, by field path (`lines[1].amount`); the empty key
+/// holds problems with the form as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FormErrors {
+    pub fields: BTreeMap<String, String>,
+}
+
+impl FormErrors {
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    fn add(&mut self, path: &str, message: impl Into<String>) {
+        self.fields
+            .entry(path.to_string())
+            .or_insert_with(|| message.into());
+    }
+}
+
+impl std::fmt::Display for FormErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                if k.is_empty() {
+                    v.clone()
+                } else {
+                    format!("{k}: {v}")
+                }
+            })
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// Checks `input` against the fields in `fields`, returning the cleaned values (numbers
+/// normalised, unknown keys refused).
+pub fn validate_fields(
+    fields: &[Field],
+    input: &Value,
+    directory: &Directory,
+    prefix: &str,
+    errors: &mut FormErrors,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(object) = input.as_object() else {
+        errors.add(
+            prefix.trim_end_matches('.'),
+            "expected an object of field values",
+        );
+        return out;
+    };
+    for key in object.keys() {
+        if !fields.iter().any(|f| f.id.value == *key) {
+            errors.add(&format!("{prefix}{key}"), "no such field");
+        }
+    }
+    for field in fields {
+        let path = format!("{prefix}{}", field.id.value);
+        let value = object.get(&field.id.value).unwrap_or(&Value::Null);
+        let empty = match value {
+            Value::Null => true,
+            Value::String(s) => s.trim().is_empty(),
+            Value::Array(a) => a.is_empty(),
+            _ => false,
+        };
+        if empty {
+            if field.required {
+                errors.add(&path, "is required");
+            } else if field.kind.value == FieldType::Table {
+                out.insert(field.id.value.clone(), Value::Array(Vec::new()));
+            } else {
+                out.insert(field.id.value.clone(), Value::Null);
+            }
+            continue;
+        }
+        if let Some(clean) = validate_value(field, value, directory, &path, errors) {
+            out.insert(field.id.value.clone(), clean);
+        }
+    }
+    out
+}
+
+fn number_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => None,
+    }
+}
+
+fn validate_value(
+    field: &Field,
+    value: &Value,
+    directory: &Directory,
+    path: &str,
+    errors: &mut FormErrors,
+) -> Option<Value> {
+    match field.kind.value {
+        FieldType::Text | FieldType::LongText => {
+            let Some(text) = value.as_str() else {
+                errors.add(path, "must be text");
+                return None;
+            };
+            let length = text.chars().count() as u32;
+            if field.kind.value == FieldType::Text && text.contains('\n') {
+                errors.add(path, "must be a single line");
+            } else if field.min_length.is_some_and(|min| length < min) {
+                errors.add(
+                    path,
+                    format!(
+                        "must be at least {} characters",
+                        field.min_length.unwrap_or_default()
+                    ),
+                );
+            } else if field.max_length.is_some_and(|max| length > max) {
+                errors.add(
+                    path,
+                    format!(
+                        "must be at most {} characters",
+                        field.max_length.unwrap_or_default()
+                    ),
+                );
+            } else if let Some(pattern) = &field.pattern {
+                let anchored = format!("^(?:{})$", pattern.value);
+                match regex::Regex::new(&anchored) {
+                    Ok(re) if !re.is_match(text) => {
+                        errors.add(path, format!("must match {}", pattern.value))
+                    }
+                    Ok(_) => {}
+                    Err(_) => errors.add(path, "the definition's pattern is invalid"),
+                }
+            }
+            Some(Value::String(text.to_string()))
+        }
+        FieldType::Number | FieldType::Money => {
+            let Some(n) = number_of(value) else {
+                errors.add(path, "must be a number");
+                return None;
+            };
+            if field.integer && n.fract() != 0.0 {
+                errors.add(path, "must be a whole number");
+            } else if field.kind.value == FieldType::Money
+                && ((n * 100.0).round() - n * 100.0).abs() > 1e-6
+            {
+                errors.add(path, "must have at most two decimals");
+            } else if field.min.is_some_and(|min| n < min) {
+                errors.add(
+                    path,
+                    format!("must be at least {}", field.min.unwrap_or_default()),
+                );
+            } else if field.max.is_some_and(|max| n > max) {
+                errors.add(
+                    path,
+                    format!("must be at most {}", field.max.unwrap_or_default()),
+                );
+            }
+            let clean = if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                Value::from(n as i64)
+            } else {
+                serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
+            };
+            Some(clean)
+        }
+        FieldType::Date => {
+            let text = value.as_str().unwrap_or_default();
+            match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(d) => Some(Value::String(d.format("%Y-%m-%d").to_string())),
+                Err(_) => {
+                    errors.add(path, "must be a date as YYYY-MM-DD");
+                    None
+                }
+            }
+        }
+        FieldType::Enum => {
+            let text = value.as_str().unwrap_or_default();
+            if field.options.iter().any(|o| o.value.value == text) {
+                Some(Value::String(text.to_string()))
+            } else {
+                let allowed: Vec<&str> = field
+                    .options
+                    .iter()
+                    .map(|o| o.value.value.as_str())
+                    .collect();
+                errors.add(path, format!("must be one of {}", allowed.join(", ")));
+                None
+            }
+        }
+        FieldType::Boolean => match value {
+            Value::Bool(b) => Some(Value::Bool(*b)),
+            Value::String(s) if matches!(s.as_str(), "true" | "on" | "yes" | "1") => {
+                Some(Value::Bool(true))
+            }
+            Value::String(s) if matches!(s.as_str(), "false" | "off" | "no" | "0") => {
+                Some(Value::Bool(false))
+            }
+            _ => {
+                errors.add(path, "must be true or false");
+                None
+            }
+        },
+        FieldType::User => {
+            let id = value.as_str().unwrap_or_default().trim();
+            match directory.user(id) {
+                None => {
+                    errors.add(path, format!("no user `{id}` in the directory"));
+                    None
+                }
+                Some(user) => {
+                    if let Some(role) = &field.role {
+                        if !user.roles.iter().any(|r| r.value == role.value) {
+                            errors.add(
+                                path,
+                                format!("`{id}` does not have the role `{}`", role.value),
+                            );
+                        }
+                    }
+                    Some(Value::String(id.to_string()))
+                }
+            }
+        }
+        FieldType::Table => {
+            let Some(rows) = value.as_array() else {
+                errors.add(path, "must be a list of lines");
+                return None;
+            };
+            let count = rows.len() as u32;
+            if field.min_rows.is_some_and(|min| count < min) {
+                errors.add(
+                    path,
+                    format!(
+                        "needs at least {} lines",
+                        field.min_rows.unwrap_or_default()
+                    ),
+                );
+            }
+            if field.max_rows.is_some_and(|max| count > max) {
+                errors.add(
+                    path,
+                    format!(
+                        "allows at most {} lines",
+                        field.max_rows.unwrap_or_default()
+                    ),
+                );
+            }
+            let clean: Vec<Value> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    Value::Object(validate_fields(
+                        &field.columns,
+                        row,
+                        directory,
+                        &format!("{path}[{i}]."),
+                        errors,
+                    ))
+                })
+                .collect();
+            Some(Value::Array(clean))
+        }
+    }
+}
+
+/// Validates a whole request form: fields, then computed values, then rules. Returns the
+/// stored form (fields plus computed values).
+pub fn validate_form(
+    def: &ProcessDef,
+    input: &Value,
+    directory: &Directory,
+    scope: &Scope,
+) -> Result<Value, FormErrors> {
+    let mut errors = FormErrors::default();
+    let fields = validate_fields(&def.form.fields, input, directory, "", &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let form = compute(def, Value::Object(fields), scope).map_err(|message| {
+        let mut e = FormErrors::default();
+        e.add("", message);
+        e
+    })?;
+    let mut scope = scope.clone();
+    scope.form = form.clone();
+    for rule in &def.form.rules {
+        let ok = guard::compile(&rule.check).and_then(|c| c.eval_bool(&scope));
+        match ok {
+            Ok(true) => {}
+            Ok(false) => {
+                let key = rule
+                    .field
+                    .as_ref()
+                    .map(|f| f.value.clone())
+                    .unwrap_or_default();
+                errors.add(&key, format!("{} {}", rule.message.zh, rule.message.en));
+            }
+            Err(e) => {
+                let key = rule
+                    .field
+                    .as_ref()
+                    .map(|f| f.value.clone())
+                    .unwrap_or_default();
+                errors.add(
+                    &key,
+                    format!(
+                        "the check `{}` could not be evaluated: {e}",
+                        rule.check.value
+                    ),
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(form)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Adds the computed values to a form, in definition order (later ones may use earlier).
+pub fn compute(def: &ProcessDef, mut form: Value, scope: &Scope) -> Result<Value, String> {
+    for computed in &def.form.computed {
+        let mut scope = scope.clone();
+        scope.form = form.clone();
+        let value = guard::compile(&computed.expr)
+            .and_then(|c| c.eval(&scope))
+            .map_err(|e| format!("computing `{}`: {e}", computed.id.value))?;
+        let value = match (computed.kind.value, &value) {
+            (FieldType::Money, Value::Number(n)) => {
+                let rounded = (n.as_f64().unwrap_or_default() * 100.0).round() / 100.0;
+                if rounded.fract() == 0.0 {
+                    Value::from(rounded as i64)
+                } else {
+                    serde_json::Number::from_f64(rounded)
+                        .map(Value::Number)
+                        .unwrap_or(Value::Null)
+                }
+            }
+            _ => value,
+        };
+        if let Some(object) = form.as_object_mut() {
+            object.insert(computed.id.value.clone(), value);
+        }
+    }
+    Ok(form)
+}

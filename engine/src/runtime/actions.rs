@@ -1,0 +1,748 @@
+//! What people do to tasks: decide, complete, return, delegate, transfer, add and remove
+//! signers, claim, comment, resubmit; and how a decision settles a step by its mode.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::form::{validate_fields, validate_form, FormErrors};
+use crate::model::{Action, Mode, Outcome, Step, StepKind};
+
+use super::machine::Machine;
+use super::types::{ActionKind, ActionRequest, EngineError, InstanceStatus, TaskId};
+
+/// A task row as the actions need it.
+pub struct TaskRow {
+    pub id: TaskId,
+    pub run: i64,
+    pub step: String,
+    pub kind: String,
+    pub assignee: String,
+    pub delegate: Option<String>,
+    pub pool: bool,
+    pub seq: i64,
+    pub status: String,
+}
+
+pub async fn load_task(
+    conn: &mut sqlx::SqliteConnection,
+    id: TaskId,
+) -> Result<(TaskRow, i64), EngineError> {
+    let row = sqlx::query("SELECT id, run_id, step_id, kind, assignee, delegate, pool, seq, status, instance_id FROM tasks WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(EngineError::UnknownTask(id))?;
+    Ok((
+        TaskRow {
+            id: TaskId(row.get(0)),
+            run: row.get(1),
+            step: row.get(2),
+            kind: row.get(3),
+            assignee: row.get(4),
+            delegate: row.get(5),
+            pool: row.get(6),
+            seq: row.get(7),
+            status: row.get(8),
+        },
+        row.get(9),
+    ))
+}
+
+/// The minimum number of approvals the mode needs from `total` signers.
+fn pass_threshold(mode: &Mode, total: i64) -> i64 {
+    match mode {
+        Mode::Any => 1,
+        Mode::All | Mode::Sequential => total,
+        Mode::Vote(v) => match (v.pass, v.pass_percent) {
+            (Some(n), _) => i64::from(n),
+            (None, Some(p)) => (i64::from(p) * total + 99) / 100,
+            (None, None) => total,
+        },
+    }
+}
+
+fn reject_threshold(mode: &Mode, total: i64) -> i64 {
+    match mode {
+        Mode::Any | Mode::All | Mode::Sequential => 1,
+        Mode::Vote(v) => match (v.reject, v.reject_percent) {
+            (Some(n), _) => i64::from(n),
+            (None, Some(p)) => (i64::from(p) * total + 99) / 100,
+            // As soon as passing can no longer be reached.
+            (None, None) => total - pass_threshold(mode, total) + 1,
+        },
+    }
+}
+
+impl Machine<'_, '_> {
+    /// Performs `request` on `task` as `actor`. The caller has loaded the instance.
+    pub async fn act(
+        &mut self,
+        task: TaskRow,
+        actor: &str,
+        request: &ActionRequest,
+    ) -> Result<(), EngineError> {
+        let action = request
+            .action
+            .ok_or_else(|| EngineError::NotAllowed("no action given".into()))?;
+        if self.inst.status != InstanceStatus::Running {
+            return Err(EngineError::Stale {
+                task: task.id,
+                status: format!("request {}", self.inst.status.as_str()),
+            });
+        }
+        if task.status != "open" {
+            return Err(EngineError::Stale {
+                task: task.id,
+                status: task.status.clone(),
+            });
+        }
+        let on_behalf = if actor == task.assignee {
+            None
+        } else if task.delegate.as_deref() == Some(actor) {
+            Some(task.assignee.clone())
+        } else {
+            let mut allowed = vec![task.assignee.clone()];
+            allowed.extend(task.delegate.clone());
+            return Err(EngineError::NotYourTask {
+                task: task.id,
+                allowed,
+            });
+        };
+        let def = Arc::clone(&self.def);
+        let step = def
+            .step(&task.step)
+            .ok_or_else(|| EngineError::Definition(format!("step `{}` is missing", task.step)))?;
+        if task.kind == "resubmit" {
+            if !matches!(action, ActionKind::Resubmit | ActionKind::Comment) {
+                return Err(EngineError::NotAllowed(format!(
+                    "the request was returned to you: `resubmit` it (or withdraw it), not `{}`",
+                    action.as_str()
+                )));
+            }
+        } else if let Some(needed) = action.model_action() {
+            if !step.allowed_actions().contains(&needed) {
+                let allowed: Vec<&str> =
+                    step.allowed_actions().iter().map(|a| a.as_str()).collect();
+                return Err(EngineError::NotAllowed(format!(
+                    "step `{}` does not allow `{}`; it allows {}",
+                    step.id,
+                    action.as_str(),
+                    allowed.join(", ")
+                )));
+            }
+        } else if action == ActionKind::Resubmit {
+            return Err(EngineError::NotAllowed(
+                "only a returned request can be resubmitted".into(),
+            ));
+        }
+        if task.pool && !matches!(action, ActionKind::Claim | ActionKind::Comment) {
+            return Err(EngineError::NotAllowed(format!(
+                "task {} is offered to several people: `claim` it first",
+                task.id
+            )));
+        }
+        let comment = request.comment.as_deref();
+        let behalf = on_behalf.as_deref();
+        match action {
+            ActionKind::Comment => {
+                self.event(
+                    actor,
+                    behalf,
+                    "comment",
+                    Some(&step.id),
+                    Some(task.id),
+                    comment,
+                    None,
+                    None,
+                )
+                .await?;
+            }
+            ActionKind::Approve | ActionKind::Reject | ActionKind::Complete => {
+                let inputs = if action == ActionKind::Reject {
+                    request.inputs.clone()
+                } else {
+                    self.check_inputs(step, request.inputs.as_ref())?
+                };
+                let changes = self.apply_edits(step, request.form.as_ref())?;
+                let decision = match action {
+                    ActionKind::Approve => "approved",
+                    ActionKind::Reject => "rejected",
+                    _ => "done",
+                };
+                self.close_task(&task, decision, actor, inputs.as_ref())
+                    .await?;
+                self.inst.decided = true;
+                self.event(
+                    actor,
+                    behalf,
+                    action.as_str(),
+                    Some(&step.id),
+                    Some(task.id),
+                    comment,
+                    changes.as_ref(),
+                    None,
+                )
+                .await?;
+                self.settle(step, task.run).await?;
+            }
+            ActionKind::Return => {
+                if !step.allowed_actions().contains(&Action::Return) {
+                    return Err(EngineError::NotAllowed(format!(
+                        "step `{}` does not allow `return`",
+                        step.id
+                    )));
+                }
+                let target = request
+                    .to
+                    .clone()
+                    .unwrap_or_else(|| "submitter".to_string());
+                let allowed = if step.return_to.is_empty() {
+                    vec!["submitter".to_string()]
+                } else {
+                    step.return_to.iter().map(|r| r.value.clone()).collect()
+                };
+                if !allowed.contains(&target) {
+                    return Err(EngineError::NotAllowed(format!(
+                        "step `{}` can return to {}, not `{target}`",
+                        step.id,
+                        allowed.join(", ")
+                    )));
+                }
+                self.close_task(&task, "returned", actor, None).await?;
+                self.event(
+                    actor,
+                    behalf,
+                    "return",
+                    Some(&step.id),
+                    Some(task.id),
+                    comment,
+                    None,
+                    Some(&target),
+                )
+                .await?;
+                if target == "submitter" {
+                    sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND status IN ('open', 'waiting')")
+                        .bind(task.run)
+                        .execute(&mut *self.conn)
+                        .await?;
+                    let submitter = self.inst.submitter.clone();
+                    self.insert_task(
+                        task.run, &step.id, "resubmit", &submitter, false, 0, "open", None,
+                    )
+                    .await?;
+                } else {
+                    let row = self.run_row(task.run).await?;
+                    self.close_run(task.run, "done", Some("returned")).await?;
+                    self.enter(&target, row.parent_run, row.branch_id);
+                }
+            }
+            ActionKind::Resubmit => {
+                let changes = match &request.form {
+                    Some(form) => Some(self.replace_form(form)?),
+                    None => None,
+                };
+                self.close_task(&task, "resubmitted", actor, None).await?;
+                self.event(
+                    actor,
+                    behalf,
+                    "resubmit",
+                    Some(&step.id),
+                    Some(task.id),
+                    comment,
+                    changes.as_ref(),
+                    None,
+                )
+                .await?;
+                let row = self.run_row(task.run).await?;
+                self.close_run(task.run, "done", Some("returned")).await?;
+                self.enter(&step.id, row.parent_run, row.branch_id);
+            }
+            ActionKind::Delegate | ActionKind::Transfer => {
+                let to = self.other_user(request)?;
+                if to == task.assignee {
+                    return Err(EngineError::NotAllowed(format!(
+                        "`{to}` already holds task {}",
+                        task.id
+                    )));
+                }
+                if action == ActionKind::Delegate {
+                    sqlx::query("UPDATE tasks SET delegate = $1 WHERE id = $2")
+                        .bind(&to)
+                        .bind(task.id.0)
+                        .execute(&mut *self.conn)
+                        .await?;
+                } else {
+                    sqlx::query("UPDATE tasks SET assignee = $1, delegate = NULL WHERE id = $2")
+                        .bind(&to)
+                        .bind(task.id.0)
+                        .execute(&mut *self.conn)
+                        .await?;
+                }
+                self.event(
+                    actor,
+                    behalf,
+                    action.as_str(),
+                    Some(&step.id),
+                    Some(task.id),
+                    comment,
+                    None,
+                    Some(&to),
+                )
+                .await?;
+            }
+            ActionKind::AddSigner => {
+                let to = self.other_user(request)?;
+                let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting')")
+                    .bind(task.run)
+                    .bind(&to)
+                    .fetch_one(&mut *self.conn)
+                    .await?;
+                if open > 0 {
+                    return Err(EngineError::NotAllowed(format!(
+                        "`{to}` is already a signer of this step"
+                    )));
+                }
+                let (seq, status) = if step.mode() == Mode::Sequential {
+                    // After the current signer: later signers move one place down.
+                    sqlx::query("UPDATE tasks SET seq = seq + 1 WHERE run_id = $1 AND seq > $2")
+                        .bind(task.run)
+                        .bind(task.seq)
+                        .execute(&mut *self.conn)
+                        .await?;
+                    (task.seq + 1, "waiting")
+                } else {
+                    (task.seq, "open")
+                };
+                let due: Option<String> =
+                    sqlx::query_scalar("SELECT due_at FROM step_runs WHERE id = $1")
+                        .bind(task.run)
+                        .fetch_one(&mut *self.conn)
+                        .await?;
+                let id = self
+                    .insert_task(
+                        task.run,
+                        &step.id,
+                        "step",
+                        &to,
+                        false,
+                        seq,
+                        status,
+                        due.as_deref(),
+                    )
+                    .await?;
+                self.event(
+                    actor,
+                    behalf,
+                    "add_signer",
+                    Some(&step.id),
+                    Some(id),
+                    comment,
+                    None,
+                    Some(&to),
+                )
+                .await?;
+            }
+            ActionKind::RemoveSigner => {
+                let to = self.other_user(request)?;
+                let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND kind = 'step' AND status IN ('open', 'waiting', 'done')")
+                    .bind(task.run)
+                    .fetch_one(&mut *self.conn)
+                    .await?;
+                let needed = pass_threshold(&step.mode(), remaining - 1).max(1);
+                if remaining - 1 < needed.max(1) || to == actor {
+                    return Err(EngineError::NotAllowed(format!("removing `{to}` would leave the step with fewer signers than its mode needs")));
+                }
+                let removed = sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting')")
+                    .bind(task.run)
+                    .bind(&to)
+                    .execute(&mut *self.conn)
+                    .await?
+                    .rows_affected();
+                if removed == 0 {
+                    return Err(EngineError::NotAllowed(format!(
+                        "`{to}` is not a pending signer of this step"
+                    )));
+                }
+                self.event(
+                    actor,
+                    behalf,
+                    "remove_signer",
+                    Some(&step.id),
+                    Some(task.id),
+                    comment,
+                    None,
+                    Some(&to),
+                )
+                .await?;
+                self.settle(step, task.run).await?;
+            }
+            ActionKind::Claim => {
+                if !task.pool {
+                    return Err(EngineError::NotAllowed(format!(
+                        "task {} is already yours alone",
+                        task.id
+                    )));
+                }
+                sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND id <> $2 AND status = 'open'").bind(task.run).bind(task.id.0).execute(&mut *self.conn).await?;
+                sqlx::query("UPDATE tasks SET pool = 0 WHERE id = $1")
+                    .bind(task.id.0)
+                    .execute(&mut *self.conn)
+                    .await?;
+                self.event(
+                    actor,
+                    behalf,
+                    "claim",
+                    Some(&step.id),
+                    Some(task.id),
+                    comment,
+                    None,
+                    None,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn other_user(&self, request: &ActionRequest) -> Result<String, EngineError> {
+        let to = request
+            .to
+            .clone()
+            .ok_or_else(|| EngineError::NotAllowed("name the other user with `to`".into()))?;
+        if self.env.directory.user(&to).is_none() {
+            return Err(EngineError::UnknownUser(to));
+        }
+        Ok(to)
+    }
+
+    /// Marks a task decided, only if it is still open: a concurrent action that got there
+    /// first makes this one stale.
+    async fn close_task(
+        &mut self,
+        task: &TaskRow,
+        decision: &str,
+        actor: &str,
+        inputs: Option<&Value>,
+    ) -> Result<(), EngineError> {
+        let changed = sqlx::query("UPDATE tasks SET status = 'done', decision = $1, acted_by = $2, acted_at = $3, inputs = $4 WHERE id = $5 AND status = 'open'")
+            .bind(decision)
+            .bind(actor)
+            .bind(self.now())
+            .bind(inputs.map(|i| i.to_string()))
+            .bind(task.id.0)
+            .execute(&mut *self.conn)
+            .await?
+            .rows_affected();
+        if changed == 0 {
+            return Err(EngineError::Stale {
+                task: task.id,
+                status: "done".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_inputs(
+        &self,
+        step: &Step,
+        inputs: Option<&Value>,
+    ) -> Result<Option<Value>, EngineError> {
+        if step.inputs.is_empty() {
+            return Ok(inputs.cloned());
+        }
+        let mut errors = FormErrors::default();
+        let empty = json!({});
+        let clean = validate_fields(
+            &step.inputs,
+            inputs.unwrap_or(&empty),
+            self.env.directory,
+            "",
+            &mut errors,
+        );
+        if errors.is_empty() {
+            Ok(Some(Value::Object(clean)))
+        } else {
+            Err(EngineError::InvalidForm(errors))
+        }
+    }
+
+    /// Applies changes to the step's editable fields; returns `{field: {old, new}}`.
+    fn apply_edits(
+        &mut self,
+        step: &Step,
+        edits: Option<&Value>,
+    ) -> Result<Option<Value>, EngineError> {
+        let Some(edits) = edits.and_then(Value::as_object) else {
+            return Ok(None);
+        };
+        if edits.is_empty() {
+            return Ok(None);
+        }
+        let mut errors = FormErrors::default();
+        for key in edits.keys() {
+            if !step.editable.iter().any(|e| e.value == *key) {
+                errors.fields.insert(
+                    key.clone(),
+                    format!("cannot be changed at step `{}`", step.id),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(EngineError::InvalidForm(errors));
+        }
+        let mut merged = self.plain_form();
+        if let Some(obj) = merged.as_object_mut() {
+            for (k, v) in edits {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        self.replace_form(&merged).map(Some)
+    }
+
+    /// The form without computed values, as the submitter gave it.
+    fn plain_form(&self) -> Value {
+        let mut form = self.inst.form.clone();
+        if let Some(obj) = form.as_object_mut() {
+            for c in &self.def.form.computed {
+                obj.remove(&c.id.value);
+            }
+        }
+        form
+    }
+
+    /// Validates and stores a whole new form; returns the changed fields.
+    fn replace_form(&mut self, input: &Value) -> Result<Value, EngineError> {
+        let scope = self.scope();
+        let form = validate_form(&self.def, input, self.env.directory, &scope)
+            .map_err(EngineError::InvalidForm)?;
+        let mut changes = serde_json::Map::new();
+        if let (Some(old), Some(new)) = (self.inst.form.as_object(), form.as_object()) {
+            for (k, v) in new {
+                if old.get(k) != Some(v) {
+                    changes.insert(k.clone(), json!({"old": old.get(k), "new": v}));
+                }
+            }
+        }
+        self.inst.form = form;
+        Ok(Value::Object(changes))
+    }
+
+    /// After a decision: does the step's mode now have its outcome?
+    pub async fn settle(&mut self, step: &Step, run: i64) -> Result<(), EngineError> {
+        let votes = self.votes(run).await?;
+        let count = |k: &str| votes[k].as_i64().unwrap_or(0);
+        let (approved, rejected, total) = (count("approved"), count("rejected"), count("total"));
+        let mode = step.mode();
+        let positive = if step.kind.value == StepKind::Approval {
+            Outcome::Approved
+        } else {
+            Outcome::Done
+        };
+        if rejected >= reject_threshold(&mode, total) && step.kind.value == StepKind::Approval {
+            self.finish(run, Outcome::Rejected);
+        } else if approved >= pass_threshold(&mode, total) {
+            self.finish(run, positive);
+        } else if mode == Mode::Sequential {
+            let next: Option<i64> = sqlx::query_scalar("SELECT id FROM tasks WHERE run_id = $1 AND status = 'waiting' ORDER BY seq, id LIMIT 1")
+                .bind(run)
+                .fetch_optional(&mut *self.conn)
+                .await?;
+            if let Some(next) = next {
+                sqlx::query("UPDATE tasks SET status = 'open' WHERE id = $1")
+                    .bind(next)
+                    .execute(&mut *self.conn)
+                    .await?;
+                let who: String = sqlx::query_scalar("SELECT assignee FROM tasks WHERE id = $1")
+                    .bind(next)
+                    .fetch_one(&mut *self.conn)
+                    .await?;
+                self.event(
+                    "engine",
+                    None,
+                    "assign",
+                    Some(&step.id),
+                    Some(TaskId(next)),
+                    None,
+                    None,
+                    Some(&who),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fires one timer of a run.
+    pub async fn fire(&mut self, run: i64, kind: &str) -> Result<(), EngineError> {
+        let row = self.run_row(run).await?;
+        if row.status != "active" {
+            return Ok(());
+        }
+        let def = Arc::clone(&self.def);
+        let Some(step) = def.step(&row.step_id) else {
+            return Ok(());
+        };
+        match kind {
+            "wait" => self.finish(run, Outcome::Elapsed),
+            "reminder" => {
+                self.event(
+                    "engine",
+                    None,
+                    "remind",
+                    Some(&step.id),
+                    None,
+                    None,
+                    None,
+                    Some("the deadline is near"),
+                )
+                .await?;
+            }
+            _ => {
+                let on_timeout = step
+                    .deadline
+                    .as_ref()
+                    .and_then(|d| d.on_timeout.as_ref())
+                    .map(|t| t.value.clone())
+                    .unwrap_or(crate::model::TimeoutAction::Remind);
+                self.event(
+                    "engine",
+                    None,
+                    "timeout",
+                    Some(&step.id),
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+                .await?;
+                use crate::model::TimeoutAction as T;
+                match on_timeout {
+                    T::Remind => {
+                        self.event(
+                            "engine",
+                            None,
+                            "remind",
+                            Some(&step.id),
+                            None,
+                            None,
+                            None,
+                            Some("the deadline has passed"),
+                        )
+                        .await?;
+                    }
+                    T::Escalate(to) => {
+                        let mut users = Vec::new();
+                        for a in &to {
+                            match self.resolve(a) {
+                                Ok(found) => users.extend(found),
+                                Err(e) => {
+                                    self.event(
+                                        "engine",
+                                        None,
+                                        "escalate_failed",
+                                        Some(&step.id),
+                                        None,
+                                        None,
+                                        None,
+                                        Some(&e),
+                                    )
+                                    .await?;
+                                }
+                            }
+                        }
+                        let due: Option<String> =
+                            sqlx::query_scalar("SELECT due_at FROM step_runs WHERE id = $1")
+                                .bind(run)
+                                .fetch_one(&mut *self.conn)
+                                .await?;
+                        for user in users {
+                            let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status = 'open'").bind(run).bind(&user).fetch_one(&mut *self.conn).await?;
+                            if exists == 0 {
+                                let id = self
+                                    .insert_task(
+                                        run,
+                                        &step.id,
+                                        "step",
+                                        &user,
+                                        false,
+                                        0,
+                                        "open",
+                                        due.as_deref(),
+                                    )
+                                    .await?;
+                                self.event(
+                                    "engine",
+                                    None,
+                                    "escalate",
+                                    Some(&step.id),
+                                    Some(id),
+                                    None,
+                                    None,
+                                    Some(&user),
+                                )
+                                .await?;
+                            }
+                        }
+                    }
+                    T::AutoApprove | T::AutoReject => {
+                        let (decision, outcome) = if on_timeout == T::AutoApprove {
+                            ("approved", Outcome::Approved)
+                        } else {
+                            ("rejected", Outcome::Rejected)
+                        };
+                        sqlx::query("UPDATE tasks SET status = 'done', decision = $1, acted_by = 'engine', acted_at = $2 WHERE run_id = $3 AND status IN ('open', 'waiting')")
+                            .bind(decision)
+                            .bind(self.now())
+                            .bind(run)
+                            .execute(&mut *self.conn)
+                            .await?;
+                        self.event(
+                            "engine",
+                            None,
+                            if outcome == Outcome::Approved {
+                                "auto_approve"
+                            } else {
+                                "auto_reject"
+                            },
+                            Some(&step.id),
+                            None,
+                            None,
+                            None,
+                            None,
+                        )
+                        .await?;
+                        self.finish(run, outcome);
+                    }
+                    T::Transition => self.finish(run, Outcome::Timeout),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Vote;
+
+    #[test]
+    fn vote_thresholds() {
+        let vote = |pass, pass_percent, reject| {
+            Mode::Vote(Vote {
+                pass,
+                pass_percent,
+                reject,
+                reject_percent: None,
+            })
+        };
+        assert_eq!(pass_threshold(&vote(None, Some(60), None), 5), 3);
+        assert_eq!(reject_threshold(&vote(None, Some(60), None), 5), 3);
+        assert_eq!(pass_threshold(&vote(Some(2), None, None), 3), 2);
+        assert_eq!(reject_threshold(&vote(Some(2), None, Some(1)), 3), 1);
+        assert_eq!(pass_threshold(&Mode::All, 4), 4);
+        assert_eq!(reject_threshold(&Mode::All, 4), 1);
+    }
+}

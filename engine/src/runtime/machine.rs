@@ -1,0 +1,992 @@
+//! The state machine: entering steps, deciding them by their mode, routing outcomes
+//! through guards, joining branches, timers, returns and incidents. Everything here runs
+//! inside the caller's transaction; nothing is committed until the caller commits.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sqlx::{Row, SqliteConnection};
+
+use crate::calendar::Calendar;
+use crate::clock::to_db;
+use crate::directory::Directory;
+use crate::duration::WorkDuration;
+use crate::flow::{Flow, Target};
+use crate::guard::{self, Scope};
+use crate::model::{
+    Assignee, AutoSkip, EndOutcome, Join, Mode, Outcome, ProcessDef, Step, StepKind,
+};
+
+use super::types::{EngineError, InstanceId, InstanceStatus, TaskId};
+
+/// More steps than this in one action means an automatic loop.
+const MAX_STEPS_PER_ACTION: usize = 500;
+
+/// The shared read-only context of an action.
+pub struct Env<'a> {
+    pub directory: &'a Directory,
+    pub calendar: &'a Calendar,
+    pub now: DateTime<Utc>,
+}
+
+/// The instance row being worked on, written back by [`Machine::save`].
+#[derive(Debug, Clone)]
+pub struct InstanceState {
+    pub id: InstanceId,
+    pub process: String,
+    pub version: i64,
+    pub status: InstanceStatus,
+    pub outcome: Option<String>,
+    pub submitter: String,
+    pub form: Value,
+    pub vars: Value,
+    pub incident: Option<Value>,
+    pub decided: bool,
+}
+
+enum Work {
+    Enter {
+        step: String,
+        parent: Option<i64>,
+        branch: Option<String>,
+    },
+    Finish {
+        run: i64,
+        outcome: Outcome,
+    },
+}
+
+/// One action's work on one instance.
+pub struct Machine<'a, 'c> {
+    pub conn: &'c mut SqliteConnection,
+    pub env: &'a Env<'a>,
+    pub def: Arc<ProcessDef>,
+    pub inst: InstanceState,
+    queue: VecDeque<Work>,
+}
+
+pub struct RunRow {
+    pub step_id: String,
+    pub parent_run: Option<i64>,
+    pub branch_id: Option<String>,
+    pub status: String,
+}
+
+impl<'a, 'c> Machine<'a, 'c> {
+    pub fn new(
+        conn: &'c mut SqliteConnection,
+        env: &'a Env<'a>,
+        def: Arc<ProcessDef>,
+        inst: InstanceState,
+    ) -> Self {
+        Machine {
+            conn,
+            env,
+            def,
+            inst,
+            queue: VecDeque::new(),
+        }
+    }
+
+    pub fn now(&self) -> String {
+        to_db(self.env.now)
+    }
+
+    pub fn scope(&self) -> Scope {
+        let submitter = match self.env.directory.user(&self.inst.submitter) {
+            Some(u) => json!({
+                "id": u.id.value, "name": u.name, "email": u.email,
+                "roles": u.roles.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+                "region": u.region.as_ref().map(|r| r.value.clone()),
+                "manager": u.manager.as_ref().map(|m| m.value.clone()),
+            }),
+            None => json!({"id": self.inst.submitter}),
+        };
+        let today = self
+            .env
+            .now
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string();
+        Scope {
+            form: self.inst.form.clone(),
+            submitter,
+            votes: json!({"approved": 0, "rejected": 0, "pending": 0, "total": 0, "ballots": []}),
+            vars: self.inst.vars.clone(),
+            today,
+        }
+    }
+
+    /// Appends to the history; the arguments are the `events` table's columns.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn event(
+        &mut self,
+        actor: &str,
+        on_behalf_of: Option<&str>,
+        action: &str,
+        step: Option<&str>,
+        task: Option<TaskId>,
+        comment: Option<&str>,
+        changes: Option<&Value>,
+        detail: Option<&str>,
+    ) -> Result<(), EngineError> {
+        sqlx::query(
+            "INSERT INTO events (instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, changes, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(self.inst.id.0)
+        .bind(self.now())
+        .bind(actor)
+        .bind(on_behalf_of)
+        .bind(action)
+        .bind(step)
+        .bind(task.map(|t| t.0))
+        .bind(comment)
+        .bind(changes.map(|c| c.to_string()))
+        .bind(detail)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn save(&mut self) -> Result<(), EngineError> {
+        let ended = matches!(
+            self.inst.status,
+            InstanceStatus::Completed | InstanceStatus::Withdrawn
+        );
+        sqlx::query(
+            "UPDATE instances SET version = $1, status = $2, outcome = $3, form = $4, vars = $5, incident = $6, \
+             decided = $7, updated_at = $8, ended_at = CASE WHEN $9 THEN COALESCE(ended_at, $8) ELSE NULL END WHERE id = $10",
+        )
+        .bind(self.inst.version)
+        .bind(self.inst.status.as_str())
+        .bind(&self.inst.outcome)
+        .bind(self.inst.form.to_string())
+        .bind(self.inst.vars.to_string())
+        .bind(self.inst.incident.as_ref().map(|i| i.to_string()))
+        .bind(self.inst.decided)
+        .bind(self.now())
+        .bind(ended)
+        .bind(self.inst.id.0)
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    pub fn enter(&mut self, step: &str, parent: Option<i64>, branch: Option<String>) {
+        self.queue.push_back(Work::Enter {
+            step: step.to_string(),
+            parent,
+            branch,
+        });
+    }
+
+    pub fn finish(&mut self, run: i64, outcome: Outcome) {
+        self.queue.push_back(Work::Finish { run, outcome });
+    }
+
+    /// Works through everything queued; an error in the definition becomes an incident.
+    pub async fn drain(&mut self) -> Result<(), EngineError> {
+        let mut steps = 0;
+        while let Some(work) = self.queue.pop_front() {
+            steps += 1;
+            if steps > MAX_STEPS_PER_ACTION {
+                self.queue.clear();
+                return self.incident(None, None, "more than 500 automatic steps in one action: the definition loops without waiting for anyone").await;
+            }
+            let result = match work {
+                Work::Enter {
+                    step,
+                    parent,
+                    branch,
+                } => self.do_enter(&step, parent, branch).await,
+                Work::Finish { run, outcome } => self.do_finish(run, outcome).await,
+            };
+            match result {
+                Ok(()) => {}
+                Err(Halt::Incident {
+                    run,
+                    outcome,
+                    reason,
+                }) => {
+                    self.queue.clear();
+                    return self.incident(run, outcome, &reason).await;
+                }
+                Err(Halt::Fatal(e)) => return Err(e),
+            }
+            if self.inst.status != InstanceStatus::Running {
+                self.queue.clear();
+            }
+        }
+        self.save().await
+    }
+
+    async fn incident(
+        &mut self,
+        run: Option<i64>,
+        outcome: Option<Outcome>,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        tracing::warn!(instance = %self.inst.id, reason, "incident");
+        self.inst.status = InstanceStatus::Incident;
+        self.inst.incident =
+            Some(json!({"run": run, "outcome": outcome.map(|o| o.as_str()), "reason": reason}));
+        self.event(
+            "engine",
+            None,
+            "incident",
+            None,
+            None,
+            None,
+            None,
+            Some(reason),
+        )
+        .await?;
+        self.save().await
+    }
+
+    async fn do_enter(
+        &mut self,
+        step_id: &str,
+        parent: Option<i64>,
+        branch: Option<String>,
+    ) -> Result<(), Halt> {
+        let def = Arc::clone(&self.def);
+        let step = def.step(step_id).ok_or_else(|| {
+            Halt::incident(None, None, format!("step `{step_id}` does not exist"))
+        })?;
+        let run = sqlx::query(
+            "INSERT INTO step_runs (instance_id, step_id, parent_run, branch_id, status, entered_at) VALUES ($1, $2, $3, $4, 'active', $5) RETURNING id",
+        )
+        .bind(self.inst.id.0)
+        .bind(step_id)
+        .bind(parent)
+        .bind(&branch)
+        .bind(self.now())
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(Halt::storage)?
+        .get::<i64, _>(0);
+        self.event(
+            "engine",
+            None,
+            "enter",
+            Some(step_id),
+            None,
+            None,
+            None,
+            None,
+        )
+        .await
+        .map_err(Halt::Fatal)?;
+        match step.kind.value {
+            StepKind::End => {
+                let outcome = step
+                    .outcome
+                    .as_ref()
+                    .map(|o| o.value)
+                    .unwrap_or(EndOutcome::Completed);
+                self.close_run(run, "done", Some("end"))
+                    .await
+                    .map_err(Halt::Fatal)?;
+                self.end_instance(outcome, "engine")
+                    .await
+                    .map_err(Halt::Fatal)?;
+            }
+            StepKind::Auto => {
+                let scope = self.scope();
+                let mut vars = self.inst.vars.clone();
+                for (name, expr) in &step.set {
+                    let value = guard::compile(expr)
+                        .and_then(|c| c.eval(&scope))
+                        .map_err(|e| {
+                            Halt::incident(
+                                Some(run),
+                                None,
+                                format!("step `{step_id}` could not set `{name}`: {e}"),
+                            )
+                        })?;
+                    if let Some(obj) = vars.as_object_mut() {
+                        obj.insert(name.clone(), value);
+                    }
+                }
+                if !step.set.is_empty() {
+                    let changes = json!(step
+                        .set
+                        .keys()
+                        .map(|k| (
+                            k.clone(),
+                            json!({"old": self.inst.vars.get(k), "new": vars.get(k)})
+                        ))
+                        .collect::<serde_json::Map<_, _>>());
+                    self.inst.vars = vars;
+                    self.event(
+                        "engine",
+                        None,
+                        "set",
+                        Some(step_id),
+                        None,
+                        None,
+                        Some(&changes),
+                        None,
+                    )
+                    .await
+                    .map_err(Halt::Fatal)?;
+                }
+                self.finish(run, Outcome::Done);
+            }
+            StepKind::Wait => {
+                let due = match (&step.wait_for, &step.until) {
+                    (Some(d), _) => {
+                        let d: WorkDuration = d
+                            .parse()
+                            .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))?;
+                        self.env.calendar.add(self.env.now, d)
+                    }
+                    (None, Some(until)) => {
+                        let value = guard::compile(until)
+                            .and_then(|c| c.eval(&self.scope()))
+                            .map_err(|e| Halt::incident(Some(run), None, e.to_string()))?;
+                        let date = value
+                            .as_str()
+                            .and_then(|s| {
+                                chrono::NaiveDate::parse_from_str(
+                                    s.get(..10).unwrap_or(s),
+                                    "%Y-%m-%d",
+                                )
+                                .ok()
+                            })
+                            .ok_or_else(|| {
+                                Halt::incident(
+                                    Some(run),
+                                    None,
+                                    format!("`{}` gave {value}, not a date", until.value),
+                                )
+                            })?;
+                        self.env.calendar.start_of(date)
+                    }
+                    (None, None) => {
+                        return Err(Halt::incident(
+                            Some(run),
+                            None,
+                            format!("wait step `{step_id}` has neither `for` nor `until`"),
+                        ))
+                    }
+                };
+                if due <= self.env.now {
+                    self.finish(run, Outcome::Elapsed);
+                } else {
+                    self.add_timer(run, "wait", due)
+                        .await
+                        .map_err(Halt::Fatal)?;
+                    sqlx::query("UPDATE step_runs SET due_at = $1 WHERE id = $2")
+                        .bind(to_db(due))
+                        .bind(run)
+                        .execute(&mut *self.conn)
+                        .await
+                        .map_err(Halt::storage)?;
+                }
+            }
+            StepKind::Parallel => {
+                for b in &step.branches {
+                    if let Some(first) = b.steps.first() {
+                        self.enter(&first.id, Some(run), Some(b.id.value.clone()));
+                    }
+                }
+            }
+            StepKind::Approval | StepKind::Task => self.enter_human_step(step, run).await?,
+        }
+        Ok(())
+    }
+
+    async fn enter_human_step(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
+        let resolved = self
+            .resolve_all(&step.assignees)
+            .map_err(|e| Halt::incident(Some(run), None, format!("step `{}`: {e}", step.id)))?;
+        if resolved.is_empty() {
+            return Err(Halt::incident(
+                Some(run),
+                None,
+                format!("step `{}` resolved to nobody", step.id),
+            ));
+        }
+        let mut users = Vec::new();
+        for user in resolved {
+            let skip_submitter =
+                step.auto_skip.contains(&AutoSkip::Submitter) && user == self.inst.submitter;
+            let skip_approved = step.auto_skip.contains(&AutoSkip::AlreadyApproved)
+                && self.has_approved(&user).await.map_err(Halt::Fatal)?;
+            if skip_submitter || skip_approved {
+                let why = if skip_submitter {
+                    "the assignee is the submitter"
+                } else {
+                    "the assignee already approved"
+                };
+                self.event(
+                    "engine",
+                    Some(&user),
+                    "skip",
+                    Some(&step.id),
+                    None,
+                    None,
+                    None,
+                    Some(why),
+                )
+                .await
+                .map_err(Halt::Fatal)?;
+            } else {
+                users.push(user);
+            }
+        }
+        if users.is_empty() {
+            let outcome = if step.kind.value == StepKind::Approval {
+                Outcome::Approved
+            } else {
+                Outcome::Done
+            };
+            self.finish(run, outcome);
+            return Ok(());
+        }
+        let due = match &step.deadline {
+            Some(deadline) => {
+                let within: WorkDuration = deadline
+                    .within
+                    .parse()
+                    .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))?;
+                let due = self.env.calendar.add(self.env.now, within);
+                self.add_timer(run, "deadline", due)
+                    .await
+                    .map_err(Halt::Fatal)?;
+                if let Some(before) = &deadline.remind_before {
+                    let before: WorkDuration = before
+                        .parse()
+                        .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))?;
+                    let remind_at = self.env.calendar.subtract(due, before);
+                    if remind_at > self.env.now {
+                        self.add_timer(run, "reminder", remind_at)
+                            .await
+                            .map_err(Halt::Fatal)?;
+                    }
+                }
+                sqlx::query("UPDATE step_runs SET due_at = $1 WHERE id = $2")
+                    .bind(to_db(due))
+                    .bind(run)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(Halt::storage)?;
+                Some(to_db(due))
+            }
+            None => None,
+        };
+        let mode = step.mode();
+        let from_role =
+            step.assignees.len() == 1 && matches!(step.assignees[0].value, Assignee::Role(_));
+        let pool = from_role
+            && mode == Mode::Any
+            && users.len() > 1
+            && step
+                .allowed_actions()
+                .contains(&crate::model::Action::Claim);
+        for (seq, user) in users.iter().enumerate() {
+            let status = if mode == Mode::Sequential && seq > 0 {
+                "waiting"
+            } else {
+                "open"
+            };
+            self.insert_task(
+                run,
+                &step.id,
+                "step",
+                user,
+                pool,
+                seq as i64,
+                status,
+                due.as_deref(),
+            )
+            .await
+            .map_err(Halt::Fatal)?;
+        }
+        for cc in &step.cc {
+            if let Ok(watchers) = self.resolve(&cc.value) {
+                for w in watchers {
+                    self.event(
+                        "engine",
+                        None,
+                        "cc",
+                        Some(&step.id),
+                        None,
+                        None,
+                        None,
+                        Some(&w),
+                    )
+                    .await
+                    .map_err(Halt::Fatal)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_task(
+        &mut self,
+        run: i64,
+        step: &str,
+        kind: &str,
+        user: &str,
+        pool: bool,
+        seq: i64,
+        status: &str,
+        due: Option<&str>,
+    ) -> Result<TaskId, EngineError> {
+        let (assignee, deputy) = self.apply_absence(user).await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO tasks (instance_id, run_id, step_id, kind, assignee, delegate, pool, seq, status, created_at, due_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(self.inst.id.0)
+        .bind(run)
+        .bind(step)
+        .bind(kind)
+        .bind(&assignee)
+        .bind(&deputy)
+        .bind(pool)
+        .bind(seq)
+        .bind(status)
+        .bind(self.now())
+        .bind(due)
+        .fetch_one(&mut *self.conn)
+        .await?
+        .get(0);
+        if let Some(deputy) = &deputy {
+            self.event(
+                "engine",
+                Some(&assignee),
+                "route_to_deputy",
+                Some(step),
+                Some(TaskId(id)),
+                None,
+                None,
+                Some(deputy),
+            )
+            .await?;
+        }
+        if status == "open" {
+            self.event(
+                "engine",
+                None,
+                "assign",
+                Some(step),
+                Some(TaskId(id)),
+                None,
+                None,
+                Some(&assignee),
+            )
+            .await?;
+        }
+        Ok(TaskId(id))
+    }
+
+    /// An out-of-office rule makes the deputy act on the user's behalf.
+    async fn apply_absence(&mut self, user: &str) -> Result<(String, Option<String>), EngineError> {
+        let today = self
+            .env
+            .now
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string();
+        let deputy: Option<String> = sqlx::query_scalar(
+            "SELECT deputy FROM absences WHERE user_id = $1 AND from_date <= $2 AND to_date >= $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(user)
+        .bind(&today)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        Ok((user.to_string(), deputy))
+    }
+
+    async fn has_approved(&mut self, user: &str) -> Result<bool, EngineError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND decision = 'approved' AND (assignee = $2 OR acted_by = $2)")
+            .bind(self.inst.id.0)
+            .bind(user)
+            .fetch_one(&mut *self.conn)
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn add_timer(
+        &mut self,
+        run: i64,
+        kind: &str,
+        due: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        sqlx::query("INSERT INTO timers (instance_id, run_id, kind, due_at, status) VALUES ($1, $2, $3, $4, 'pending')")
+            .bind(self.inst.id.0)
+            .bind(run)
+            .bind(kind)
+            .bind(to_db(due))
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The users an assignee rule names, in order, without duplicates.
+    pub fn resolve_all(
+        &self,
+        assignees: &[crate::located::Located<Assignee>],
+    ) -> Result<Vec<String>, String> {
+        let mut out: Vec<String> = Vec::new();
+        for a in assignees {
+            for user in self.resolve(&a.value)? {
+                if !out.contains(&user) {
+                    out.push(user);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn resolve(&self, a: &Assignee) -> Result<Vec<String>, String> {
+        let dir = self.env.directory;
+        let form_user = |field: &str| -> Result<String, String> {
+            self.inst
+                .form
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("form field `{field}` holds no user"))
+        };
+        let users = match a {
+            Assignee::User(u) => vec![u.clone()],
+            Assignee::Role(r) => dir.members(r).iter().map(|u| u.id.value.clone()).collect(),
+            Assignee::Submitter => vec![self.inst.submitter.clone()],
+            Assignee::Manager => vec![dir
+                .manager_of(&self.inst.submitter)
+                .map_err(|e| e.to_string())?
+                .id
+                .value
+                .clone()],
+            Assignee::ManagerChain(n) => dir
+                .manager_chain(&self.inst.submitter, *n)
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(|u| u.id.value.clone())
+                .collect(),
+            Assignee::RegionalHead(r) => vec![dir
+                .regional_head(r)
+                .map_err(|e| e.to_string())?
+                .id
+                .value
+                .clone()],
+            Assignee::RegionalHeadOf(field) => {
+                let region = form_user(field)?;
+                vec![dir
+                    .regional_head(&region)
+                    .map_err(|e| e.to_string())?
+                    .id
+                    .value
+                    .clone()]
+            }
+            Assignee::Field(field) => vec![form_user(field)?],
+            Assignee::ManagerOf(field) => vec![dir
+                .manager_of(&form_user(field)?)
+                .map_err(|e| e.to_string())?
+                .id
+                .value
+                .clone()],
+            Assignee::Expr(e) => {
+                let value = guard::compile(e)
+                    .and_then(|c| c.eval(&self.scope()))
+                    .map_err(|e| e.to_string())?;
+                match value {
+                    Value::String(s) => vec![s],
+                    Value::Array(items) => items
+                        .into_iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
+                    other => return Err(format!("`{e}` gave {other}, not user ids")),
+                }
+            }
+        };
+        for u in &users {
+            if dir.user(u).is_none() {
+                return Err(format!("no user `{u}` in the directory"));
+            }
+        }
+        Ok(users)
+    }
+
+    pub async fn close_run(
+        &mut self,
+        run: i64,
+        status: &str,
+        outcome: Option<&str>,
+    ) -> Result<(), EngineError> {
+        sqlx::query("UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'")
+            .bind(status)
+            .bind(outcome)
+            .bind(self.now())
+            .bind(run)
+            .execute(&mut *self.conn)
+            .await?;
+        sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND status IN ('open', 'waiting')")
+            .bind(run)
+            .execute(&mut *self.conn)
+            .await?;
+        sqlx::query(
+            "UPDATE timers SET status = 'cancelled' WHERE run_id = $1 AND status = 'pending'",
+        )
+        .bind(run)
+        .execute(&mut *self.conn)
+        .await?;
+        // Runs inside this one (the branches of a parallel step) end with it.
+        let children: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM step_runs WHERE parent_run = $1 AND status = 'active'",
+        )
+        .bind(run)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        for child in children {
+            Box::pin(self.close_run(child, "cancelled", None)).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn end_instance(
+        &mut self,
+        outcome: EndOutcome,
+        actor: &str,
+    ) -> Result<(), EngineError> {
+        let active: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM step_runs WHERE instance_id = $1 AND status = 'active'",
+        )
+        .bind(self.inst.id.0)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        for run in active {
+            self.close_run(run, "cancelled", None).await?;
+        }
+        self.inst.status = if outcome == EndOutcome::Withdrawn {
+            InstanceStatus::Withdrawn
+        } else {
+            InstanceStatus::Completed
+        };
+        self.inst.outcome = Some(outcome.as_str().to_string());
+        self.inst.incident = None;
+        self.event(
+            actor,
+            None,
+            "end",
+            None,
+            None,
+            None,
+            None,
+            Some(outcome.as_str()),
+        )
+        .await
+    }
+
+    pub async fn run_row(&mut self, run: i64) -> Result<RunRow, EngineError> {
+        let row = sqlx::query(
+            "SELECT id, step_id, parent_run, branch_id, status FROM step_runs WHERE id = $1",
+        )
+        .bind(run)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        Ok(RunRow {
+            step_id: row.get(1),
+            parent_run: row.get(2),
+            branch_id: row.get(3),
+            status: row.get(4),
+        })
+    }
+
+    /// The votes of a run, as guards see them.
+    pub async fn votes(&mut self, run: i64) -> Result<Value, EngineError> {
+        let rows = sqlx::query("SELECT assignee, acted_by, status, decision, inputs FROM tasks WHERE run_id = $1 AND kind = 'step' ORDER BY seq, id")
+            .bind(run)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        let (mut approved, mut rejected, mut pending, mut total) = (0, 0, 0, 0);
+        let mut ballots = Vec::new();
+        for row in rows {
+            let status: String = row.get(2);
+            let decision: Option<String> = row.get(3);
+            if status == "cancelled" && decision.is_none() {
+                continue;
+            }
+            total += 1;
+            match decision.as_deref() {
+                Some("approved") | Some("done") => approved += 1,
+                Some("rejected") => rejected += 1,
+                _ => pending += 1,
+            }
+            if let Some(decision) = decision {
+                let mut ballot = serde_json::Map::new();
+                let inputs: Option<String> = row.get(4);
+                if let Some(Value::Object(map)) = inputs.and_then(|i| serde_json::from_str(&i).ok())
+                {
+                    ballot.extend(map);
+                }
+                let acted_by: Option<String> = row.get(1);
+                ballot.insert("user".into(), json!(acted_by.unwrap_or_else(|| row.get(0))));
+                ballot.insert("decision".into(), json!(decision));
+                ballots.push(Value::Object(ballot));
+            }
+        }
+        Ok(
+            json!({"approved": approved, "rejected": rejected, "pending": pending, "total": total, "ballots": ballots}),
+        )
+    }
+
+    async fn do_finish(&mut self, run: i64, outcome: Outcome) -> Result<(), Halt> {
+        let row = self.run_row(run).await.map_err(Halt::Fatal)?;
+        if row.status != "active" {
+            return Ok(());
+        }
+        let votes = self.votes(run).await.map_err(Halt::Fatal)?;
+        let def = Arc::clone(&self.def);
+        let step = def.step(&row.step_id).ok_or_else(|| {
+            Halt::incident(
+                Some(run),
+                Some(outcome),
+                format!("step `{}` does not exist", row.step_id),
+            )
+        })?;
+        let flow = Flow::new(&def);
+        let mut scope = self.scope();
+        scope.votes = votes;
+        let mut chosen = None;
+        for route in flow.routes(step, outcome) {
+            let taken = match route.guard {
+                None => true,
+                Some(g) => guard::compile(g)
+                    .and_then(|c| c.eval_bool(&scope))
+                    .map_err(|e| {
+                        Halt::incident(
+                            Some(run),
+                            Some(outcome),
+                            format!("guard on step `{}`: {e}", step.id),
+                        )
+                    })?,
+            };
+            if taken {
+                chosen = Some(route.target);
+                break;
+            }
+        }
+        let Some(target) = chosen else {
+            return Err(Halt::incident(
+                Some(run),
+                Some(outcome),
+                format!(
+                    "no transition of step `{}` matches outcome `{}`",
+                    step.id,
+                    outcome.as_str()
+                ),
+            ));
+        };
+        self.close_run(run, "done", Some(outcome.as_str()))
+            .await
+            .map_err(Halt::Fatal)?;
+        self.event(
+            "engine",
+            None,
+            "leave",
+            Some(&step.id),
+            None,
+            None,
+            None,
+            Some(outcome.as_str()),
+        )
+        .await
+        .map_err(Halt::Fatal)?;
+        match target {
+            Target::Step(next) => self.enter(&next.id, row.parent_run, row.branch_id.clone()),
+            Target::Join => {
+                let parent = row.parent_run.ok_or_else(|| {
+                    Halt::incident(
+                        Some(run),
+                        Some(outcome),
+                        "`join` outside a parallel branch".into(),
+                    )
+                })?;
+                sqlx::query("UPDATE step_runs SET joined = 1 WHERE id = $1")
+                    .bind(run)
+                    .execute(&mut *self.conn)
+                    .await
+                    .map_err(Halt::storage)?;
+                self.check_join(parent).await?;
+            }
+            Target::Unknown => {
+                return Err(Halt::incident(
+                    Some(run),
+                    Some(outcome),
+                    format!("step `{}` leads to an unknown step", step.id),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_join(&mut self, parent: i64) -> Result<(), Halt> {
+        let row = self.run_row(parent).await.map_err(Halt::Fatal)?;
+        if row.status != "active" {
+            return Ok(());
+        }
+        let def = Arc::clone(&self.def);
+        let step = def
+            .step(&row.step_id)
+            .ok_or_else(|| Halt::incident(Some(parent), None, "parallel step vanished".into()))?;
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT branch_id) FROM step_runs WHERE parent_run = $1 AND joined = 1",
+        )
+        .bind(parent)
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(Halt::storage)?;
+        let needed = match step
+            .join
+            .as_ref()
+            .map(|j| j.value.clone())
+            .unwrap_or(Join::All)
+        {
+            Join::All => step.branches.len() as i64,
+            Join::Any => 1,
+            Join::Count(n) => i64::from(n),
+        };
+        if joined >= needed {
+            self.finish(parent, Outcome::Done);
+        }
+        Ok(())
+    }
+}
+
+/// Why the work stopped: an incident is recorded on the instance for the owner to fix
+/// and retry; a fatal error (storage) rolls the whole action back.
+pub enum Halt {
+    Incident {
+        run: Option<i64>,
+        outcome: Option<Outcome>,
+        reason: String,
+    },
+    Fatal(EngineError),
+}
+
+impl Halt {
+    fn incident(run: Option<i64>, outcome: Option<Outcome>, reason: String) -> Halt {
+        Halt::Incident {
+            run,
+            outcome,
+            reason,
+        }
+    }
+
+    fn storage(e: sqlx::Error) -> Halt {
+        Halt::Fatal(EngineError::Storage(e))
+    }
+}

@@ -1,0 +1,896 @@
+//! The runtime: durable requests moving through the definitions.
+//!
+//! Every state change is one database transaction. Writes go through one writer task
+//! per engine that folds the actions waiting at that moment into one transaction (group
+//! commit), each action in its own savepoint so a failing one rolls back alone, and
+//! acknowledges each only after the commit. Reads use a pool of connections.
+
+mod actions;
+mod machine;
+mod registry;
+mod types;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::calendar::Calendar;
+use crate::catalog::Catalog;
+use crate::clock::{to_db, Clock};
+use crate::directory::Directory;
+use crate::form::validate_form;
+use crate::model::{EndOutcome, Outcome, WithdrawPolicy};
+
+pub use registry::Registry;
+pub use types::*;
+
+use actions::load_task;
+use machine::{Env, InstanceState, Machine};
+
+/// Actions folded into one transaction at most.
+const MAX_BATCH: usize = 256;
+
+enum Command {
+    Start {
+        process: String,
+        submitter: String,
+        form: Value,
+    },
+    Act {
+        task: TaskId,
+        actor: String,
+        request: ActionRequest,
+    },
+    Withdraw {
+        instance: InstanceId,
+        actor: String,
+        comment: Option<String>,
+    },
+    Urge {
+        instance: InstanceId,
+        actor: String,
+    },
+    FireDue,
+    Retry {
+        instance: InstanceId,
+        actor: String,
+    },
+    Migrate {
+        process: String,
+        from: i64,
+        to: i64,
+        mapping: Vec<(String, String)>,
+    },
+    SetAbsence {
+        user: String,
+        deputy: String,
+        from: String,
+        to: String,
+    },
+}
+
+enum Reply {
+    Instance(InstanceId),
+    Count(usize),
+}
+
+struct Job {
+    command: Command,
+    reply: oneshot::Sender<Result<Reply, EngineError>>,
+}
+
+/// A handle on the engine; cheap to clone. The writer stops when the last handle is
+/// dropped or [`Engine::shutdown`] is called.
+#[derive(Clone)]
+pub struct Engine {
+    core: Arc<Core>,
+    writer: mpsc::Sender<Job>,
+    writer_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+/// What the writer shares with the handles (but not the sender, so handles can close it).
+struct Core {
+    pool: SqlitePool,
+    registry: Arc<Registry>,
+    clock: Arc<dyn Clock>,
+}
+
+/// How to open an engine.
+pub struct EngineOptions {
+    /// `sqlite://signoff.db` (created when missing) or `sqlite::memory:`.
+    pub database_url: String,
+    pub processes: std::path::PathBuf,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    /// Opens the database (applying migrations), registers the definitions in
+    /// `processes` as versions, and starts the writer.
+    pub async fn open(options: EngineOptions) -> Result<Engine, EngineError> {
+        let catalog = Catalog::load(std::slice::from_ref(&options.processes));
+        if catalog.error_count() > 0 {
+            return Err(EngineError::Definition(format!(
+                "{} has errors; run `signoff check`:\n{}",
+                options.processes.display(),
+                catalog.render()
+            )));
+        }
+        let connect = SqliteConnectOptions::from_str(&options.database_url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL syncs the WAL at every commit: an acknowledged action survives power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(connect.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let registry = Arc::new(Registry::load(&pool, &catalog, options.clock.now()).await?);
+        let writer_conn = SqliteConnection::connect_with(&connect).await?;
+        let (tx, rx) = mpsc::channel(4096);
+        let core = Arc::new(Core {
+            pool,
+            registry,
+            clock: options.clock,
+        });
+        let task = tokio::spawn(run_writer(Arc::clone(&core), writer_conn, rx));
+        Ok(Engine {
+            core,
+            writer: tx,
+            writer_task: Arc::new(std::sync::Mutex::new(Some(task))),
+        })
+    }
+
+    /// Finishes the actions already sent, then closes the database. Other handles on
+    /// this engine get [`EngineError::Closed`] afterwards.
+    pub async fn shutdown(self) {
+        let task = self
+            .writer_task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let pool = self.core.pool.clone();
+        drop(self);
+        if let Some(task) = task {
+            // The writer ends when every sender is gone; a handle kept elsewhere (the
+            // scheduler) would keep it alive, so do not wait forever.
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        pool.close().await;
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.core.registry
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.core.registry.directory
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.core.clock.now()
+    }
+
+    async fn send(&self, command: Command) -> Result<Reply, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .send(Job { command, reply })
+            .await
+            .map_err(|_| EngineError::Closed)?;
+        rx.await.map_err(|_| EngineError::Closed)?
+    }
+
+    async fn send_for_instance(&self, command: Command) -> Result<InstanceView, EngineError> {
+        match self.send(command).await? {
+            Reply::Instance(id) => self.instance(id).await,
+            Reply::Count(_) => Err(EngineError::Closed),
+        }
+    }
+
+    /// Starts a request of the newest version of `process`.
+    pub async fn start(
+        &self,
+        process: &str,
+        submitter: &str,
+        form: Value,
+    ) -> Result<InstanceView, EngineError> {
+        self.send_for_instance(Command::Start {
+            process: process.into(),
+            submitter: submitter.into(),
+            form,
+        })
+        .await
+    }
+
+    pub async fn act(
+        &self,
+        task: TaskId,
+        actor: &str,
+        request: ActionRequest,
+    ) -> Result<InstanceView, EngineError> {
+        self.send_for_instance(Command::Act {
+            task,
+            actor: actor.into(),
+            request,
+        })
+        .await
+    }
+
+    pub async fn withdraw(
+        &self,
+        instance: InstanceId,
+        actor: &str,
+        comment: Option<&str>,
+    ) -> Result<InstanceView, EngineError> {
+        self.send_for_instance(Command::Withdraw {
+            instance,
+            actor: actor.into(),
+            comment: comment.map(str::to_string),
+        })
+        .await
+    }
+
+    /// Reminds the current assignees now; at most once an hour per request.
+    pub async fn urge(
+        &self,
+        instance: InstanceId,
+        actor: &str,
+    ) -> Result<InstanceView, EngineError> {
+        self.send_for_instance(Command::Urge {
+            instance,
+            actor: actor.into(),
+        })
+        .await
+    }
+
+    /// Fires every timer due by the engine's clock; returns how many fired.
+    pub async fn fire_due_timers(&self) -> Result<usize, EngineError> {
+        match self.send(Command::FireDue).await? {
+            Reply::Count(n) => Ok(n),
+            Reply::Instance(_) => Ok(0),
+        }
+    }
+
+    /// Resumes a request stopped by an incident, on the newest version of its process.
+    pub async fn retry(
+        &self,
+        instance: InstanceId,
+        actor: &str,
+    ) -> Result<InstanceView, EngineError> {
+        self.send_for_instance(Command::Retry {
+            instance,
+            actor: actor.into(),
+        })
+        .await
+    }
+
+    /// Moves running requests of `process` from version `from` to `to`; `mapping` renames
+    /// steps (old, new); a step missing from the new version and the mapping is refused.
+    pub async fn migrate(
+        &self,
+        process: &str,
+        from: i64,
+        to: i64,
+        mapping: Vec<(String, String)>,
+    ) -> Result<usize, EngineError> {
+        match self
+            .send(Command::Migrate {
+                process: process.into(),
+                from,
+                to,
+                mapping,
+            })
+            .await?
+        {
+            Reply::Count(n) => Ok(n),
+            Reply::Instance(_) => Ok(0),
+        }
+    }
+
+    /// Routes `user`'s new tasks to `deputy` from `from` to `to` (dates, inclusive).
+    pub async fn set_absence(
+        &self,
+        user: &str,
+        deputy: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), EngineError> {
+        self.send(Command::SetAbsence {
+            user: user.into(),
+            deputy: deputy.into(),
+            from: from.into(),
+            to: to.into(),
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Runs the timer scheduler until the engine is dropped: fires due timers every
+    /// `every`, including those that fell due while the process was down.
+    pub fn spawn_scheduler(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = engine.fire_due_timers().await {
+                    if matches!(e, EngineError::Closed) {
+                        break;
+                    }
+                    tracing::error!(error = %e, "firing timers");
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
+    /// A request with its open tasks and full history.
+    pub async fn instance(&self, id: InstanceId) -> Result<InstanceView, EngineError> {
+        let row = sqlx::query("SELECT process_id, version, status, outcome, submitter, form, vars, incident, created_at, updated_at, ended_at FROM instances WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.core.pool)
+            .await?
+            .ok_or(EngineError::UnknownInstance(id))?;
+        let current_steps: Vec<String> = sqlx::query_scalar("SELECT step_id FROM step_runs WHERE instance_id = $1 AND status = 'active' ORDER BY id")
+            .bind(id.0)
+            .fetch_all(&self.core.pool)
+            .await?;
+        let tasks = self
+            .task_views(
+                "WHERE t.instance_id = $1 AND t.status IN ('open', 'waiting') ORDER BY t.id",
+                id.0.to_string(),
+            )
+            .await?;
+        let events = sqlx::query("SELECT id, at, actor, on_behalf_of, action, step_id, task_id, comment, changes, detail FROM events WHERE instance_id = $1 ORDER BY id")
+            .bind(id.0)
+            .fetch_all(&self.core.pool)
+            .await?;
+        let history = events
+            .into_iter()
+            .map(|e| EventView {
+                id: e.get(0),
+                at: e.get(1),
+                actor: e.get(2),
+                on_behalf_of: e.get(3),
+                action: e.get(4),
+                step: e.get(5),
+                task: e.get::<Option<i64>, _>(6).map(TaskId),
+                comment: e.get(7),
+                changes: e
+                    .get::<Option<String>, _>(8)
+                    .and_then(|c| serde_json::from_str(&c).ok()),
+                detail: e.get(9),
+            })
+            .collect();
+        let incident: Option<String> = row.get(7);
+        Ok(InstanceView {
+            id,
+            process: row.get(0),
+            version: row.get(1),
+            status: InstanceStatus::parse(row.get(2)),
+            outcome: row.get(3),
+            submitter: row.get(4),
+            form: serde_json::from_str(row.get(5)).unwrap_or(Value::Null),
+            vars: serde_json::from_str(row.get(6)).unwrap_or(Value::Null),
+            current_steps,
+            tasks,
+            incident: incident
+                .and_then(|i| serde_json::from_str::<Value>(&i).ok())
+                .and_then(|v| v["reason"].as_str().map(str::to_string)),
+            created_at: row.get(8),
+            updated_at: row.get(9),
+            ended_at: row.get(10),
+            history,
+        })
+    }
+
+    /// A user's tasks (as assignee or delegate), oldest due first.
+    pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskView>, EngineError> {
+        let statuses = if query.include_closed {
+            "'open', 'done', 'cancelled', 'skipped'"
+        } else {
+            "'open'"
+        };
+        let mut tasks = self
+            .task_views(
+                &format!("WHERE (t.assignee = $1 OR t.delegate = $1) AND t.status IN ({statuses}) ORDER BY COALESCE(t.due_at, '9999'), t.id"),
+                query.user.clone(),
+            )
+            .await?;
+        if let Some(process) = &query.process {
+            tasks.retain(|t| &t.process == process);
+        }
+        let offset = query.offset.unwrap_or(0).max(0) as usize;
+        let limit = query.limit.unwrap_or(100).clamp(1, 1000) as usize;
+        Ok(tasks.into_iter().skip(offset).take(limit).collect())
+    }
+
+    async fn task_views(&self, filter: &str, param: String) -> Result<Vec<TaskView>, EngineError> {
+        let sql = format!(
+            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at \
+             FROM tasks t JOIN instances i ON i.id = t.instance_id {filter}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(param)
+            .fetch_all(&self.core.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let process: String = row.get(2);
+            let version: i64 = row.get(3);
+            let step_id: String = row.get(4);
+            let kind: String = row.get(5);
+            let def = self.core.registry.version(&process, version);
+            let step = def.as_ref().and_then(|d| d.step(&step_id).cloned());
+            let actions = if kind == "resubmit" {
+                vec!["resubmit".to_string(), "comment".to_string()]
+            } else {
+                let mut a: Vec<String> = step
+                    .as_ref()
+                    .map(|s| {
+                        s.allowed_actions()
+                            .iter()
+                            .map(|a| a.as_str().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !a.contains(&"comment".to_string()) {
+                    a.push("comment".into());
+                }
+                a
+            };
+            out.push(TaskView {
+                id: TaskId(row.get(0)),
+                instance: InstanceId(row.get(1)),
+                process_name: def
+                    .as_ref()
+                    .map(|d| d.name.to_string())
+                    .unwrap_or_else(|| process.clone()),
+                process,
+                step_name: step
+                    .as_ref()
+                    .map(|s| s.display_name())
+                    .unwrap_or_else(|| step_id.clone()),
+                step: step_id,
+                kind,
+                assignee: row.get(6),
+                delegate: row.get(7),
+                pool: row.get(8),
+                status: TaskStatus::parse(row.get(9)),
+                submitter: row.get(10),
+                created_at: row.get(11),
+                due_at: row.get(12),
+                actions,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Core {
+    async fn apply(
+        &self,
+        conn: &mut SqliteConnection,
+        command: Command,
+    ) -> Result<Reply, EngineError> {
+        let now = self.clock.now();
+        let calendar = self.registry.calendar.clone();
+        let env = Env {
+            directory: &self.registry.directory,
+            calendar: &calendar,
+            now,
+        };
+        match command {
+            Command::Start {
+                process,
+                submitter,
+                form,
+            } => {
+                if self.registry.directory.user(&submitter).is_none() {
+                    return Err(EngineError::UnknownUser(submitter));
+                }
+                let (version, def) = self
+                    .registry
+                    .latest(&process)
+                    .ok_or(EngineError::UnknownProcess(process.clone()))?;
+                let vars = Value::Object(
+                    def.variables
+                        .iter()
+                        .map(|v| (v.id.value.clone(), v.initial.clone().unwrap_or(Value::Null)))
+                        .collect(),
+                );
+                let placeholder = InstanceState {
+                    id: InstanceId(0),
+                    process: process.clone(),
+                    version,
+                    status: InstanceStatus::Running,
+                    outcome: None,
+                    submitter: submitter.clone(),
+                    form: Value::Null,
+                    vars: vars.clone(),
+                    incident: None,
+                    decided: false,
+                };
+                let scope = Machine::new(conn, &env, Arc::clone(&def), placeholder).scope();
+                let form = validate_form(&def, &form, &self.registry.directory, &scope)
+                    .map_err(EngineError::InvalidForm)?;
+                let id: i64 = sqlx::query(
+                    "INSERT INTO instances (process_id, version, status, submitter, form, vars, created_at, updated_at) VALUES ($1, $2, 'running', $3, $4, $5, $6, $6) RETURNING id",
+                )
+                .bind(&process)
+                .bind(version)
+                .bind(&submitter)
+                .bind(form.to_string())
+                .bind(vars.to_string())
+                .bind(to_db(now))
+                .fetch_one(&mut *conn)
+                .await?
+                .get(0);
+                let state = InstanceState {
+                    id: InstanceId(id),
+                    process,
+                    version,
+                    status: InstanceStatus::Running,
+                    outcome: None,
+                    submitter: submitter.clone(),
+                    form,
+                    vars,
+                    incident: None,
+                    decided: false,
+                };
+                let start = def
+                    .start_step()
+                    .map(|s| s.id.value.clone())
+                    .ok_or_else(|| EngineError::Definition("the process has no steps".into()))?;
+                let mut m = Machine::new(conn, &env, def, state);
+                m.event(&submitter, None, "submit", None, None, None, None, None)
+                    .await?;
+                m.enter(&start, None, None);
+                m.drain().await?;
+                Ok(Reply::Instance(InstanceId(id)))
+            }
+            Command::Act {
+                task,
+                actor,
+                request,
+            } => {
+                let (row, instance) = load_task(&mut *conn, task).await?;
+                let mut m = self.machine(conn, &env, InstanceId(instance)).await?;
+                m.act(row, &actor, &request).await?;
+                m.drain().await?;
+                Ok(Reply::Instance(InstanceId(instance)))
+            }
+            Command::Withdraw {
+                instance,
+                actor,
+                comment,
+            } => {
+                let mut m = self.machine(conn, &env, instance).await?;
+                if actor != m.inst.submitter {
+                    return Err(EngineError::NotAllowed(format!(
+                        "only the submitter `{}` can withdraw request {instance}",
+                        m.inst.submitter
+                    )));
+                }
+                if !matches!(
+                    m.inst.status,
+                    InstanceStatus::Running | InstanceStatus::Incident
+                ) {
+                    return Err(EngineError::NotAllowed(format!(
+                        "request {instance} has already ended"
+                    )));
+                }
+                let allowed = match m.def.withdraw {
+                    WithdrawPolicy::Anytime => true,
+                    WithdrawPolicy::UntilFirstDecision => !m.inst.decided,
+                    WithdrawPolicy::Never => false,
+                };
+                if !allowed {
+                    return Err(EngineError::NotAllowed(format!("request {instance} can no longer be withdrawn: someone has already decided on it")));
+                }
+                m.event(
+                    &actor,
+                    None,
+                    "withdraw",
+                    None,
+                    None,
+                    comment.as_deref(),
+                    None,
+                    None,
+                )
+                .await?;
+                m.end_instance(EndOutcome::Withdrawn, &actor).await?;
+                m.save().await?;
+                Ok(Reply::Instance(instance))
+            }
+            Command::Urge { instance, actor } => {
+                let mut m = self.machine(conn, &env, instance).await?;
+                if actor != m.inst.submitter {
+                    return Err(EngineError::NotAllowed(
+                        "only the submitter can urge".into(),
+                    ));
+                }
+                let last: Option<String> = sqlx::query_scalar(
+                    "SELECT MAX(at) FROM events WHERE instance_id = $1 AND action = 'urge'",
+                )
+                .bind(instance.0)
+                .fetch_one(&mut *m.conn)
+                .await?;
+                if let Some(last) = last.as_deref().and_then(crate::clock::from_db) {
+                    if now - last < chrono::Duration::hours(1) {
+                        return Err(EngineError::NotAllowed(
+                            "the assignees were urged less than an hour ago".into(),
+                        ));
+                    }
+                }
+                m.event(&actor, None, "urge", None, None, None, None, None)
+                    .await?;
+                m.save().await?;
+                Ok(Reply::Instance(instance))
+            }
+            Command::FireDue => {
+                let due = sqlx::query("SELECT id, instance_id, run_id, kind FROM timers WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 500")
+                    .bind(to_db(now))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let mut fired = 0;
+                for timer in due {
+                    let (id, instance, run, kind): (i64, i64, i64, String) =
+                        (timer.get(0), timer.get(1), timer.get(2), timer.get(3));
+                    let claimed = sqlx::query("UPDATE timers SET status = 'fired', fired_at = $1 WHERE id = $2 AND status = 'pending'")
+                        .bind(to_db(now))
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?
+                        .rows_affected();
+                    if claimed == 0 {
+                        continue;
+                    }
+                    fired += 1;
+                    let mut m = self.machine(conn, &env, InstanceId(instance)).await?;
+                    if m.inst.status == InstanceStatus::Running {
+                        m.fire(run, &kind).await?;
+                        m.drain().await?;
+                    }
+                }
+                Ok(Reply::Count(fired))
+            }
+            Command::Retry { instance, actor } => {
+                let mut m = self.machine(conn, &env, instance).await?;
+                if m.inst.status != InstanceStatus::Incident {
+                    return Err(EngineError::NotAllowed(format!(
+                        "request {instance} has no incident to retry"
+                    )));
+                }
+                let incident = m.inst.incident.clone().unwrap_or(Value::Null);
+                if let Some((version, def)) = self.registry.latest(&m.inst.process) {
+                    if version != m.inst.version {
+                        m.inst.version = version;
+                        m.def = def;
+                    }
+                }
+                m.inst.status = InstanceStatus::Running;
+                m.inst.incident = None;
+                m.event(
+                    &actor,
+                    None,
+                    "retry",
+                    None,
+                    None,
+                    None,
+                    None,
+                    incident["reason"].as_str(),
+                )
+                .await?;
+                if let (Some(run), Some(outcome)) =
+                    (incident["run"].as_i64(), incident["outcome"].as_str())
+                {
+                    let outcome = match outcome {
+                        "approved" => Outcome::Approved,
+                        "rejected" => Outcome::Rejected,
+                        "elapsed" => Outcome::Elapsed,
+                        "timeout" => Outcome::Timeout,
+                        _ => Outcome::Done,
+                    };
+                    m.finish(run, outcome);
+                } else if let Some(run) = incident["run"].as_i64() {
+                    // The step could not be entered: enter it again.
+                    let row = m.run_row(run).await?;
+                    m.close_run(run, "cancelled", None).await?;
+                    m.enter(&row.step_id, row.parent_run, row.branch_id);
+                }
+                m.drain().await?;
+                Ok(Reply::Instance(instance))
+            }
+            Command::Migrate {
+                process,
+                from,
+                to,
+                mapping,
+            } => {
+                let target = self.registry.version(&process, to).ok_or_else(|| {
+                    EngineError::NotAllowed(format!("`{process}` has no version {to}"))
+                })?;
+                let running: Vec<i64> = sqlx::query_scalar("SELECT id FROM instances WHERE process_id = $1 AND version = $2 AND status IN ('running', 'incident')")
+                    .bind(&process)
+                    .bind(from)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                for id in &running {
+                    let steps: Vec<(i64, String)> = sqlx::query_as("SELECT id, step_id FROM step_runs WHERE instance_id = $1 AND status = 'active'")
+                        .bind(id)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    for (run, step) in steps {
+                        let mapped = mapping
+                            .iter()
+                            .find(|(old, _)| *old == step)
+                            .map(|(_, new)| new.clone())
+                            .unwrap_or(step.clone());
+                        if target.step(&mapped).is_none() {
+                            return Err(EngineError::NotAllowed(format!(
+                                "request {id} is at step `{step}`, which version {to} does not have; map it with `--map {step}=NEW_STEP`"
+                            )));
+                        }
+                        sqlx::query("UPDATE step_runs SET step_id = $1 WHERE id = $2")
+                            .bind(&mapped)
+                            .bind(run)
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("UPDATE tasks SET step_id = $1 WHERE run_id = $2")
+                            .bind(&mapped)
+                            .bind(run)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    sqlx::query("UPDATE instances SET version = $1, updated_at = $2 WHERE id = $3")
+                        .bind(to)
+                        .bind(to_db(now))
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("INSERT INTO events (instance_id, at, actor, action, detail) VALUES ($1, $2, 'engine', 'migrate', $3)")
+                        .bind(id)
+                        .bind(to_db(now))
+                        .bind(format!("version {from} to {to}"))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(Reply::Count(running.len()))
+            }
+            Command::SetAbsence {
+                user,
+                deputy,
+                from,
+                to,
+            } => {
+                for u in [&user, &deputy] {
+                    if self.registry.directory.user(u).is_none() {
+                        return Err(EngineError::UnknownUser(u.clone()));
+                    }
+                }
+                sqlx::query("INSERT INTO absences (user_id, deputy, from_date, to_date) VALUES ($1, $2, $3, $4)")
+                    .bind(&user)
+                    .bind(&deputy)
+                    .bind(&from)
+                    .bind(&to)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Reply::Count(1))
+            }
+        }
+    }
+
+    async fn machine<'a, 'c>(
+        &self,
+        conn: &'c mut SqliteConnection,
+        env: &'a Env<'a>,
+        id: InstanceId,
+    ) -> Result<Machine<'a, 'c>, EngineError> {
+        let row = sqlx::query("SELECT process_id, version, status, outcome, submitter, form, vars, incident, decided FROM instances WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(EngineError::UnknownInstance(id))?;
+        let process: String = row.get(0);
+        let version: i64 = row.get(1);
+        let def = self.registry.version(&process, version).ok_or_else(|| {
+            EngineError::Definition(format!("version {version} of `{process}` is not stored"))
+        })?;
+        let state = InstanceState {
+            id,
+            process,
+            version,
+            status: InstanceStatus::parse(row.get(2)),
+            outcome: row.get(3),
+            submitter: row.get(4),
+            form: serde_json::from_str(row.get(5)).unwrap_or(json!({})),
+            vars: serde_json::from_str(row.get(6)).unwrap_or(json!({})),
+            incident: row
+                .get::<Option<String>, _>(7)
+                .and_then(|i| serde_json::from_str(&i).ok()),
+            decided: row.get(8),
+        };
+        Ok(Machine::new(conn, env, def, state))
+    }
+}
+
+/// The writer: one transaction for all the actions waiting, each in a savepoint.
+async fn run_writer(engine: Arc<Core>, mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let results = commit_batch(&engine, &mut conn, &mut batch).await;
+        match results {
+            Ok(results) => {
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "group commit failed");
+                let message = e.to_string();
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(EngineError::NotAllowed(format!(
+                        "the database refused the commit: {message}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+async fn commit_batch(
+    engine: &Core,
+    conn: &mut SqliteConnection,
+    batch: &mut [Job],
+) -> Result<Vec<Result<Reply, EngineError>>, sqlx::Error> {
+    // IMMEDIATE takes the write lock up front, so a second engine on the same file waits
+    // (busy timeout) instead of failing half-way through.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch.iter_mut() {
+        let command = std::mem::replace(&mut job.command, Command::FireDue);
+        let mut savepoint = tx.begin().await?;
+        let result = engine.apply(&mut savepoint, command).await;
+        if result.is_ok() {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
+        results.push(result);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// Opens an engine on the SQLite file at `path` with the definitions in `processes`.
+pub async fn open_sqlite(
+    path: &Path,
+    processes: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<Engine, EngineError> {
+    Engine::open(EngineOptions {
+        database_url: format!("sqlite://{}", path.display()),
+        processes: processes.to_path_buf(),
+        clock,
+    })
+    .await
+}
+
+/// The working calendar in use.
+pub fn calendar_of(engine: &Engine) -> &Calendar {
+    &engine.core.registry.calendar
+}

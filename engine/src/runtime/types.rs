@@ -1,0 +1,336 @@
+//! The runtime's vocabulary: ids, states, actions, views and errors.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::form::FormErrors;
+
+macro_rules! id_type {
+    ($name:ident, $prefix:literal) => {
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                s.trim_start_matches($prefix)
+                    .parse()
+                    .map($name)
+                    .map_err(|_| format!("`{s}` is not a {} id", $prefix.trim_end_matches('-')))
+            }
+        }
+    };
+}
+
+id_type!(InstanceId, "instance-");
+id_type!(TaskId, "task-");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    Running,
+    Completed,
+    Withdrawn,
+    /// Stopped on an error the owner must fix; see `incident`.
+    Incident,
+}
+
+impl InstanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Running => "running",
+            InstanceStatus::Completed => "completed",
+            InstanceStatus::Withdrawn => "withdrawn",
+            InstanceStatus::Incident => "incident",
+        }
+    }
+
+    pub fn parse(s: &str) -> InstanceStatus {
+        match s {
+            "completed" => InstanceStatus::Completed,
+            "withdrawn" => InstanceStatus::Withdrawn,
+            "incident" => InstanceStatus::Incident,
+            _ => InstanceStatus::Running,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Sequential signers after the current one.
+    Waiting,
+    Open,
+    Done,
+    Cancelled,
+    Skipped,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Waiting => "waiting",
+            TaskStatus::Open => "open",
+            TaskStatus::Done => "done",
+            TaskStatus::Cancelled => "cancelled",
+            TaskStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> TaskStatus {
+        match s {
+            "waiting" => TaskStatus::Waiting,
+            "done" => TaskStatus::Done,
+            "cancelled" => TaskStatus::Cancelled,
+            "skipped" => TaskStatus::Skipped,
+            _ => TaskStatus::Open,
+        }
+    }
+}
+
+/// What a person does to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Approve,
+    Reject,
+    /// Back for revision: to the submitter, or (with `to`) to an earlier step.
+    Return,
+    Complete,
+    Delegate,
+    Transfer,
+    AddSigner,
+    RemoveSigner,
+    Claim,
+    Comment,
+    /// The submitter sends a returned request back in.
+    Resubmit,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 11] = [
+        ActionKind::Approve,
+        ActionKind::Reject,
+        ActionKind::Return,
+        ActionKind::Complete,
+        ActionKind::Delegate,
+        ActionKind::Transfer,
+        ActionKind::AddSigner,
+        ActionKind::RemoveSigner,
+        ActionKind::Claim,
+        ActionKind::Comment,
+        ActionKind::Resubmit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Approve => "approve",
+            ActionKind::Reject => "reject",
+            ActionKind::Return => "return",
+            ActionKind::Complete => "complete",
+            ActionKind::Delegate => "delegate",
+            ActionKind::Transfer => "transfer",
+            ActionKind::AddSigner => "add_signer",
+            ActionKind::RemoveSigner => "remove_signer",
+            ActionKind::Claim => "claim",
+            ActionKind::Comment => "comment",
+            ActionKind::Resubmit => "resubmit",
+        }
+    }
+
+    /// The definition's action this one needs to be allowed, if any.
+    pub fn model_action(self) -> Option<crate::model::Action> {
+        use crate::model::Action;
+        Some(match self {
+            ActionKind::Approve => Action::Approve,
+            ActionKind::Reject => Action::Reject,
+            ActionKind::Return => Action::Return,
+            ActionKind::Complete => Action::Complete,
+            ActionKind::Delegate => Action::Delegate,
+            ActionKind::Transfer => Action::Transfer,
+            ActionKind::AddSigner => Action::AddSigner,
+            ActionKind::RemoveSigner => Action::RemoveSigner,
+            ActionKind::Claim => Action::Claim,
+            ActionKind::Comment | ActionKind::Resubmit => return None,
+        })
+    }
+}
+
+impl FromStr for ActionKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let wanted = s.trim().replace('-', "_").to_ascii_lowercase();
+        ActionKind::ALL
+            .into_iter()
+            .find(|a| a.as_str() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ActionKind::ALL.iter().map(|a| a.as_str()).collect();
+                format!("unknown action `{s}`; expected one of {}", names.join(", "))
+            })
+    }
+}
+
+/// An action with its inputs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ActionRequest {
+    pub action: Option<ActionKind>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// The other user (delegate, transfer, add/remove signer) or step (return).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Changes to editable form fields, or the resubmitted form.
+    #[serde(default)]
+    pub form: Option<serde_json::Value>,
+    /// The step's per-actor inputs (e.g. a score).
+    #[serde(default)]
+    pub inputs: Option<serde_json::Value>,
+}
+
+impl ActionRequest {
+    pub fn new(action: ActionKind) -> ActionRequest {
+        ActionRequest {
+            action: Some(action),
+            ..ActionRequest::default()
+        }
+    }
+
+    pub fn comment(mut self, text: &str) -> Self {
+        self.comment = Some(text.to_string());
+        self
+    }
+
+    pub fn to(mut self, who: &str) -> Self {
+        self.to = Some(who.to_string());
+        self
+    }
+
+    pub fn form(mut self, form: serde_json::Value) -> Self {
+        self.form = Some(form);
+        self
+    }
+
+    pub fn inputs(mut self, inputs: serde_json::Value) -> Self {
+        self.inputs = Some(inputs);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskView {
+    pub id: TaskId,
+    pub instance: InstanceId,
+    pub process: String,
+    pub process_name: String,
+    pub step: String,
+    pub step_name: String,
+    pub kind: String,
+    pub assignee: String,
+    pub delegate: Option<String>,
+    pub pool: bool,
+    pub status: TaskStatus,
+    pub submitter: String,
+    pub created_at: String,
+    pub due_at: Option<String>,
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub on_behalf_of: Option<String>,
+    pub action: String,
+    pub step: Option<String>,
+    pub task: Option<TaskId>,
+    pub comment: Option<String>,
+    pub changes: Option<serde_json::Value>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceView {
+    pub id: InstanceId,
+    pub process: String,
+    pub version: i64,
+    pub status: InstanceStatus,
+    pub outcome: Option<String>,
+    pub submitter: String,
+    pub form: serde_json::Value,
+    pub vars: serde_json::Value,
+    pub current_steps: Vec<String>,
+    pub tasks: Vec<TaskView>,
+    pub incident: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub ended_at: Option<String>,
+    pub history: Vec<EventView>,
+}
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskQuery {
+    pub user: String,
+    pub process: Option<String>,
+    pub include_closed: bool,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("unknown process `{0}`")]
+    UnknownProcess(String),
+    #[error("unknown task {0}")]
+    UnknownTask(TaskId),
+    #[error("unknown request {0}")]
+    UnknownInstance(InstanceId),
+    #[error("unknown user `{0}`")]
+    UnknownUser(String),
+    #[error("task {task} is not yours: only {} may act on it", allowed.join(" or "))]
+    NotYourTask { task: TaskId, allowed: Vec<String> },
+    #[error("task {task} was already handled ({status}): someone acted first")]
+    Stale { task: TaskId, status: String },
+    #[error("invalid form: {0}")]
+    InvalidForm(FormErrors),
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("the definition cannot run: {0}")]
+    Definition(String),
+    #[error("storage: {0}")]
+    Storage(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("the engine is shutting down")]
+    Closed,
+}
+
+impl EngineError {
+    /// A stable code for the command line and the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::UnknownProcess(_)
+            | EngineError::UnknownTask(_)
+            | EngineError::UnknownInstance(_) => "not_found",
+            EngineError::UnknownUser(_) => "unknown_user",
+            EngineError::NotYourTask { .. } => "forbidden",
+            EngineError::Stale { .. } => "conflict",
+            EngineError::InvalidForm(_) => "invalid_form",
+            EngineError::NotAllowed(_) => "not_allowed",
+            EngineError::Definition(_) => "definition",
+            EngineError::Storage(_) | EngineError::Migration(_) | EngineError::Closed => "internal",
+        }
+    }
+}

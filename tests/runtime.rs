@@ -1,0 +1,864 @@
+//! The runtime end to end: the shipped processes driven through their paths on a real
+//! SQLite file, with a clock the tests move across working days and holidays.
+
+use serde_json::{json, Value};
+use signoff_engine::runtime::{
+    ActionKind, ActionRequest, EngineError, InstanceStatus, InstanceView, TaskQuery,
+};
+use signoff_tests::{shanghai, Harness};
+
+fn approve() -> ActionRequest {
+    ActionRequest::new(ActionKind::Approve)
+}
+fn reject() -> ActionRequest {
+    ActionRequest::new(ActionKind::Reject)
+}
+fn complete() -> ActionRequest {
+    ActionRequest::new(ActionKind::Complete)
+}
+
+fn claim(amounts: &[f64]) -> Value {
+    let lines: Vec<Value> = amounts
+        .iter()
+        .map(|a| json!({"category": "transport", "date": "2026-09-20", "amount": a, "description": "高铁"}))
+        .collect();
+    json!({
+        "region": "east", "purpose": "客户现场实施", "start_date": "2026-09-20", "end_date": "2026-09-22",
+        "lines": lines, "receipts": amounts.len()
+    })
+}
+
+fn actions(view: &InstanceView) -> Vec<String> {
+    view.history
+        .iter()
+        .filter(|e| e.actor != "engine")
+        .map(|e| format!("{}:{}", e.actor, e.action))
+        .collect()
+}
+
+#[tokio::test]
+async fn reimbursement_small_claim_goes_manager_service_finance() {
+    let h = Harness::new("reimb-small").await;
+    let start = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[300.0, 200.5]))
+        .await
+        .unwrap();
+    assert_eq!(start.form["total"], json!(500.5));
+    assert_eq!(start.current_steps, vec!["manager_review"]);
+    let id = start.id;
+
+    h.act(id, "liu.qiang", approve().comment("同意")).await;
+    let view = h.act(id, "song.yi", approve()).await;
+    assert_eq!(view.current_steps, vec!["finance_payment"]);
+    // Finance is a pool of two: one claims, the other's offer disappears.
+    let feng = h.task(id, "feng.yu").await;
+    let err = h.engine.act(feng, "feng.yu", complete()).await.unwrap_err();
+    assert!(err.to_string().contains("claim"), "{err}");
+    h.engine
+        .act(feng, "feng.yu", ActionRequest::new(ActionKind::Claim))
+        .await
+        .unwrap();
+    assert!(h
+        .engine
+        .tasks(&TaskQuery {
+            user: "jiang.hua".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+    let view = h.engine.act(feng, "feng.yu", complete()).await.unwrap();
+
+    assert_eq!(view.status, InstanceStatus::Completed);
+    assert_eq!(view.outcome.as_deref(), Some("approved"));
+    assert_eq!(
+        actions(&view),
+        [
+            "li.na:submit",
+            "liu.qiang:approve",
+            "song.yi:approve",
+            "feng.yu:claim",
+            "feng.yu:complete"
+        ]
+    );
+    assert_eq!(
+        view.history
+            .iter()
+            .find(|e| e.action == "approve")
+            .unwrap()
+            .comment
+            .as_deref(),
+        Some("同意")
+    );
+}
+
+#[tokio::test]
+async fn reimbursement_amount_tiers_reach_director_and_vice_president() {
+    let h = Harness::new("reimb-tiers").await;
+    let mid = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[1000.0; 8]))
+        .await
+        .unwrap()
+        .id;
+    h.act(mid, "liu.qiang", approve()).await;
+    let view = h.act(mid, "tang.jie", approve()).await;
+    assert_eq!(view.current_steps, vec!["director_review"]);
+    let view = h.act(mid, "wang.fang", approve()).await;
+    assert_eq!(view.current_steps, vec!["finance_payment"]);
+
+    let mut big = claim(&[1000.0; 50]);
+    big["lines"][0]["amount"] = json!(9000);
+    big["lines"][0]["category"] = json!("other");
+    big["lines"][0]["justification"] = json!("年度客户大会场地及设备租赁费用");
+    let big = h
+        .engine
+        .start("reimbursement", "li.na", big)
+        .await
+        .unwrap()
+        .id;
+    h.act(big, "liu.qiang", approve()).await;
+    h.act(big, "tang.jie", approve()).await;
+    let view = h.act(big, "wang.fang", approve()).await;
+    assert_eq!(view.current_steps, vec!["vp_review"]);
+    let view = h.act(big, "zhou.jian", reject().comment("超预算")).await;
+    assert_eq!(view.outcome.as_deref(), Some("rejected"));
+}
+
+#[tokio::test]
+async fn reimbursement_rejection_by_the_manager_returns_for_revision() {
+    let h = Harness::new("reimb-revise").await;
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[300.0]))
+        .await
+        .unwrap()
+        .id;
+    let view = h.act(id, "liu.qiang", reject().comment("请补充单据")).await;
+    assert_eq!(view.current_steps, vec!["revise"]);
+    let view = h
+        .act(
+            id,
+            "li.na",
+            complete().form(json!({"receipts": 3, "purpose": "客户现场实施（补充单据）"})),
+        )
+        .await;
+    assert_eq!(view.current_steps, vec!["manager_review"]);
+    assert_eq!(view.form["receipts"], json!(3));
+    let edit = view
+        .history
+        .iter()
+        .find(|e| e.actor == "li.na" && e.action == "complete")
+        .unwrap();
+    assert_eq!(
+        edit.changes.as_ref().unwrap()["receipts"],
+        json!({"old": 1, "new": 3})
+    );
+    h.act(id, "liu.qiang", approve()).await;
+}
+
+#[tokio::test]
+async fn return_to_submitter_then_resubmit_and_return_to_an_earlier_step() {
+    let h = Harness::new("reimb-return").await;
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[300.0]))
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "liu.qiang", approve()).await;
+    let view = h
+        .act(
+            id,
+            "song.yi",
+            ActionRequest::new(ActionKind::Return).comment("金额有误"),
+        )
+        .await;
+    assert_eq!(view.tasks.len(), 1);
+    assert_eq!(
+        (view.tasks[0].assignee.as_str(), view.tasks[0].kind.as_str()),
+        ("li.na", "resubmit")
+    );
+    let mut fixed = claim(&[280.0]);
+    fixed["receipts"] = json!(2);
+    let view = h
+        .act(
+            id,
+            "li.na",
+            ActionRequest::new(ActionKind::Resubmit).form(fixed),
+        )
+        .await;
+    assert_eq!(view.current_steps, vec!["service_review"]);
+    assert_eq!(view.form["total"], json!(280));
+
+    let view = h
+        .act(
+            id,
+            "tang.jie",
+            ActionRequest::new(ActionKind::Return).to("manager_review"),
+        )
+        .await;
+    assert_eq!(view.current_steps, vec!["manager_review"]);
+    let err = {
+        let t = h.task(id, "liu.qiang").await;
+        h.engine
+            .act(
+                t,
+                "liu.qiang",
+                ActionRequest::new(ActionKind::Return).to("finance_payment"),
+            )
+            .await
+            .unwrap_err()
+    };
+    assert!(matches!(err, EngineError::NotAllowed(_)), "{err}");
+}
+
+#[tokio::test]
+async fn withdraw_only_until_the_first_decision() {
+    let h = Harness::new("withdraw").await;
+    let a = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    let err = h.engine.withdraw(a, "liu.qiang", None).await.unwrap_err();
+    assert!(err.to_string().contains("only the submitter"), "{err}");
+    let view = h
+        .engine
+        .withdraw(a, "li.na", Some("不需要了"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (view.status, view.outcome.as_deref()),
+        (InstanceStatus::Withdrawn, Some("withdrawn"))
+    );
+    assert!(view.tasks.is_empty());
+
+    let b = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    h.act(b, "liu.qiang", approve()).await;
+    let err = h.engine.withdraw(b, "li.na", None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("can no longer be withdrawn"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_form_names_every_bad_field() {
+    let h = Harness::new("badform").await;
+    let form = json!({
+        "region": "mars", "purpose": "x", "start_date": "2026-09-22", "end_date": "2026-13-01",
+        "lines": [{"category": "lodging", "date": "2026-09-20", "amount": -5}], "receipts": 1.5, "extra": 1
+    });
+    let Err(EngineError::InvalidForm(errors)) =
+        h.engine.start("reimbursement", "li.na", form).await
+    else {
+        panic!("the form should be refused");
+    };
+    let fields: Vec<&str> = errors.fields.keys().map(String::as_str).collect();
+    assert_eq!(
+        fields,
+        [
+            "end_date",
+            "extra",
+            "lines[0].amount",
+            "purpose",
+            "receipts",
+            "region"
+        ]
+    );
+    assert_eq!(errors.fields["lines[0].amount"], "must be at least 0.01");
+
+    // A line over the standard needs a justification (a form rule).
+    let mut over = claim(&[100.0]);
+    over["lines"][0]["category"] = json!("lodging");
+    over["lines"][0]["amount"] = json!(900);
+    let Err(EngineError::InvalidForm(errors)) =
+        h.engine.start("reimbursement", "li.na", over).await
+    else {
+        panic!("the rule should refuse it");
+    };
+    assert!(
+        errors.fields["lines"].contains("justification"),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn only_the_assignee_or_delegate_acts_and_a_second_action_is_stale() {
+    let h = Harness::new("authz").await;
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    let task = h.task(id, "liu.qiang").await;
+    let err = h.engine.act(task, "li.na", approve()).await.unwrap_err();
+    assert!(matches!(err, EngineError::NotYourTask { .. }));
+    assert_eq!(
+        err.to_string(),
+        format!("task {task} is not yours: only liu.qiang may act on it")
+    );
+
+    h.engine
+        .act(
+            task,
+            "liu.qiang",
+            ActionRequest::new(ActionKind::Delegate).to("zhao.min"),
+        )
+        .await
+        .unwrap();
+    let view = h.engine.act(task, "zhao.min", approve()).await.unwrap();
+    let decision = view.history.iter().find(|e| e.action == "approve").unwrap();
+    assert_eq!(
+        (decision.actor.as_str(), decision.on_behalf_of.as_deref()),
+        ("zhao.min", Some("liu.qiang"))
+    );
+
+    let err = h
+        .engine
+        .act(task, "liu.qiang", approve())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Stale { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn two_approvers_at_once_from_two_engines_one_wins() {
+    let h = Harness::new("race").await;
+    let second = h.reopen().await;
+    for round in 0..5 {
+        let id = h
+            .engine
+            .start("reimbursement", "li.na", claim(&[100.0 + f64::from(round)]))
+            .await
+            .unwrap()
+            .id;
+        h.act(id, "liu.qiang", approve()).await;
+        let tang = h.task(id, "tang.jie").await;
+        let song = h.task(id, "song.yi").await;
+        let (a, b) = tokio::join!(
+            h.engine.act(tang, "tang.jie", approve()),
+            second.act(song, "song.yi", approve())
+        );
+        let wins = [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count();
+        assert_eq!(
+            wins,
+            1,
+            "round {round}: {:?} / {:?}",
+            a.as_ref().err(),
+            b.as_ref().err()
+        );
+        let loser = if a.is_err() {
+            a.unwrap_err()
+        } else {
+            b.unwrap_err()
+        };
+        assert!(matches!(loser, EngineError::Stale { .. }), "{loser}");
+        let view = h.engine.instance(id).await.unwrap();
+        let decisions = view
+            .history
+            .iter()
+            .filter(|e| e.step.as_deref() == Some("service_review") && e.action == "approve")
+            .count();
+        assert_eq!(decisions, 1);
+        assert_eq!(view.current_steps, vec!["finance_payment"]);
+    }
+}
+
+#[tokio::test]
+async fn deadline_escalates_after_two_working_days_across_the_holiday() {
+    let h = Harness::new("escalate").await;
+    // Tuesday 29 Sep 10:00: two working days are 30 Sep and, after the National Day
+    // holiday (1-7 Oct), Thursday 8 Oct: due at 18:00 that day.
+    h.clock.set(shanghai(2026, 9, 29, 10));
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    let task = h.engine.instance(id).await.unwrap().tasks[0].clone();
+    assert_eq!(task.due_at.as_deref(), Some("2026-10-08T10:00:00.000000Z"));
+
+    h.clock.set(shanghai(2026, 10, 7, 12));
+    assert_eq!(
+        h.engine.fire_due_timers().await.unwrap(),
+        0,
+        "nothing is due during the holiday"
+    );
+    h.clock.set(shanghai(2026, 10, 8, 15));
+    assert_eq!(
+        h.engine.fire_due_timers().await.unwrap(),
+        1,
+        "the reminder, 4 working hours before"
+    );
+    h.clock.set(shanghai(2026, 10, 8, 18));
+    assert_eq!(h.engine.fire_due_timers().await.unwrap(), 1);
+    let view = h.engine.instance(id).await.unwrap();
+    let mut holders: Vec<&str> = view.tasks.iter().map(|t| t.assignee.as_str()).collect();
+    holders.sort();
+    // The manager chain two levels up: liu.qiang (already holding it) and zhao.min.
+    assert_eq!(holders, ["liu.qiang", "zhao.min"]);
+    assert!(view
+        .history
+        .iter()
+        .any(|e| e.action == "escalate" && e.detail.as_deref() == Some("zhao.min")));
+    h.act(id, "zhao.min", approve()).await;
+}
+
+#[tokio::test]
+async fn timers_due_while_the_server_was_down_fire_once_after_restart() {
+    let mut h = Harness::new("restart").await;
+    let mut cash = json!({
+        "customer": "华东某商场", "customer_type": "cash", "salesperson": "lin.feng",
+        "items": [{"item": "空调维修", "quantity": 2, "unit_price": 450}], "invoice_date": "2026-09-28"
+    });
+    let id = h
+        .engine
+        .start("sales_confirmation", "ma.chao", cash.clone())
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "lin.feng", approve()).await;
+    h.act(id, "qian.hao", approve()).await;
+    let view = h
+        .act(
+            id,
+            "wu.xia",
+            complete().form(json!({"confirmation_no": "SC260928"})),
+        )
+        .await;
+    assert_eq!(view.current_steps, vec!["await_payment"]);
+    // Down for a month; 7 working days (with the holiday) have long passed.
+    h.clock.set(shanghai(2026, 10, 30, 9));
+    h.restart().await;
+    let restarted = &h.engine;
+    assert_eq!(
+        restarted.fire_due_timers().await.unwrap(),
+        2,
+        "reminder and deadline"
+    );
+    assert_eq!(
+        restarted.fire_due_timers().await.unwrap(),
+        0,
+        "and only once"
+    );
+    let view = restarted.instance(id).await.unwrap();
+    assert!(
+        view.tasks.iter().any(|t| t.assignee == "qian.hao"),
+        "escalated to the department manager"
+    );
+    assert_eq!(
+        view.history
+            .iter()
+            .filter(|e| e.action == "timeout")
+            .count(),
+        1
+    );
+    cash["customer"] = json!("x");
+}
+
+#[tokio::test]
+async fn monthly_settlement_waits_for_month_end_then_manager_and_finance() {
+    let h = Harness::new("monthly").await;
+    let form = json!({
+        "customer": "某集团", "customer_type": "monthly", "salesperson": "lin.feng",
+        "items": [{"item": "年度维保", "quantity": 1, "unit_price": 12000}], "invoice_date": "2026-10-12"
+    });
+    h.clock.set(shanghai(2026, 10, 12, 10));
+    let id = h
+        .engine
+        .start("sales_confirmation", "ma.chao", form)
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "lin.feng", approve()).await;
+    h.act(id, "qian.hao", approve()).await;
+    let view = h
+        .act(
+            id,
+            "wu.xia",
+            complete().form(json!({"confirmation_no": "SC261012"})),
+        )
+        .await;
+    assert_eq!(view.current_steps, vec!["month_end"]);
+    h.clock.set(shanghai(2026, 10, 31, 1));
+    assert_eq!(h.engine.fire_due_timers().await.unwrap(), 1);
+    let view = h.engine.instance(id).await.unwrap();
+    assert_eq!(view.current_steps, vec!["statement_review"]);
+    h.act(id, "qian.hao", approve()).await;
+    let t = h.task(id, "feng.yu").await;
+    h.engine
+        .act(t, "feng.yu", ActionRequest::new(ActionKind::Claim))
+        .await
+        .unwrap();
+    let view = h.engine.act(t, "feng.yu", complete()).await.unwrap();
+    assert_eq!(view.outcome.as_deref(), Some("completed"));
+}
+
+#[tokio::test]
+async fn deferred_payment_long_extension_reaches_the_gm_office_and_technician_cause_tells_admin() {
+    let h = Harness::new("deferred").await;
+    let form = json!({
+        "confirmation_no": "SC260901", "customer": "某客户", "amount": 8000,
+        "original_due": "2026-09-30", "new_due": "2026-11-30", "cause": "technician",
+        "explanation": "技术员未及时送达发票导致客户延迟付款"
+    });
+    let id = h
+        .engine
+        .start("deferred_payment", "ma.chao", form.clone())
+        .await
+        .unwrap()
+        .id;
+    let view = h.act(id, "qian.hao", reject()).await;
+    assert_eq!(
+        view.current_steps,
+        vec!["gm_office_decision"],
+        "61 days: the GM office decides anyway"
+    );
+    let view = h.act(id, "xie.ping", approve()).await;
+    assert_eq!(view.current_steps, vec!["penalty_notice"]);
+    assert_eq!(view.vars["decision"], json!("approved"));
+    let t = h.task(id, "cao.yang").await;
+    let view = h.engine.act(t, "cao.yang", complete()).await.unwrap();
+    assert_eq!(view.outcome.as_deref(), Some("approved"));
+
+    let mut backwards = form;
+    backwards["new_due"] = json!("2026-09-01");
+    let Err(EngineError::InvalidForm(e)) = h
+        .engine
+        .start("deferred_payment", "ma.chao", backwards)
+        .await
+    else {
+        panic!("the date rule should refuse it")
+    };
+    assert!(e.fields.contains_key("new_due"));
+}
+
+fn rotation(target_region: &str) -> Value {
+    json!({
+        "employee": "li.na", "current_post": "客服专人", "current_region": "east",
+        "target_post": "客服专人", "target_region": target_region, "receiving_manager": "chen.jing",
+        "successor": "zhang.wei", "effective_date": "2026-10-20", "reason": "大区人员借调"
+    })
+}
+
+#[tokio::test]
+async fn staff_rotation_across_regions_countersign_parallel_handover_and_effective_date() {
+    let h = Harness::new("rotation").await;
+    let id = h
+        .engine
+        .start("staff_rotation", "li.na", rotation("south"))
+        .await
+        .unwrap()
+        .id;
+    // The employee's manager is liu.qiang, who is also the east regional head.
+    h.act(id, "liu.qiang", approve()).await;
+    let view = h.engine.instance(id).await.unwrap();
+    assert_eq!(view.current_steps, vec!["regional_heads_approval"]);
+    // liu.qiang already approved: skipped; chen.jing (south) must sign.
+    let holders: Vec<&str> = view.tasks.iter().map(|t| t.assignee.as_str()).collect();
+    assert_eq!(holders, ["chen.jing"]);
+    h.act(id, "chen.jing", approve()).await;
+    let view = h.act(id, "deng.lan", approve()).await;
+    let mut steps = view.current_steps.clone();
+    steps.sort();
+    assert_eq!(
+        steps,
+        ["employee_handover", "handover", "successor_confirm"]
+    );
+    h.act(id, "zhang.wei", complete()).await;
+    let view = h
+        .act(
+            id,
+            "li.na",
+            complete().form(json!({"handover_list": "客户档案12份，设备3台"})),
+        )
+        .await;
+    assert_eq!(view.current_steps, vec!["take_effect"]);
+    h.clock.set(shanghai(2026, 10, 20, 0));
+    h.engine.fire_due_timers().await.unwrap();
+    let view = h.engine.instance(id).await.unwrap();
+    assert_eq!(view.outcome.as_deref(), Some("completed"));
+}
+
+#[tokio::test]
+async fn appointment_review_panel_scores_decide_pass_second_defence_and_fail() {
+    let h = Harness::new("panel").await;
+    let form = json!({"candidate": "lu.xin", "region": "call_center", "current_level": "p1", "target_level": "p2"});
+    let score = |s: i64| complete().inputs(json!({"score": s}));
+    let panel = ["zhao.min", "liu.qiang", "tang.jie"];
+
+    let pass = h
+        .engine
+        .start("appointment_review", "song.yi", form.clone())
+        .await
+        .unwrap()
+        .id;
+    h.act(
+        pass,
+        "lu.xin",
+        complete().form(json!({"self_assessment": "..."})),
+    )
+    .await;
+    for (who, s) in panel.iter().zip([85, 80, 90]) {
+        h.act(pass, who, score(s)).await;
+    }
+    let t = h.task(pass, "tang.jie").await;
+    h.engine
+        .act(t, "tang.jie", ActionRequest::new(ActionKind::Claim))
+        .await
+        .ok();
+    let view = h
+        .act(
+            pass,
+            "tang.jie",
+            complete().form(json!({"summary": "答辩清晰"})),
+        )
+        .await;
+    assert_eq!(view.vars["result"], json!("pass"));
+    let view = h.act(pass, "wang.fang", approve()).await;
+    assert_eq!(view.outcome.as_deref(), Some("approved"));
+
+    // 70 on average: a second defence; 70 again: not appointed.
+    let mid = h
+        .engine
+        .start("appointment_review", "song.yi", form.clone())
+        .await
+        .unwrap()
+        .id;
+    h.act(mid, "lu.xin", complete()).await;
+    for who in panel {
+        h.act(mid, who, score(70)).await;
+    }
+    let view = h.engine.instance(mid).await.unwrap();
+    assert_eq!(
+        (
+            view.current_steps.clone(),
+            view.vars["defence_round"].clone()
+        ),
+        (vec!["panel_scoring".to_string()], json!(2))
+    );
+    for who in panel {
+        h.act(mid, who, score(70)).await;
+    }
+    let view = h.engine.instance(mid).await.unwrap();
+    assert_eq!(view.vars["result"], json!("fail"));
+
+    // A score out of range is refused, naming the input.
+    let low = h
+        .engine
+        .start("appointment_review", "song.yi", form)
+        .await
+        .unwrap()
+        .id;
+    h.act(low, "lu.xin", complete()).await;
+    let t = h.task(low, "zhao.min").await;
+    let Err(EngineError::InvalidForm(e)) = h.engine.act(t, "zhao.min", score(101)).await else {
+        panic!()
+    };
+    assert_eq!(e.fields["score"], "must be at most 100");
+}
+
+#[tokio::test]
+async fn methodology_rollout_runs_four_regions_in_parallel_and_loops_to_a_new_plan() {
+    let h = Harness::new("rollout").await;
+    let form = json!({"title": "实施方法论2.0", "problems": "结项资料不全", "improvement_plan": "增加结项检查表"});
+    let id = h
+        .engine
+        .start("methodology_rollout", "tang.jie", form)
+        .await
+        .unwrap()
+        .id;
+    let report = || complete().inputs(json!({"completed": true, "evaluation": "effective"}));
+    for cycle in 1..=2 {
+        h.act(id, "wang.fang", approve()).await;
+        h.act(
+            id,
+            "tang.jie",
+            complete().form(json!({"rollout_plan": "分批培训", "evaluation_strategy": "抽查"})),
+        )
+        .await;
+        let view = h.engine.instance(id).await.unwrap();
+        let mut heads: Vec<&str> = view.tasks.iter().map(|t| t.assignee.as_str()).collect();
+        heads.sort();
+        assert_eq!(heads, ["chen.jing", "huang.lei", "liu.qiang", "yang.fan"]);
+        for head in ["liu.qiang", "chen.jing", "yang.fan"] {
+            h.act(id, head, report()).await;
+        }
+        assert!(h
+            .engine
+            .instance(id)
+            .await
+            .unwrap()
+            .current_steps
+            .contains(&"regional_rollout".to_string()));
+        let view = h.act(id, "huang.lei", report()).await;
+        assert_eq!(view.current_steps, vec!["feedback_summary"]);
+        let next = if cycle == 1 { "new_plan" } else { "close" };
+        let view = h
+            .act(id, "tang.jie", complete().inputs(json!({"next": next})))
+            .await;
+        if cycle == 1 {
+            assert_eq!(view.current_steps, vec!["revise_plan"]);
+            assert_eq!(view.vars["cycle"], json!(2));
+            h.act(
+                id,
+                "tang.jie",
+                complete().form(json!({"improvement_plan": "第二版"})),
+            )
+            .await;
+        } else {
+            assert_eq!(view.outcome.as_deref(), Some("completed"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn add_signer_transfer_and_out_of_office() {
+    let h = Harness::new("signers").await;
+    h.engine
+        .set_absence("liu.qiang", "zhao.min", "2026-09-28", "2026-10-09")
+        .await
+        .unwrap();
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    let view = h.engine.instance(id).await.unwrap();
+    assert_eq!(
+        view.tasks[0].delegate.as_deref(),
+        Some("zhao.min"),
+        "routed to the deputy"
+    );
+    // The manager adds finance's opinion alongside; the step is or-sign, so either decides.
+    h.act(
+        id,
+        "zhao.min",
+        ActionRequest::new(ActionKind::AddSigner).to("feng.yu"),
+    )
+    .await;
+    let view = h
+        .act(
+            id,
+            "liu.qiang",
+            ActionRequest::new(ActionKind::Transfer).to("wang.fang"),
+        )
+        .await;
+    let mut holders: Vec<&str> = view.tasks.iter().map(|t| t.assignee.as_str()).collect();
+    holders.sort();
+    assert_eq!(holders, ["feng.yu", "wang.fang"]);
+    let view = h.act(id, "wang.fang", approve()).await;
+    assert_eq!(view.current_steps, vec!["service_review"]);
+}
+
+#[tokio::test]
+async fn a_guard_failing_at_run_time_is_an_incident_that_can_be_retried() {
+    let dir = signoff_tests::scratch_dir("incident-defs");
+    for f in ["org.yaml", "calendar.yaml", "reimbursement.yaml"] {
+        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
+    }
+    let original = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
+    // A guard that type-checks by name but fails at run time (a string compared to a number).
+    let broken = original.replace(
+        "when: form.total > vars.director_tier",
+        "when: form.purpose > vars.director_tier",
+    );
+    std::fs::write(dir.join("reimbursement.yaml"), &broken).unwrap();
+    let mut h = Harness::with_processes("incident", dir.clone()).await;
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "liu.qiang", approve()).await;
+    let view = h.act(id, "tang.jie", approve()).await;
+    assert_eq!(view.status, InstanceStatus::Incident);
+    assert!(
+        view.incident
+            .as_deref()
+            .unwrap()
+            .contains("guard on step `service_review`"),
+        "{:?}",
+        view.incident
+    );
+    // The owner fixes the definition: a new version; retry continues on it.
+    std::fs::write(dir.join("reimbursement.yaml"), &original).unwrap();
+    h.restart().await;
+    let fixed = &h.engine;
+    let view = fixed.retry(id, "tang.jie").await.unwrap();
+    assert_eq!((view.status, view.version), (InstanceStatus::Running, 2));
+    assert_eq!(view.current_steps, vec!["finance_payment"]);
+    // The history keeps both the approval and the incident.
+    assert!(view.history.iter().any(|e| e.action == "incident"));
+}
+
+#[tokio::test]
+async fn running_requests_stay_on_their_version_and_migrate_refuses_to_strand() {
+    let dir = signoff_tests::scratch_dir("versions-defs");
+    for f in ["org.yaml", "calendar.yaml", "reimbursement.yaml"] {
+        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
+    }
+    let mut h = Harness::with_processes("versions", dir.clone()).await;
+    let old = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
+    std::fs::write(
+        dir.join("reimbursement.yaml"),
+        text.replace("id: manager_review", "id: line_manager_review")
+            .replace("to: manager_review", "to: line_manager_review")
+            .replace(
+                "return_to: [submitter, manager_review]",
+                "return_to: [submitter, line_manager_review]",
+            ),
+    )
+    .unwrap();
+    h.restart().await;
+    let engine = &h.engine;
+    let new = engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (engine.instance(old).await.unwrap().version, new.version),
+        (1, 2)
+    );
+    assert_eq!(new.current_steps, vec!["line_manager_review"]);
+
+    let err = engine
+        .migrate("reimbursement", 1, 2, vec![])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("map it with"), "{err}");
+    let moved = engine
+        .migrate(
+            "reimbursement",
+            1,
+            2,
+            vec![("manager_review".into(), "line_manager_review".into())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    let view = engine.instance(old).await.unwrap();
+    assert_eq!(
+        (view.version, view.current_steps.clone()),
+        (2, vec!["line_manager_review".to_string()])
+    );
+}
