@@ -357,10 +357,9 @@ async fn two_approvers_at_once_from_two_engines_one_wins() {
             a.as_ref().err(),
             b.as_ref().err()
         );
-        let loser = if a.is_err() {
-            a.unwrap_err()
-        } else {
-            b.unwrap_err()
+        let loser = match (a, b) {
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => e,
+            _ => unreachable!("exactly one won"),
         };
         assert!(matches!(loser, EngineError::Stale { .. }), "{loser}");
         let view = h.engine.instance(id).await.unwrap();
