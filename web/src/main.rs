@@ -1,5 +1,8 @@
-//! The `signoff` command line: checks and draws definitions (and, as the project grows,
-//! runs the engine and its web server).
+//! The `signoff` command line: checks and draws definitions, and drives the engine
+//! (start, tasks, act, show, simulate, migrate, bench).
+
+mod bench;
+mod commands;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,8 +24,19 @@ struct Cli {
     command: Command,
 }
 
+/// Where the engine keeps its state and finds its definitions.
+#[derive(clap::Args, Clone)]
+pub struct Store {
+    /// Database URL.
+    #[arg(long, env = "SIGNOFF_DB", default_value = "sqlite://signoff.db")]
+    pub db: String,
+    /// Folder of definitions, directory and calendar.
+    #[arg(long, env = "SIGNOFF_PROCESSES", default_value = "processes")]
+    pub processes: PathBuf,
+}
+
 #[derive(Subcommand)]
-enum Command {
+pub enum Command {
     /// Check definitions and report every problem with its file, line and column.
     Check {
         /// Files or folders; default `processes/`.
@@ -38,16 +52,152 @@ enum Command {
     },
     /// Print the JSON Schema of the definition language (kept in `processes/schema.json`).
     Schema,
+    /// Start a request; prints the new request as JSON.
+    Start {
+        process: String,
+        #[arg(long = "as")]
+        user: String,
+        /// A JSON file with the form's values, or `-` for standard input.
+        #[arg(long)]
+        form: String,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// List a user's open tasks.
+    Tasks {
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        process: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Act on a task: approve, reject, return, complete, delegate, transfer, add_signer,
+    /// remove_signer, claim, comment, resubmit.
+    Act {
+        task: String,
+        action: String,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        comment: Option<String>,
+        /// The other user (delegate, transfer, signers) or the step to return to.
+        #[arg(long)]
+        to: Option<String>,
+        /// A JSON file of form changes (editable fields, or the resubmitted form).
+        #[arg(long)]
+        form: Option<String>,
+        /// A JSON file of the step's inputs (e.g. a score).
+        #[arg(long)]
+        inputs: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Show a request with its full history.
+    Show {
+        instance: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Withdraw a request (submitter only).
+    Withdraw {
+        instance: String,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Remind the current assignees of a request now (submitter only, once an hour).
+    Urge {
+        instance: String,
+        #[arg(long = "as")]
+        user: String,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Resume a request stopped by an incident, on the newest definition.
+    Retry {
+        instance: String,
+        #[arg(long = "as")]
+        user: String,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Route a user's new tasks to a deputy between two dates (out of office).
+    Absence {
+        user: String,
+        #[arg(long)]
+        deputy: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Dry-run a request: the path it would take and who would be asked, writing nothing.
+    Simulate {
+        process: String,
+        #[arg(long)]
+        form: String,
+        /// The submitter.
+        #[arg(long = "as", default_value = "li.na")]
+        user: String,
+        /// Decide a step differently from approving: `STEP=reject`.
+        #[arg(long = "decide")]
+        decide: Vec<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = "processes")]
+        processes: PathBuf,
+    },
+    /// Move running requests from one definition version to another.
+    Migrate {
+        process: String,
+        #[arg(long)]
+        from: i64,
+        #[arg(long)]
+        to: i64,
+        /// Rename a step: `OLD=NEW`; repeat as needed.
+        #[arg(long = "map")]
+        map: Vec<String>,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Fire the timers that are due now.
+    Timers {
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Benchmark: reimbursements driven to the end by concurrent clients.
+    Bench {
+        #[arg(long, default_value = "sqlite://signoff-bench.db")]
+        db: String,
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value = "processes")]
+        processes: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum CheckFormat {
+pub enum CheckFormat {
     Text,
     Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum GraphFormat {
+pub enum GraphFormat {
     Mermaid,
     Dot,
 }
@@ -70,6 +220,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if commands::is_engine_command(&cli.command) {
+        let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+        return runtime.block_on(commands::run(cli.command));
+    }
     match cli.command {
         Command::Check { paths, format } => Ok(check(paths, format)),
         Command::Graph { file, format } => {
@@ -91,6 +245,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{schema}");
             Ok(ExitCode::SUCCESS)
         }
+        _ => unreachable!("engine commands are handled above"),
     }
 }
 
