@@ -297,7 +297,7 @@ pub fn validate_form(
     let mut scope = scope.clone();
     scope.form = form.clone();
     for rule in &def.form.rules {
-        let ok = guard::compile(&rule.check).and_then(|c| c.eval_bool(&scope));
+        let ok = guard::compile_cached(&rule.check).and_then(|c| c.eval_bool(&scope));
         match ok {
             Ok(true) => {}
             Ok(false) => {
@@ -336,7 +336,7 @@ pub fn compute(def: &ProcessDef, mut form: Value, scope: &Scope) -> Result<Value
     for computed in &def.form.computed {
         let mut scope = scope.clone();
         scope.form = form.clone();
-        let value = guard::compile(&computed.expr)
+        let value = guard::compile_cached(&computed.expr)
             .and_then(|c| c.eval(&scope))
             .map_err(|e| format!("computing `{}`: {e}", computed.id.value))?;
         let value = match (computed.kind.value, &value) {

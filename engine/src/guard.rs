@@ -85,6 +85,26 @@ pub fn compile(source: &str) -> Result<Compiled, GuardError> {
     }
 }
 
+/// Compiles through a process-wide cache: definitions are few and their expressions are
+/// evaluated on every action, and parsing CEL costs far more than evaluating it.
+pub fn compile_cached(source: &str) -> Result<Arc<Compiled>, GuardError> {
+    static CACHE: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<Compiled>>>,
+    > = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(source) {
+        return Ok(Arc::clone(hit));
+    }
+    let compiled = Arc::new(compile(source)?);
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    // Bounded: edited definitions in a long-running server must not grow it forever.
+    if map.len() > 10_000 {
+        map.clear();
+    }
+    map.insert(source.to_string(), Arc::clone(&compiled));
+    Ok(compiled)
+}
+
 /// A name an expression uses that the process does not define.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownName {

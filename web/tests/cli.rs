@@ -102,3 +102,199 @@ fn graph_of_a_missing_file_fails_cleanly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the file"));
 }
+
+fn db_url(name: &str) -> String {
+    format!("sqlite://{}", temp_dir(name).join("signoff.db").display())
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+const CLAIM: &str = r#"{"region": "east", "purpose": "客户现场实施", "start_date": "2026-11-02", "end_date": "2026-11-04",
+ "lines": [{"category": "transport", "date": "2026-11-02", "amount": 560}], "receipts": 1}"#;
+
+#[test]
+fn a_request_driven_from_the_command_line() {
+    let db = db_url("session");
+    let dir = temp_dir("session-form");
+    std::fs::write(dir.join("claim.json"), CLAIM).unwrap();
+    let out = signoff()
+        .args([
+            "start",
+            "reimbursement",
+            "--as",
+            "li.na",
+            "--db",
+            &db,
+            "--form",
+        ])
+        .arg(dir.join("claim.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = json_of(&out);
+    assert_eq!(
+        started["current_steps"],
+        serde_json::json!(["manager_review"])
+    );
+
+    let out = signoff()
+        .args(["tasks", "--as", "liu.qiang", "--json", "--db", &db])
+        .output()
+        .unwrap();
+    let tasks = json_of(&out);
+    let task = tasks[0]["id"].to_string();
+
+    let out = signoff()
+        .args(["act", &task, "approve", "--as", "li.na", "--db", &db])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!("error (forbidden): task {task} is not yours: only liu.qiang may act on it")
+    );
+
+    let out = signoff()
+        .args([
+            "act",
+            &task,
+            "approve",
+            "--as",
+            "liu.qiang",
+            "--comment",
+            "同意",
+            "--json",
+            "--db",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        json_of(&out)["current_steps"],
+        serde_json::json!(["service_review"])
+    );
+
+    let out = signoff()
+        .args(["act", &task, "approve", "--as", "liu.qiang", "--db", &db])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error (conflict):"));
+
+    let out = signoff()
+        .args(["show", &started["id"].to_string(), "--db", &db])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("liu.qiang  approve [manager_review] \"同意\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_invalid_form_lists_every_field_on_stderr() {
+    let db = db_url("badform");
+    let mut cmd = signoff();
+    cmd.args([
+        "start",
+        "reimbursement",
+        "--as",
+        "li.na",
+        "--form",
+        "-",
+        "--db",
+        &db,
+    ]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"region": "mars", "receipts": -1}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in [
+        "error (invalid_form):",
+        "  region: must be one of east, south, north, west",
+        "  receipts: must be at least 0",
+        "  purpose: is required",
+    ] {
+        assert!(stderr.contains(line), "{line} missing from {stderr}");
+    }
+}
+
+#[test]
+fn simulate_prints_the_path_without_writing() {
+    let dir = temp_dir("simulate");
+    std::fs::write(dir.join("claim.json"), CLAIM).unwrap();
+    let out = signoff()
+        .args([
+            "simulate",
+            "reimbursement",
+            "--json",
+            "--decide",
+            "service_review=reject",
+            "--form",
+        ])
+        .arg(dir.join("claim.json"))
+        .current_dir(&dir)
+        .arg("--processes")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    let steps: Vec<&str> = report["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["manager_review", "service_review", "rejected"]);
+    assert_eq!(
+        report["path"][0]["assignees"],
+        serde_json::json!(["liu.qiang"])
+    );
+    assert_eq!(report["outcome"], "rejected");
+    assert!(!dir.join("signoff.db").exists());
+}
+
+#[test]
+fn bench_prints_the_bench_line_last() {
+    let db = db_url("bench");
+    let out = signoff()
+        .args(["bench", "--requests", "20", "--clients", "4", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("BENCH requests_per_s="), "{last}");
+    for key in ["actions_per_s=", "p50_ms=", "p99_ms="] {
+        assert!(last.contains(key));
+    }
+    assert!(text.contains("write actions   100"));
+}

@@ -300,7 +300,7 @@ impl<'a, 'c> Machine<'a, 'c> {
                 let scope = self.scope();
                 let mut vars = self.inst.vars.clone();
                 for (name, expr) in &step.set {
-                    let value = guard::compile(expr)
+                    let value = guard::compile_cached(expr)
                         .and_then(|c| c.eval(&scope))
                         .map_err(|e| {
                             Halt::incident(
@@ -347,7 +347,7 @@ impl<'a, 'c> Machine<'a, 'c> {
                         self.env.calendar.add(self.env.now, d)
                     }
                     (None, Some(until)) => {
-                        let value = guard::compile(until)
+                        let value = guard::compile_cached(until)
                             .and_then(|c| c.eval(&self.scope()))
                             .map_err(|e| Halt::incident(Some(run), None, e.to_string()))?;
                         let date = value
@@ -699,7 +699,7 @@ impl<'a, 'c> Machine<'a, 'c> {
                 .value
                 .clone()],
             Assignee::Expr(e) => {
-                let value = guard::compile(e)
+                let value = guard::compile_cached(e)
                     .and_then(|c| c.eval(&self.scope()))
                     .map_err(|e| e.to_string())?;
                 match value {
@@ -864,7 +864,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         for route in flow.routes(step, outcome) {
             let taken = match route.guard {
                 None => true,
-                Some(g) => guard::compile(g)
+                Some(g) => guard::compile_cached(g)
                     .and_then(|c| c.eval_bool(&scope))
                     .map_err(|e| {
                         Halt::incident(
