@@ -861,3 +861,162 @@ async fn running_requests_stay_on_their_version_and_migrate_refuses_to_strand() 
         (2, vec!["line_manager_review".to_string()])
     );
 }
+
+const COMMITTEE: &str = r#"id: committee
+name: { zh: 委员会, en: Committee }
+owner: { role: director }
+form:
+  fields:
+    - { id: topic, type: text, label: { zh: 议题, en: Topic }, required: true }
+steps:
+  - id: manager_first
+    type: approval
+    assignees: [manager]
+    auto_skip: [submitter]
+    transitions:
+      - { on: approved, to: vote }
+      - { on: rejected, to: refused }
+  - id: vote
+    type: approval
+    assignees: [{ user: zhao.min }, { user: liu.qiang }, { user: tang.jie }, { user: chen.jing }, { user: yang.fan }]
+    mode: { vote: { pass_percent: 60 } }
+    actions: [approve, reject, remove_signer, comment]
+    transitions:
+      - { on: approved, to: sign_off }
+      - { on: rejected, to: refused }
+  - id: sign_off
+    type: approval
+    assignees: [{ user: wang.fang }, { user: zhou.jian }]
+    mode: sequential
+    transitions:
+      - { on: approved, to: passed }
+      - { on: rejected, to: refused }
+  - { id: passed, type: end, outcome: approved }
+  - { id: refused, type: end, outcome: rejected }
+"#;
+
+async fn committee(definition: &str) -> Harness {
+    let dir = signoff_tests::scratch_dir("committee-defs");
+    for f in ["org.yaml", "calendar.yaml"] {
+        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join("committee.yaml"), definition).unwrap();
+    Harness::with_processes("committee", dir).await
+}
+
+#[tokio::test]
+async fn vote_passes_at_sixty_percent_and_sequential_signs_in_order() {
+    let h = committee(COMMITTEE).await;
+    // liu.qiang's manager zhao.min approves first, then votes with the committee.
+    let id = h
+        .engine
+        .start("committee", "liu.qiang", json!({"topic": "年度预算"}))
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "zhao.min", approve()).await;
+    h.act(id, "zhao.min", approve()).await;
+    h.act(id, "liu.qiang", approve()).await;
+    h.act(id, "tang.jie", reject()).await;
+    let view = h.act(id, "chen.jing", approve()).await;
+    assert_eq!(view.current_steps, vec!["sign_off"], "3 of 5 is 60%");
+    // Sequential: zhou.jian waits for wang.fang.
+    assert_eq!(
+        view.tasks
+            .iter()
+            .map(|t| (t.assignee.as_str(), t.status))
+            .collect::<Vec<_>>(),
+        [
+            ("wang.fang", signoff_engine::runtime::TaskStatus::Open),
+            ("zhou.jian", signoff_engine::runtime::TaskStatus::Waiting)
+        ]
+    );
+    h.act(id, "wang.fang", approve()).await;
+    let view = h.act(id, "zhou.jian", approve()).await;
+    assert_eq!(view.outcome.as_deref(), Some("approved"));
+}
+
+#[tokio::test]
+async fn vote_rejects_when_passing_is_out_of_reach_and_remove_signer_keeps_the_quorum() {
+    let h = committee(&COMMITTEE.replace("pass_percent: 60", "pass: 3")).await;
+    let id = h
+        .engine
+        .start("committee", "liu.qiang", json!({"topic": "裁员"}))
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "zhao.min", approve()).await;
+    // Five signers, three must pass: removing two is allowed, a third is not.
+    h.act(
+        id,
+        "liu.qiang",
+        ActionRequest::new(ActionKind::RemoveSigner).to("yang.fan"),
+    )
+    .await;
+    h.act(
+        id,
+        "liu.qiang",
+        ActionRequest::new(ActionKind::RemoveSigner).to("chen.jing"),
+    )
+    .await;
+    let t = h.task(id, "liu.qiang").await;
+    let err = h
+        .engine
+        .act(
+            t,
+            "liu.qiang",
+            ActionRequest::new(ActionKind::RemoveSigner).to("tang.jie"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("fewer signers than its mode needs"),
+        "{err}"
+    );
+    h.act(id, "zhao.min", approve()).await;
+    let view = h.act(id, "tang.jie", reject()).await;
+    assert_eq!(
+        view.outcome.as_deref(),
+        Some("rejected"),
+        "3 of 3 can no longer approve"
+    );
+}
+
+#[tokio::test]
+async fn auto_skip_of_the_submitter_and_urge_is_rate_limited() {
+    let h = committee(COMMITTEE).await;
+    let id = h
+        .engine
+        .start("committee", "li.na", json!({"topic": "x"}))
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        h.engine.instance(id).await.unwrap().current_steps,
+        vec!["manager_first"]
+    );
+    h.engine.urge(id, "li.na").await.unwrap();
+    let err = h.engine.urge(id, "li.na").await.unwrap_err();
+    assert!(err.to_string().contains("less than an hour ago"), "{err}");
+    h.clock.advance(chrono::Duration::hours(2));
+    h.engine.urge(id, "li.na").await.unwrap();
+
+    // When the submitter is the only assignee, auto_skip passes the step.
+    let skip_def = COMMITTEE.replace("assignees: [manager]", "assignees: [submitter]");
+    let dir = signoff_tests::scratch_dir("skip-defs");
+    for f in ["org.yaml", "calendar.yaml"] {
+        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join("committee.yaml"), skip_def).unwrap();
+    let skip = Harness::with_processes("skip", dir).await;
+    let view = skip
+        .engine
+        .start("committee", "li.na", json!({"topic": "y"}))
+        .await
+        .unwrap();
+    assert_eq!(view.current_steps, vec!["vote"]);
+    assert!(view.history.iter().any(
+        |e| e.action == "skip" && e.detail.as_deref() == Some("the assignee is the submitter")
+    ));
+}
