@@ -414,6 +414,25 @@ async fn deadline_escalates_after_two_working_days_across_the_holiday() {
     h.act(id, "zhao.min", approve()).await;
 }
 
+/// A sales confirmation submitted by the technician, signed by the salesperson and the
+/// department manager, and registered by the coordinator.
+async fn signed_and_registered(h: &Harness, form: Value, number: &str) -> InstanceView {
+    let id = h
+        .engine
+        .start("sales_confirmation", "ma.chao", form)
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "lin.feng", approve()).await;
+    h.act(id, "qian.hao", approve()).await;
+    h.act(
+        id,
+        "wu.xia",
+        complete().form(json!({ "confirmation_no": number })),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn timers_due_while_the_server_was_down_fire_once_after_restart() {
     let mut h = Harness::new("restart").await;
@@ -421,21 +440,8 @@ async fn timers_due_while_the_server_was_down_fire_once_after_restart() {
         "customer": "华东某商场", "customer_type": "cash", "salesperson": "lin.feng",
         "items": [{"item": "空调维修", "quantity": 2, "unit_price": 450}], "invoice_date": "2026-09-28"
     });
-    let id = h
-        .engine
-        .start("sales_confirmation", "ma.chao", cash.clone())
-        .await
-        .unwrap()
-        .id;
-    h.act(id, "lin.feng", approve()).await;
-    h.act(id, "qian.hao", approve()).await;
-    let view = h
-        .act(
-            id,
-            "wu.xia",
-            complete().form(json!({"confirmation_no": "SC260928"})),
-        )
-        .await;
+    let view = signed_and_registered(&h, cash.clone(), "SC260928").await;
+    let id = view.id;
     assert_eq!(view.current_steps, vec!["await_payment"]);
     // Down for a month; 7 working days (with the holiday) have long passed.
     h.clock.set(shanghai(2026, 10, 30, 9));
@@ -474,21 +480,8 @@ async fn monthly_settlement_waits_for_month_end_then_manager_and_finance() {
         "items": [{"item": "年度维保", "quantity": 1, "unit_price": 12000}], "invoice_date": "2026-10-12"
     });
     h.clock.set(shanghai(2026, 10, 12, 10));
-    let id = h
-        .engine
-        .start("sales_confirmation", "ma.chao", form)
-        .await
-        .unwrap()
-        .id;
-    h.act(id, "lin.feng", approve()).await;
-    h.act(id, "qian.hao", approve()).await;
-    let view = h
-        .act(
-            id,
-            "wu.xia",
-            complete().form(json!({"confirmation_no": "SC261012"})),
-        )
-        .await;
+    let view = signed_and_registered(&h, form, "SC261012").await;
+    let id = view.id;
     assert_eq!(view.current_steps, vec!["month_end"]);
     h.clock.set(shanghai(2026, 10, 31, 1));
     assert_eq!(h.engine.fire_due_timers().await.unwrap(), 1);

@@ -227,34 +227,31 @@ impl<'a> Checker<'a> {
         if f.role.is_some() && kind != FieldType::User {
             misplaced(self, "role", "user");
         }
-        if let (Some(min), Some(max)) = (f.min, f.max) {
-            if min > max {
-                self.error(
-                    Code::BadBounds,
-                    f.id.at,
-                    format!("`{}` has min {min} above max {max}", f.id),
-                    Some("swap the two bounds".into()),
-                );
-            }
-        }
-        if let (Some(min), Some(max)) = (f.min_length, f.max_length) {
-            if min > max {
-                self.error(
-                    Code::BadBounds,
-                    f.id.at,
-                    format!("`{}` has min_length {min} above max_length {max}", f.id),
-                    Some("swap the two bounds".into()),
-                );
-            }
-        }
-        if let (Some(min), Some(max)) = (f.min_rows, f.max_rows) {
-            if min > max {
-                self.error(
-                    Code::BadBounds,
-                    f.id.at,
-                    format!("`{}` has min_rows {min} above max_rows {max}", f.id),
-                    Some("swap the two bounds".into()),
-                );
+        let bounds = [
+            ("min", "max", f.min, f.max),
+            (
+                "min_length",
+                "max_length",
+                f.min_length.map(f64::from),
+                f.max_length.map(f64::from),
+            ),
+            (
+                "min_rows",
+                "max_rows",
+                f.min_rows.map(f64::from),
+                f.max_rows.map(f64::from),
+            ),
+        ];
+        for (low, high, min, max) in bounds {
+            if let (Some(min), Some(max)) = (min, max) {
+                if min > max {
+                    self.error(
+                        Code::BadBounds,
+                        f.id.at,
+                        format!("`{}` has {low} {min} above {high} {max}", f.id),
+                        Some("swap the two bounds".into()),
+                    );
+                }
             }
         }
         if let Some(pattern) = &f.pattern {

@@ -145,194 +145,32 @@ fn parse_id<T: std::str::FromStr<Err = String>>(text: &str) -> anyhow::Result<T>
     text.parse().map_err(|e: String| anyhow::anyhow!(e))
 }
 
+fn store_of(command: &Command) -> Option<&Store> {
+    match command {
+        Command::Start { store, .. }
+        | Command::Tasks { store, .. }
+        | Command::Act { store, .. }
+        | Command::Show { store, .. }
+        | Command::Withdraw { store, .. }
+        | Command::Urge { store, .. }
+        | Command::Retry { store, .. }
+        | Command::Absence { store, .. }
+        | Command::Migrate { store, .. }
+        | Command::Timers { store } => Some(store),
+        _ => None,
+    }
+}
+
+fn show(view: &InstanceView, json: bool) {
+    if json {
+        print_json(view)
+    } else {
+        print_instance(view)
+    }
+}
+
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let system: Arc<dyn Clock> = Arc::new(SystemClock);
-    let result = match command {
-        Command::Start {
-            process,
-            user,
-            form,
-            store,
-        } => {
-            let form = read_json(&form)?;
-            let engine = open(&store, system).await?;
-            let r = engine
-                .start(&process, &user, form)
-                .await
-                .map(|v| print_json(&v));
-            engine.shutdown().await;
-            r
-        }
-        Command::Tasks {
-            user,
-            process,
-            json,
-            store,
-        } => {
-            let engine = open(&store, system).await?;
-            let r = engine
-                .tasks(&TaskQuery {
-                    user,
-                    process,
-                    ..Default::default()
-                })
-                .await
-                .map(|tasks| {
-                    if json {
-                        print_json(&tasks);
-                    } else if tasks.is_empty() {
-                        println!("no open tasks");
-                    } else {
-                        for t in tasks {
-                            let due = t.due_at.as_deref().unwrap_or("-");
-                            println!(
-                                "{:>6}  {:<20} {:<28} request {:<5} from {:<10} due {due}  [{}]",
-                                t.id,
-                                t.process,
-                                t.step,
-                                t.instance,
-                                t.submitter,
-                                t.actions.join(" ")
-                            );
-                        }
-                    }
-                });
-            engine.shutdown().await;
-            r
-        }
-        Command::Act {
-            task,
-            action,
-            user,
-            comment,
-            to,
-            form,
-            inputs,
-            json,
-            store,
-        } => {
-            let task: TaskId = parse_id(&task)?;
-            let action: ActionKind = action.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            let request = ActionRequest {
-                action: Some(action),
-                comment,
-                to,
-                form: form.as_deref().map(read_json).transpose()?,
-                inputs: inputs.as_deref().map(read_json).transpose()?,
-            };
-            let engine = open(&store, system).await?;
-            let r = engine.act(task, &user, request).await.map(|v| {
-                if json {
-                    print_json(&v)
-                } else {
-                    print_instance(&v)
-                }
-            });
-            engine.shutdown().await;
-            r
-        }
-        Command::Show {
-            instance,
-            json,
-            store,
-        } => {
-            let id: InstanceId = parse_id(&instance)?;
-            let engine = open(&store, system).await?;
-            let r = engine.instance(id).await.map(|v| {
-                if json {
-                    print_json(&v)
-                } else {
-                    print_instance(&v)
-                }
-            });
-            engine.shutdown().await;
-            r
-        }
-        Command::Withdraw {
-            instance,
-            user,
-            comment,
-            store,
-        } => {
-            let id: InstanceId = parse_id(&instance)?;
-            let engine = open(&store, system).await?;
-            let r = engine
-                .withdraw(id, &user, comment.as_deref())
-                .await
-                .map(|v| print_json(&v));
-            engine.shutdown().await;
-            r
-        }
-        Command::Urge {
-            instance,
-            user,
-            store,
-        } => {
-            let id: InstanceId = parse_id(&instance)?;
-            let engine = open(&store, system).await?;
-            let r = engine
-                .urge(id, &user)
-                .await
-                .map(|_| println!("urged the assignees of request {id}"));
-            engine.shutdown().await;
-            r
-        }
-        Command::Retry {
-            instance,
-            user,
-            store,
-        } => {
-            let id: InstanceId = parse_id(&instance)?;
-            let engine = open(&store, system).await?;
-            let r = engine.retry(id, &user).await.map(|v| print_json(&v));
-            engine.shutdown().await;
-            r
-        }
-        Command::Absence {
-            user,
-            deputy,
-            from,
-            to,
-            store,
-        } => {
-            let engine = open(&store, system).await?;
-            let r = engine
-                .set_absence(&user, &deputy, &from, &to)
-                .await
-                .map(|_| println!("{user}'s new tasks go to {deputy} from {from} to {to}"));
-            engine.shutdown().await;
-            r
-        }
-        Command::Migrate {
-            process,
-            from,
-            to,
-            map,
-            store,
-        } => {
-            let mut mapping = Vec::new();
-            for m in map {
-                let (old, new) = m
-                    .split_once('=')
-                    .with_context(|| format!("`--map {m}`: write OLD=NEW"))?;
-                mapping.push((old.to_string(), new.to_string()));
-            }
-            let engine = open(&store, system).await?;
-            let r = engine.migrate(&process, from, to, mapping).await.map(|n| {
-                println!("moved {n} running requests of {process} from version {from} to {to}")
-            });
-            engine.shutdown().await;
-            r
-        }
-        Command::Timers { store } => {
-            let engine = open(&store, system).await?;
-            let r = engine
-                .fire_due_timers()
-                .await
-                .map(|n| println!("fired {n} timers"));
-            engine.shutdown().await;
-            r
-        }
+    match command {
         Command::Simulate {
             process,
             form,
@@ -349,7 +187,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 json,
                 &processes,
             )
-            .await
+            .await;
         }
         Command::Bench {
             db,
@@ -362,23 +200,165 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     let _ = std::fs::remove_file(format!("{path}{suffix}"));
                 }
             }
-            let store = Store {
-                db: db.clone(),
-                processes,
-            };
-            let engine = open(&store, system).await?;
-            let result = bench::run(engine.clone(), requests, clients).await?;
+            let engine = open(
+                &Store {
+                    db: db.clone(),
+                    processes,
+                },
+                Arc::new(SystemClock),
+            )
+            .await?;
+            let result = bench::run(engine.clone(), requests, clients).await;
             engine.shutdown().await;
-            print!("{}", bench::report(&result, clients, &db));
-            Ok(())
+            print!("{}", bench::report(&result?, clients, &db));
+            return Ok(ExitCode::SUCCESS);
         }
-        Command::Check { .. } | Command::Graph { .. } | Command::Schema => {
-            unreachable!("not an engine command")
-        }
+        _ => {}
+    }
+    let store = store_of(&command)
+        .cloned()
+        .context("not an engine command")?;
+    // Read inputs before opening the database, so a bad file leaves nothing half-done.
+    let request = match &command {
+        Command::Act {
+            action,
+            comment,
+            to,
+            form,
+            inputs,
+            ..
+        } => Some(ActionRequest {
+            action: Some(action.parse().map_err(|e: String| anyhow::anyhow!(e))?),
+            comment: comment.clone(),
+            to: to.clone(),
+            form: form.as_deref().map(read_json).transpose()?,
+            inputs: inputs.as_deref().map(read_json).transpose()?,
+        }),
+        _ => None,
     };
-    Ok(match result {
+    let start_form = match &command {
+        Command::Start { form, .. } => Some(read_json(form)?),
+        _ => None,
+    };
+    let engine = open(&store, Arc::new(SystemClock)).await?;
+    let result = execute(&engine, command, request, start_form).await;
+    engine.shutdown().await;
+    Ok(match result? {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    })
+}
+
+/// Runs one engine command; the outer error is a usage problem, the inner one the engine's.
+async fn execute(
+    engine: &Engine,
+    command: Command,
+    request: Option<ActionRequest>,
+    start_form: Option<Value>,
+) -> anyhow::Result<Result<(), EngineError>> {
+    Ok(match command {
+        Command::Start { process, user, .. } => engine
+            .start(&process, &user, start_form.unwrap_or(Value::Null))
+            .await
+            .map(|v| print_json(&v)),
+        Command::Tasks {
+            user,
+            process,
+            json,
+            ..
+        } => engine
+            .tasks(&TaskQuery {
+                user,
+                process,
+                ..Default::default()
+            })
+            .await
+            .map(|tasks| {
+                if json {
+                    print_json(&tasks);
+                } else if tasks.is_empty() {
+                    println!("no open tasks");
+                } else {
+                    for t in tasks {
+                        let due = t.due_at.as_deref().unwrap_or("-");
+                        println!(
+                            "{:>6}  {:<20} {:<28} request {:<5} from {:<10} due {due}  [{}]",
+                            t.id,
+                            t.process,
+                            t.step,
+                            t.instance,
+                            t.submitter,
+                            t.actions.join(" ")
+                        );
+                    }
+                }
+            }),
+        Command::Act {
+            task, user, json, ..
+        } => {
+            let task: TaskId = parse_id(&task)?;
+            engine
+                .act(task, &user, request.unwrap_or_default())
+                .await
+                .map(|v| show(&v, json))
+        }
+        Command::Show { instance, json, .. } => engine
+            .instance(parse_id(&instance)?)
+            .await
+            .map(|v| show(&v, json)),
+        Command::Withdraw {
+            instance,
+            user,
+            comment,
+            ..
+        } => engine
+            .withdraw(parse_id(&instance)?, &user, comment.as_deref())
+            .await
+            .map(|v| print_json(&v)),
+        Command::Urge { instance, user, .. } => {
+            let id: InstanceId = parse_id(&instance)?;
+            engine
+                .urge(id, &user)
+                .await
+                .map(|_| println!("urged the assignees of request {id}"))
+        }
+        Command::Retry { instance, user, .. } => engine
+            .retry(parse_id(&instance)?, &user)
+            .await
+            .map(|v| print_json(&v)),
+        Command::Absence {
+            user,
+            deputy,
+            from,
+            to,
+            ..
+        } => engine
+            .set_absence(&user, &deputy, &from, &to)
+            .await
+            .map(|_| println!("{user}'s new tasks go to {deputy} from {from} to {to}")),
+        Command::Migrate {
+            process,
+            from,
+            to,
+            map,
+            ..
+        } => {
+            let mut mapping = Vec::new();
+            for m in map {
+                let (old, new) = m
+                    .split_once('=')
+                    .with_context(|| format!("`--map {m}`: write OLD=NEW"))?;
+                mapping.push((old.to_string(), new.to_string()));
+            }
+            engine.migrate(&process, from, to, mapping).await.map(|n| {
+                println!("moved {n} running requests of {process} from version {from} to {to}")
+            })
+        }
+        Command::Timers { .. } => engine
+            .fire_due_timers()
+            .await
+            .map(|n| println!("fired {n} timers")),
+        _ => anyhow::bail!("not an engine command"),
     })
 }
 
