@@ -63,11 +63,7 @@ impl<'a> Checker<'a> {
         message: impl Into<String>,
         hint: Option<String>,
     ) {
-        let d = Diagnostic::error(code, self.path, at, message);
-        self.out.push(match hint {
-            Some(h) => d.with_hint(h),
-            None => d,
-        });
+        self.push(Diagnostic::error(code, self.path, at, message), hint);
     }
 
     fn warning(
@@ -77,10 +73,13 @@ impl<'a> Checker<'a> {
         message: impl Into<String>,
         hint: Option<String>,
     ) {
-        let d = Diagnostic::warning(code, self.path, at, message);
+        self.push(Diagnostic::warning(code, self.path, at, message), hint);
+    }
+
+    fn push(&mut self, diagnostic: Diagnostic, hint: Option<String>) {
         self.out.push(match hint {
-            Some(h) => d.with_hint(h),
-            None => d,
+            Some(h) => diagnostic.with_hint(h),
+            None => diagnostic,
         });
     }
 

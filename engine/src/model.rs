@@ -704,8 +704,19 @@ impl ProcessDef {
         out
     }
 
+    /// The step with this id, at any depth. Called on every action, so it walks the
+    /// tree instead of collecting it.
     pub fn step(&self, id: &str) -> Option<&Step> {
-        self.all_steps().into_iter().find(|s| s.id.value == id)
+        fn find<'a>(steps: &'a [Step], id: &str) -> Option<&'a Step> {
+            steps.iter().find_map(|s| {
+                if s.id.value == id {
+                    Some(s)
+                } else {
+                    s.branches.iter().find_map(|b| find(&b.steps, id))
+                }
+            })
+        }
+        find(&self.steps, id)
     }
 
     pub fn start_step(&self) -> Option<&Step> {

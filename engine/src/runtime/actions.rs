@@ -315,11 +315,7 @@ impl Machine<'_, '_> {
                 } else {
                     (task.seq, "open")
                 };
-                let due: Option<String> =
-                    sqlx::query_scalar("SELECT due_at FROM step_runs WHERE id = $1")
-                        .bind(task.run)
-                        .fetch_one(&mut *self.conn)
-                        .await?;
+                let due = self.run_due(task.run).await?;
                 let id = self
                     .insert_task(
                         task.run,
@@ -652,11 +648,7 @@ impl Machine<'_, '_> {
                                 }
                             }
                         }
-                        let due: Option<String> =
-                            sqlx::query_scalar("SELECT due_at FROM step_runs WHERE id = $1")
-                                .bind(run)
-                                .fetch_one(&mut *self.conn)
-                                .await?;
+                        let due = self.run_due(run).await?;
                         for user in users {
                             let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status = 'open'").bind(run).bind(&user).fetch_one(&mut *self.conn).await?;
                             if exists == 0 {

@@ -31,6 +31,32 @@ pub struct Env<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// What a CEL expression sees for a request of `submitter` with this form and variables.
+pub fn scope_for(env: &Env<'_>, submitter: &str, form: &Value, vars: &Value) -> Scope {
+    let submitter = match env.directory.user(submitter) {
+        Some(u) => json!({
+            "id": u.id.value, "name": u.name, "email": u.email,
+            "roles": u.roles.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+            "region": u.region.as_ref().map(|r| r.value.clone()),
+            "manager": u.manager.as_ref().map(|m| m.value.clone()),
+        }),
+        None => json!({ "id": submitter }),
+    };
+    let today = env
+        .now
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    Scope {
+        form: form.clone(),
+        submitter,
+        votes: json!({"approved": 0, "rejected": 0, "pending": 0, "total": 0, "ballots": []}),
+        vars: vars.clone(),
+        today,
+    }
+}
+
 /// The instance row being worked on, written back by [`Machine::save`].
 #[derive(Debug, Clone)]
 pub struct InstanceState {
@@ -95,29 +121,12 @@ impl<'a, 'c> Machine<'a, 'c> {
     }
 
     pub fn scope(&self) -> Scope {
-        let submitter = match self.env.directory.user(&self.inst.submitter) {
-            Some(u) => json!({
-                "id": u.id.value, "name": u.name, "email": u.email,
-                "roles": u.roles.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
-                "region": u.region.as_ref().map(|r| r.value.clone()),
-                "manager": u.manager.as_ref().map(|m| m.value.clone()),
-            }),
-            None => json!({"id": self.inst.submitter}),
-        };
-        let today = self
-            .env
-            .now
-            .with_timezone(&chrono_tz::Asia::Shanghai)
-            .date_naive()
-            .format("%Y-%m-%d")
-            .to_string();
-        Scope {
-            form: self.inst.form.clone(),
-            submitter,
-            votes: json!({"approved": 0, "rejected": 0, "pending": 0, "total": 0, "ballots": []}),
-            vars: self.inst.vars.clone(),
-            today,
-        }
+        scope_for(
+            self.env,
+            &self.inst.submitter,
+            &self.inst.form,
+            &self.inst.vars,
+        )
     }
 
     /// Appends to the history; the arguments are the `events` table's columns.
@@ -382,12 +391,7 @@ impl<'a, 'c> Machine<'a, 'c> {
                     self.add_timer(run, "wait", due)
                         .await
                         .map_err(Halt::Fatal)?;
-                    sqlx::query("UPDATE step_runs SET due_at = $1 WHERE id = $2")
-                        .bind(to_db(due))
-                        .bind(run)
-                        .execute(&mut *self.conn)
-                        .await
-                        .map_err(Halt::storage)?;
+                    self.set_run_due(run, due).await.map_err(Halt::Fatal)?;
                 }
             }
             StepKind::Parallel => {
@@ -471,12 +475,7 @@ impl<'a, 'c> Machine<'a, 'c> {
                             .map_err(Halt::Fatal)?;
                     }
                 }
-                sqlx::query("UPDATE step_runs SET due_at = $1 WHERE id = $2")
-                    .bind(to_db(due))
-                    .bind(run)
-                    .execute(&mut *self.conn)
-                    .await
-                    .map_err(Halt::storage)?;
+                self.set_run_due(run, due).await.map_err(Halt::Fatal)?;
                 Some(to_db(due))
             }
             None => None,
@@ -632,6 +631,25 @@ impl<'a, 'c> Machine<'a, 'c> {
             .execute(&mut *self.conn)
             .await?;
         Ok(())
+    }
+
+    /// Records when a run is due, so signers added later share its deadline.
+    async fn set_run_due(&mut self, run: i64, due: DateTime<Utc>) -> Result<(), EngineError> {
+        sqlx::query("UPDATE step_runs SET due_at = $1 WHERE id = $2")
+            .bind(to_db(due))
+            .bind(run)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn run_due(&mut self, run: i64) -> Result<Option<String>, EngineError> {
+        Ok(
+            sqlx::query_scalar("SELECT due_at FROM step_runs WHERE id = $1")
+                .bind(run)
+                .fetch_one(&mut *self.conn)
+                .await?,
+        )
     }
 
     /// The users an assignee rule names, in order, without duplicates.

@@ -318,14 +318,16 @@ impl Engine {
     pub fn spawn_scheduler(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
+                ticks.tick().await;
                 if let Err(e) = engine.fire_due_timers().await {
                     if matches!(e, EngineError::Closed) {
                         break;
                     }
                     tracing::error!(error = %e, "firing timers");
                 }
-                tokio::time::sleep(every).await;
             }
         })
     }
@@ -505,19 +507,7 @@ impl Core {
                         .map(|v| (v.id.value.clone(), v.initial.clone().unwrap_or(Value::Null)))
                         .collect(),
                 );
-                let placeholder = InstanceState {
-                    id: InstanceId(0),
-                    process: process.clone(),
-                    version,
-                    status: InstanceStatus::Running,
-                    outcome: None,
-                    submitter: submitter.clone(),
-                    form: Value::Null,
-                    vars: vars.clone(),
-                    incident: None,
-                    decided: false,
-                };
-                let scope = Machine::new(conn, &env, Arc::clone(&def), placeholder).scope();
+                let scope = machine::scope_for(&env, &submitter, &Value::Null, &vars);
                 let form = validate_form(&def, &form, &self.registry.directory, &scope)
                     .map_err(EngineError::InvalidForm)?;
                 let id: i64 = sqlx::query(
