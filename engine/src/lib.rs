@@ -1,5 +1,5 @@
 //! Signoff's engine: the process-definition language, its loader and checker, CEL guards,
-//! the working calendar, and (in later modules) the runtime, storage and notifications.
+//! the working calendar, the runtime and its storage, and mail notifications.
 
 pub mod calendar;
 pub mod catalog;
@@ -7,6 +7,7 @@ pub mod check;
 pub mod clock;
 pub mod diagnostic;
 pub mod directory;
+pub mod display;
 pub mod duration;
 pub mod flow;
 pub mod form;
@@ -15,4 +16,5 @@ pub mod guard;
 pub mod loader;
 pub mod located;
 pub mod model;
+pub mod notify;
 pub mod runtime;

@@ -660,6 +660,39 @@ pub enum Event {
     StepEntered,
 }
 
+impl Event {
+    pub const ALL: [Event; 11] = [
+        Event::TaskAssigned,
+        Event::Reminder,
+        Event::Escalated,
+        Event::Urged,
+        Event::Cc,
+        Event::Approved,
+        Event::Rejected,
+        Event::Returned,
+        Event::Withdrawn,
+        Event::Incident,
+        Event::StepEntered,
+    ];
+
+    /// The name used in definitions, template files and the outbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::TaskAssigned => "task_assigned",
+            Event::Reminder => "reminder",
+            Event::Escalated => "escalated",
+            Event::Urged => "urged",
+            Event::Cc => "cc",
+            Event::Approved => "approved",
+            Event::Rejected => "rejected",
+            Event::Returned => "returned",
+            Event::Withdrawn => "withdrawn",
+            Event::Incident => "incident",
+            Event::StepEntered => "step_entered",
+        }
+    }
+}
+
 /// Who is told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

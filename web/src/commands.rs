@@ -10,12 +10,13 @@ use anyhow::Context as _;
 use serde_json::{json, Value};
 use signoff_engine::clock::{Clock, ManualClock, SystemClock};
 use signoff_engine::model::{FieldType, StepKind};
+use signoff_engine::notify::{MailQuery, MailStatus, SenderOptions};
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, Engine, EngineError, EngineOptions, InstanceId, InstanceView,
     TaskId, TaskQuery, TaskStatus,
 };
 
-use crate::{bench, Command, Store};
+use crate::{bench, Command, MailArgs, Store};
 
 pub fn is_engine_command(command: &Command) -> bool {
     !matches!(
@@ -25,13 +26,12 @@ pub fn is_engine_command(command: &Command) -> bool {
 }
 
 async fn open(store: &Store, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
-    let engine = Engine::open(EngineOptions {
-        database_url: store.db.clone(),
-        processes: store.processes.clone(),
-        clock,
-    })
-    .await
-    .with_context(|| format!("opening {}", store.db))?;
+    let mut options = EngineOptions::new(&store.db, &store.processes);
+    options.clock = clock;
+    options.base_url = store.mail.base_url.clone();
+    let engine = Engine::open(options)
+        .await
+        .with_context(|| format!("opening {}", store.db))?;
     // Timers that fell due while nothing was running fire now, once.
     engine.fire_due_timers().await?;
     Ok(engine)
@@ -156,6 +156,7 @@ fn store_of(command: &Command) -> Option<&Store> {
         | Command::Retry { store, .. }
         | Command::Absence { store, .. }
         | Command::Migrate { store, .. }
+        | Command::Mail { store, .. }
         | Command::Timers { store } => Some(store),
         _ => None,
     }
@@ -204,6 +205,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 &Store {
                     db: db.clone(),
                     processes,
+                    mail: MailArgs::defaults(),
                 },
                 Arc::new(SystemClock),
             )
@@ -240,13 +242,32 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Start { form, .. } => Some(read_json(form)?),
         _ => None,
     };
+    let sender = store.mail.sender_options()?;
     let engine = open(&store, Arc::new(SystemClock)).await?;
+    if matches!(command, Command::Mail { .. }) {
+        deliver(&engine, &sender).await;
+    }
     let result = execute(&engine, command, request, start_form).await;
+    // A command exits right away, so it delivers the mail it (or an earlier one) queued.
+    deliver(&engine, &sender).await;
     engine.shutdown().await;
     Ok(match result? {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     })
+}
+
+/// One delivery pass; what could not be delivered stays queued and is reported.
+async fn deliver(engine: &Engine, sender: &SenderOptions) {
+    match engine.deliver_mail(sender).await {
+        Ok(pass) if pass.retrying + pass.failed > 0 => eprintln!(
+            "warning: {} message(s) not delivered via {}; see `signoff mail`",
+            pass.retrying + pass.failed,
+            sender.transport.describe()
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: delivering mail: {e}"),
+    }
 }
 
 /// Runs one engine command; the outer error is a usage problem, the inner one the engine's.
@@ -354,6 +375,44 @@ async fn execute(
                 println!("moved {n} running requests of {process} from version {from} to {to}")
             })
         }
+        Command::Mail {
+            request,
+            status,
+            json,
+            ..
+        } => engine
+            .mail(&MailQuery {
+                instance: request,
+                status: status.as_deref().map(|s| match s {
+                    "sent" => MailStatus::Sent,
+                    "failed" => MailStatus::Failed,
+                    _ => MailStatus::Pending,
+                }),
+                limit: None,
+            })
+            .await
+            .map(|mail| {
+                if json {
+                    print_json(&mail);
+                } else if mail.is_empty() {
+                    println!("no mail");
+                } else {
+                    for m in mail {
+                        println!(
+                            "{:>6}  {:<7} request {:<5} {:<14} to {:<40} {}{}",
+                            m.id,
+                            m.status.as_str(),
+                            m.instance,
+                            m.kind,
+                            m.address,
+                            m.subject,
+                            m.last_error
+                                .map(|e| format!("  [{} tries: {e}]", m.attempts))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }),
         Command::Timers { .. } => engine
             .fire_due_timers()
             .await
@@ -384,12 +443,9 @@ async fn simulate(
 ) -> anyhow::Result<ExitCode> {
     let db = std::env::temp_dir().join(format!("signoff-simulate-{}.db", std::process::id()));
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine = Engine::open(EngineOptions {
-        database_url: format!("sqlite://{}", db.display()),
-        processes: processes.to_path_buf(),
-        clock: clock.clone(),
-    })
-    .await?;
+    let mut options = EngineOptions::new(format!("sqlite://{}", db.display()), processes);
+    options.clock = clock.clone();
+    let engine = Engine::open(options).await?;
     let outcome = drive(&engine, &clock, process, form, submitter, decide).await;
     engine.shutdown().await;
     for suffix in ["", "-wal", "-shm"] {

@@ -223,8 +223,9 @@ impl Machine<'_, '_> {
                 )
                 .await?;
                 if target == "submitter" {
-                    sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND status IN ('open', 'waiting')")
+                    sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting')")
                         .bind(task.run)
+                        .bind(self.now())
                         .execute(&mut *self.conn)
                         .await?;
                     let submitter = self.inst.submitter.clone();

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::calendar::Calendar;
 use crate::catalog::Catalog;
@@ -26,6 +26,7 @@ use crate::clock::{to_db, Clock};
 use crate::directory::Directory;
 use crate::form::validate_form;
 use crate::model::{EndOutcome, Outcome, WithdrawPolicy};
+use crate::notify::{outbox, MailQuery, MailView, Pass, Planner, SenderOptions, Templates};
 
 pub use registry::Registry;
 pub use types::*;
@@ -99,14 +100,36 @@ struct Core {
     pool: SqlitePool,
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
+    planner: Planner,
+    /// Woken after a commit that queued mail, so the sender delivers at once.
+    mail_queued: Arc<Notify>,
 }
 
 /// How to open an engine.
 pub struct EngineOptions {
     /// `sqlite://signoff.db` (created when missing) or `sqlite::memory:`.
     pub database_url: String,
+    /// The definitions, `org.yaml`, `calendar.yaml` and mail `templates/`.
     pub processes: std::path::PathBuf,
     pub clock: Arc<dyn Clock>,
+    /// Where the web inbox is reached; links in mail start with it.
+    pub base_url: String,
+}
+
+/// Where the web server listens by default, and so where mail links point.
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
+
+impl EngineOptions {
+    /// The options for `database_url` and `processes`, with the system clock and the
+    /// default base URL.
+    pub fn new(database_url: impl Into<String>, processes: impl Into<std::path::PathBuf>) -> Self {
+        EngineOptions {
+            database_url: database_url.into(),
+            processes: processes.into(),
+            clock: Arc::new(crate::clock::SystemClock),
+            base_url: DEFAULT_BASE_URL.into(),
+        }
+    }
 }
 
 impl Engine {
@@ -133,6 +156,8 @@ impl Engine {
             .connect_with(connect.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        let templates = Templates::load(&options.processes.join("templates"))
+            .map_err(|e| EngineError::Definition(e.to_string()))?;
         let registry = Arc::new(Registry::load(&pool, &catalog, options.clock.now()).await?);
         let writer_conn = SqliteConnection::connect_with(&connect).await?;
         let (tx, rx) = mpsc::channel(4096);
@@ -140,6 +165,8 @@ impl Engine {
             pool,
             registry,
             clock: options.clock,
+            planner: Planner::new(templates, &options.base_url),
+            mail_queued: Arc::new(Notify::new()),
         });
         let task = tokio::spawn(run_writer(Arc::clone(&core), writer_conn, rx));
         Ok(Engine {
@@ -330,6 +357,31 @@ impl Engine {
                 }
             }
         })
+    }
+
+    /// Runs the mail sender until the engine shuts down: delivers what each commit queues
+    /// at once, retries on `options.poll`.
+    pub fn spawn_mailer(&self, options: SenderOptions) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(outbox::run(
+            self.core.pool.clone(),
+            options,
+            Arc::clone(&self.core.mail_queued),
+        ))
+    }
+
+    /// Delivers the mail due now, once (for commands that exit afterwards).
+    pub async fn deliver_mail(&self, options: &SenderOptions) -> Result<Pass, EngineError> {
+        outbox::deliver_due(&self.core.pool, options).await
+    }
+
+    /// The outbox, newest first.
+    pub async fn mail(&self, query: &MailQuery) -> Result<Vec<MailView>, EngineError> {
+        outbox::list(&self.core.pool, query).await
+    }
+
+    /// Messages waiting and messages failed for good.
+    pub async fn mail_backlog(&self) -> Result<(i64, i64), EngineError> {
+        outbox::backlog(&self.core.pool).await
     }
 
     /// A request with its open tasks and full history.
@@ -851,10 +903,25 @@ async fn commit_batch(
     // (busy timeout) instead of failing half-way through.
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut results = Vec::with_capacity(batch.len());
+    let mut mail = 0;
     for job in batch.iter_mut() {
         let command = std::mem::replace(&mut job.command, Command::FireDue);
         let mut savepoint = tx.begin().await?;
-        let result = engine.apply(&mut savepoint, command).await;
+        let mark: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+            .fetch_one(&mut *savepoint)
+            .await?;
+        let mut result = engine.apply(&mut savepoint, command).await;
+        if result.is_ok() {
+            // The action's mail goes into the outbox in the action's own savepoint.
+            match engine
+                .planner
+                .plan_since(&mut savepoint, &engine.registry, mark)
+                .await
+            {
+                Ok(n) => mail += n,
+                Err(e) => result = Err(e),
+            }
+        }
         if result.is_ok() {
             savepoint.commit().await?;
         } else {
@@ -863,6 +930,9 @@ async fn commit_batch(
         results.push(result);
     }
     tx.commit().await?;
+    if mail > 0 {
+        engine.mail_queued.notify_one();
+    }
     Ok(results)
 }
 
@@ -872,12 +942,9 @@ pub async fn open_sqlite(
     processes: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<Engine, EngineError> {
-    Engine::open(EngineOptions {
-        database_url: format!("sqlite://{}", path.display()),
-        processes: processes.to_path_buf(),
-        clock,
-    })
-    .await
+    let mut options = EngineOptions::new(format!("sqlite://{}", path.display()), processes);
+    options.clock = clock;
+    Engine::open(options).await
 }
 
 /// The working calendar in use.

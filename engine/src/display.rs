@@ -1,0 +1,178 @@
+//! How a request's values read to people, in Chinese or English: labels, money, options,
+//! users. Shared by the mail templates and the web pages so both say the same thing.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::directory::Directory;
+use crate::model::{Field, FieldType, Label, ProcessDef};
+
+/// A language people read Signoff in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// `en` (or `en-GB`, ...) is English; anything else is Chinese, the company's language.
+    pub fn parse(code: &str) -> Lang {
+        if code.trim().to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn pick(self, label: &Label) -> &str {
+        match self {
+            Lang::Zh => &label.zh,
+            Lang::En => &label.en,
+        }
+    }
+
+    /// The user's preferred language from the directory.
+    pub fn of_user(directory: &Directory, user: &str) -> Lang {
+        directory
+            .user(user)
+            .and_then(|u| u.locale.as_deref())
+            .map(Lang::parse)
+            .unwrap_or_default()
+    }
+}
+
+/// One line of a request's key facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+}
+
+/// Most facts shown in a summary (mail, inbox line).
+const MAX_FACTS: usize = 8;
+
+/// The request's key facts: the filled-in fields that fit on a line, then the computed
+/// values (totals), in form order.
+pub fn key_facts(def: &ProcessDef, form: &Value, directory: &Directory, lang: Lang) -> Vec<Fact> {
+    let fields = def.form.fields.iter().filter_map(|field| {
+        let value = form.get(&field.id.value)?;
+        if value.is_null() || matches!(field.kind.value, FieldType::LongText) {
+            return None;
+        }
+        Some(Fact {
+            label: lang.pick(&field.label).to_string(),
+            value: field_value(field, value, directory, lang),
+        })
+    });
+    let computed = def.form.computed.iter().filter_map(|c| {
+        let label = c.label.as_ref()?;
+        let value = form.get(&c.id.value)?;
+        Some(Fact {
+            label: lang.pick(label).to_string(),
+            value: typed_value(c.kind.value, None, value, lang),
+        })
+    });
+    fields.chain(computed).take(MAX_FACTS).collect()
+}
+
+/// A field's value as people read it.
+pub fn field_value(field: &Field, value: &Value, directory: &Directory, lang: Lang) -> String {
+    match field.kind.value {
+        FieldType::Enum => {
+            let raw = plain(value);
+            field
+                .options
+                .iter()
+                .find(|o| o.value.value == raw)
+                .map(|o| lang.pick(&o.label).to_string())
+                .unwrap_or(raw)
+        }
+        FieldType::User => {
+            let id = plain(value);
+            match directory.user(&id) {
+                Some(u) => format!("{} ({id})", u.name),
+                None => id,
+            }
+        }
+        FieldType::Table => {
+            let lines = value.as_array().map_or(0, Vec::len);
+            match lang {
+                Lang::Zh => format!("{lines} 行"),
+                Lang::En if lines == 1 => "1 line".to_string(),
+                Lang::En => format!("{lines} lines"),
+            }
+        }
+        kind => typed_value(kind, field.currency.as_deref(), value, lang),
+    }
+}
+
+fn typed_value(kind: FieldType, currency: Option<&str>, value: &Value, lang: Lang) -> String {
+    match kind {
+        FieldType::Money => match value.as_f64() {
+            Some(amount) => money(amount, currency.unwrap_or("CNY")),
+            None => plain(value),
+        },
+        FieldType::Boolean => match (value.as_bool(), lang) {
+            (Some(true), Lang::Zh) => "是".into(),
+            (Some(false), Lang::Zh) => "否".into(),
+            (Some(true), Lang::En) => "Yes".into(),
+            (Some(false), Lang::En) => "No".into(),
+            (None, _) => plain(value),
+        },
+        _ => plain(value),
+    }
+}
+
+/// `12,345.60 CNY`: two decimals and thousands separators, the way finance writes it.
+pub fn money(amount: f64, currency: &str) -> String {
+    let cents = (amount * 100.0).round() as i64;
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}{grouped}.{:02} {currency}", cents % 100)
+}
+
+/// A JSON value as text, without the quotes around strings.
+pub fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_has_two_decimals_and_separators() {
+        assert_eq!(money(1234567.5, "CNY"), "1,234,567.50 CNY");
+        assert_eq!(money(0.0, "CNY"), "0.00 CNY");
+        assert_eq!(money(999.999, "USD"), "1,000.00 USD");
+        assert_eq!(money(-12.3, "CNY"), "-12.30 CNY");
+    }
+
+    #[test]
+    fn lang_parses_locale_codes() {
+        assert_eq!(Lang::parse("en-GB"), Lang::En);
+        assert_eq!(Lang::parse("zh-CN"), Lang::Zh);
+        assert_eq!(Lang::parse(""), Lang::Zh);
+    }
+}

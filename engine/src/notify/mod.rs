@@ -1,0 +1,15 @@
+//! Notifications: which events people are told about, the mail that tells them, the
+//! transactional outbox it waits in, and the sender that delivers it.
+//!
+//! The runtime calls [`Planner::plan_since`] inside each action's transaction, so the
+//! outbox holds exactly the mail of committed actions. [`outbox::run`] delivers it.
+
+pub mod outbox;
+mod plan;
+pub mod templates;
+pub mod transport;
+
+pub use outbox::{MailQuery, MailStatus, MailView, Pass, SenderOptions};
+pub use plan::Planner;
+pub use templates::{MailContext, Rendered, Templates};
+pub use transport::{Outgoing, SendError, Transport, TransportError};

@@ -1,0 +1,504 @@
+//! Planning: turning the history an action just wrote into outbox rows, inside the
+//! action's transaction. A rolled-back action leaves neither history nor mail behind; a
+//! committed one always has its mail queued.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::Value;
+use sqlx::{Row, SqliteConnection};
+
+use crate::clock::from_db;
+use crate::directory::Directory;
+use crate::display::{key_facts, Lang};
+use crate::model::{EndOutcome, Event, Principal, ProcessDef, Recipient};
+use crate::runtime::{EngineError, Registry};
+
+use super::templates::{MailContext, Templates};
+
+/// What planning needs besides the transaction.
+pub struct Planner {
+    pub templates: Templates,
+    /// Where links in mail point, e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    /// The right-hand side of Message-IDs, from the base URL's host.
+    pub domain: String,
+}
+
+/// One person to tell about one history entry, with the task the mail links to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    user: String,
+    task: Option<i64>,
+    template: Option<String>,
+}
+
+struct EventRow {
+    id: i64,
+    instance: i64,
+    at: String,
+    actor: String,
+    on_behalf_of: Option<String>,
+    action: String,
+    step: Option<String>,
+    task: Option<i64>,
+    comment: Option<String>,
+    detail: Option<String>,
+}
+
+struct InstanceRow {
+    def: Arc<ProcessDef>,
+    submitter: String,
+    form: Value,
+}
+
+impl Planner {
+    pub fn new(templates: Templates, base_url: &str) -> Planner {
+        // Links are put into HTML as they are; the URL comes from configuration, but a
+        // quote or bracket in it must still not break out of the attribute.
+        let base_url = base_url
+            .trim_end_matches('/')
+            .replace('"', "%22")
+            .replace('<', "%3C")
+            .replace('>', "%3E")
+            .replace('\'', "%27");
+        let domain = base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(&base_url)
+            .split(['/', ':'])
+            .next()
+            .filter(|h| !h.is_empty())
+            .unwrap_or("signoff.localhost")
+            .to_string();
+        Planner {
+            templates,
+            base_url,
+            domain,
+        }
+    }
+
+    /// Queues the mail for every history entry after `mark`; returns how many messages.
+    pub async fn plan_since(
+        &self,
+        conn: &mut SqliteConnection,
+        registry: &Registry,
+        mark: i64,
+    ) -> Result<usize, EngineError> {
+        let events: Vec<EventRow> = sqlx::query(
+            "SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, detail \
+             FROM events WHERE id > $1 ORDER BY id",
+        )
+        .bind(mark)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| EventRow {
+            id: r.get(0),
+            instance: r.get(1),
+            at: r.get(2),
+            actor: r.get(3),
+            on_behalf_of: r.get(4),
+            action: r.get(5),
+            step: r.get(6),
+            task: r.get(7),
+            comment: r.get(8),
+            detail: r.get(9),
+        })
+        .collect();
+        if events.is_empty() {
+            return Ok(0);
+        }
+        // An escalation also assigns a task: the escalation mail says more, so the
+        // plain assignment mail for the same task and person is dropped.
+        let escalated: HashSet<(i64, String)> = events
+            .iter()
+            .filter(|e| e.action == "escalate")
+            .filter_map(|e| Some((e.task?, e.detail.clone()?)))
+            .collect();
+        let mut instances: HashMap<i64, InstanceRow> = HashMap::new();
+        let mut queued = 0;
+        for event in &events {
+            let Some(kind) = notice_of(event) else {
+                continue;
+            };
+            let inst = match instances.entry(event.instance) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    match load_instance(conn, registry, event.instance).await? {
+                        Some(row) => e.insert(row),
+                        None => continue,
+                    }
+                }
+            };
+            let mut targets = default_targets(conn, kind, event, inst, &registry.directory).await?;
+            targets.extend(rule_targets(conn, kind, event, inst, &registry.directory).await?);
+            let mut seen = HashSet::new();
+            for target in targets {
+                let human_actor = event.actor != "engine";
+                if (human_actor && target.user == event.actor)
+                    || !seen.insert(target.user.clone())
+                    || (kind == Event::TaskAssigned
+                        && target
+                            .task
+                            .is_some_and(|t| escalated.contains(&(t, target.user.clone()))))
+                {
+                    continue;
+                }
+                queued += self
+                    .queue(conn, registry, kind, event, inst, &target)
+                    .await?;
+            }
+        }
+        Ok(queued)
+    }
+
+    async fn queue(
+        &self,
+        conn: &mut SqliteConnection,
+        registry: &Registry,
+        kind: Event,
+        event: &EventRow,
+        inst: &InstanceRow,
+        target: &Target,
+    ) -> Result<usize, EngineError> {
+        let directory = &registry.directory;
+        let Some(user) = directory.user(&target.user) else {
+            tracing::warn!(user = %target.user, event = event.id, "no such user in the directory: mail not sent");
+            return Ok(0);
+        };
+        if user.email.trim().is_empty() {
+            tracing::warn!(user = %target.user, "the directory has no address: mail not sent");
+            return Ok(0);
+        }
+        let lang = Lang::of_user(directory, &user.id.value);
+        let name_of = |id: &str| {
+            directory
+                .user(id)
+                .map_or_else(|| id.to_string(), |u| u.name.clone())
+        };
+        let step = event.step.as_deref().and_then(|s| inst.def.step(s));
+        let due = match target.task {
+            Some(task) => {
+                sqlx::query_scalar::<_, Option<String>>("SELECT due_at FROM tasks WHERE id = $1")
+                    .bind(task)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .flatten()
+            }
+            None => None,
+        };
+        let link = match target.task {
+            Some(task) => format!("{}/tasks/{task}", self.base_url),
+            None => format!("{}/requests/{}", self.base_url, event.instance),
+        };
+        let ctx = MailContext {
+            lang: lang.code().to_string(),
+            recipient_name: user.name.clone(),
+            process_name: lang.pick(&inst.def.name).to_string(),
+            request_id: event.instance,
+            submitter_name: name_of(&inst.submitter),
+            step_name: step
+                .and_then(|s| s.name.as_ref())
+                .map(|n| lang.pick(n).to_string())
+                .or_else(|| event.step.clone())
+                .unwrap_or_default(),
+            actor_name: if event.actor == "engine" {
+                String::new()
+            } else {
+                name_of(&event.actor)
+            },
+            on_behalf_of: event
+                .on_behalf_of
+                .as_deref()
+                .filter(|_| kind == Event::TaskAssigned)
+                .map(name_of)
+                .unwrap_or_default(),
+            comment: event.comment.clone().unwrap_or_default(),
+            reason: if kind == Event::Incident {
+                event.detail.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
+            overdue: event.detail.as_deref() == Some("the deadline has passed"),
+            due: due
+                .as_deref()
+                .and_then(from_db)
+                .map(|d| {
+                    d.with_timezone(&chrono_tz::Asia::Shanghai)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default(),
+            link,
+            facts: key_facts(&inst.def, &inst.form, directory, lang),
+        };
+        let chosen = target.template.as_deref().filter(|t| self.templates.has(t));
+        let rendered = match chosen
+            .map(|t| self.templates.render(t, &ctx))
+            .unwrap_or_else(|| self.templates.render(kind.as_str(), &ctx))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                // A broken override must not block approvals: fall back to the event's
+                // own template, and say so.
+                tracing::error!(error = %e, "mail template failed; using the event's template");
+                match self.templates.render(kind.as_str(), &ctx) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, event = event.id, "mail not queued");
+                        return Ok(0);
+                    }
+                }
+            }
+        };
+        let message_id = format!(
+            "<signoff.{}.{}.{}@{}>",
+            event.id,
+            kind.as_str(),
+            sanitize(&user.id.value),
+            self.domain
+        );
+        let inserted = sqlx::query(
+            "INSERT INTO outbox (message_id, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(&message_id)
+        .bind(event.instance)
+        .bind(event.id)
+        .bind(kind.as_str())
+        .bind(&user.id.value)
+        .bind(format!("{} <{}>", user.name, user.email))
+        .bind(&rendered.subject)
+        .bind(&rendered.text)
+        .bind(&rendered.html)
+        .bind(&event.at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        Ok(inserted as usize)
+    }
+}
+
+/// Which kind of mail a history entry causes, if any.
+fn notice_of(event: &EventRow) -> Option<Event> {
+    Some(match event.action.as_str() {
+        "assign" | "delegate" | "transfer" => Event::TaskAssigned,
+        "escalate" => Event::Escalated,
+        "remind" => Event::Reminder,
+        "urge" => Event::Urged,
+        "cc" => Event::Cc,
+        "end" => match event.detail.as_deref() {
+            Some(o) if o == EndOutcome::Rejected.as_str() => Event::Rejected,
+            Some(o)
+                if o == EndOutcome::Approved.as_str() || o == EndOutcome::Completed.as_str() =>
+            {
+                Event::Approved
+            }
+            _ => return None,
+        },
+        "return" if event.detail.as_deref() == Some("submitter") => Event::Returned,
+        "withdraw" => Event::Withdrawn,
+        "incident" => Event::Incident,
+        "enter" => Event::StepEntered,
+        _ => return None,
+    })
+}
+
+async fn load_instance(
+    conn: &mut SqliteConnection,
+    registry: &Registry,
+    id: i64,
+) -> Result<Option<InstanceRow>, EngineError> {
+    let Some(row) =
+        sqlx::query("SELECT process_id, version, submitter, form FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let process: String = row.get(0);
+    let Some(def) = registry.version(&process, row.get(1)) else {
+        return Ok(None);
+    };
+    Ok(Some(InstanceRow {
+        def,
+        submitter: row.get(2),
+        form: serde_json::from_str(row.get::<&str, _>(3)).unwrap_or(Value::Null),
+    }))
+}
+
+fn person(user: &str, task: Option<i64>) -> Target {
+    Target {
+        user: user.to_string(),
+        task,
+        template: None,
+    }
+}
+
+/// Who is told when the definition says nothing.
+async fn default_targets(
+    conn: &mut SqliteConnection,
+    kind: Event,
+    event: &EventRow,
+    inst: &InstanceRow,
+    directory: &Directory,
+) -> Result<Vec<Target>, EngineError> {
+    Ok(match kind {
+        Event::TaskAssigned if event.action == "assign" => {
+            let Some(task) = event.task else {
+                return Ok(Vec::new());
+            };
+            let row = sqlx::query("SELECT assignee, delegate, kind FROM tasks WHERE id = $1")
+                .bind(task)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match row {
+                // A resubmit task is announced by the "returned" mail.
+                Some(r) if r.get::<&str, _>(2) != "resubmit" => {
+                    let mut out = vec![person(r.get(0), Some(task))];
+                    if let Some(delegate) = r.get::<Option<String>, _>(1) {
+                        out.push(person(&delegate, Some(task)));
+                    }
+                    out
+                }
+                _ => Vec::new(),
+            }
+        }
+        Event::TaskAssigned | Event::Escalated | Event::Cc => event
+            .detail
+            .iter()
+            .map(|user| person(user, event.task))
+            .collect(),
+        Event::Reminder | Event::Urged => open_task_holders(conn, event).await?,
+        Event::Approved | Event::Rejected => vec![person(&inst.submitter, None)],
+        Event::Returned => {
+            let task: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM tasks WHERE instance_id = $1 AND kind = 'resubmit' AND status = 'open' ORDER BY id DESC",
+            )
+            .bind(event.instance)
+            .fetch_optional(&mut *conn)
+            .await?;
+            vec![person(&inst.submitter, task)]
+        }
+        Event::Withdrawn => {
+            // The tasks the withdrawal cancelled, stamped with its time.
+            let rows = sqlx::query(
+                "SELECT assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'cancelled' AND kind = 'step' AND acted_at = $2",
+            )
+            .bind(event.instance)
+            .bind(&event.at)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter()
+                .flat_map(|r| {
+                    std::iter::once(r.get::<String, _>(0)).chain(r.get::<Option<String>, _>(1))
+                })
+                .map(|u| person(&u, None))
+                .collect()
+        }
+        Event::Incident => principal_users(&inst.def.owner.value, directory),
+        Event::StepEntered => Vec::new(),
+    })
+}
+
+/// Who the definition's notification rules (the step's, then the process's) add.
+async fn rule_targets(
+    conn: &mut SqliteConnection,
+    kind: Event,
+    event: &EventRow,
+    inst: &InstanceRow,
+    directory: &Directory,
+) -> Result<Vec<Target>, EngineError> {
+    let step_rules = event
+        .step
+        .as_deref()
+        .and_then(|s| inst.def.step(s))
+        .map(|s| s.notify.as_slice())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for rule in step_rules.iter().chain(&inst.def.notify) {
+        if rule.on.value != kind {
+            continue;
+        }
+        let template = rule.template.as_ref().map(|t| t.value.clone());
+        for recipient in &rule.to {
+            let mut found = match &recipient.value {
+                Recipient::Submitter => vec![person(&inst.submitter, None)],
+                Recipient::Assignees => open_task_holders(conn, event).await?,
+                Recipient::Owner => principal_users(&inst.def.owner.value, directory),
+                Recipient::Manager => directory
+                    .manager_of(&inst.submitter)
+                    .map(|m| vec![person(&m.id.value, None)])
+                    .unwrap_or_default(),
+                Recipient::User(u) => vec![person(u, None)],
+                Recipient::Role(r) => directory
+                    .members(r)
+                    .into_iter()
+                    .map(|u| person(&u.id.value, None))
+                    .collect(),
+                Recipient::Field(f) => inst
+                    .form
+                    .get(f)
+                    .and_then(Value::as_str)
+                    .map(|u| vec![person(u, None)])
+                    .unwrap_or_default(),
+            };
+            for t in &mut found {
+                t.template.clone_from(&template);
+            }
+            out.extend(found);
+        }
+    }
+    Ok(out)
+}
+
+/// The holders (and delegates) of the open tasks at the event's step, or of the whole
+/// request when the event has no step.
+async fn open_task_holders(
+    conn: &mut SqliteConnection,
+    event: &EventRow,
+) -> Result<Vec<Target>, EngineError> {
+    let rows = sqlx::query(
+        "SELECT id, assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'open' \
+         AND ($2 IS NULL OR step_id = $2) ORDER BY id",
+    )
+    .bind(event.instance)
+    .bind(&event.step)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let task: i64 = r.get(0);
+        out.push(person(r.get(1), Some(task)));
+        if let Some(delegate) = r.get::<Option<String>, _>(2) {
+            out.push(person(&delegate, Some(task)));
+        }
+    }
+    Ok(out)
+}
+
+fn principal_users(principal: &Principal, directory: &Directory) -> Vec<Target> {
+    match principal {
+        Principal::User(u) => vec![person(u, None)],
+        Principal::Role(r) => directory
+            .members(r)
+            .into_iter()
+            .map(|u| person(&u.id.value, None))
+            .collect(),
+    }
+}
+
+/// A user id as a Message-ID may carry it.
+fn sanitize(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
