@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, EngineError, InstanceStatus, InstanceView, TaskQuery,
 };
-use signoff_tests::{shanghai, Harness};
+use signoff_tests::{claim, shanghai, Harness};
 
 fn approve() -> ActionRequest {
     ActionRequest::new(ActionKind::Approve)
@@ -15,17 +15,6 @@ fn reject() -> ActionRequest {
 }
 fn complete() -> ActionRequest {
     ActionRequest::new(ActionKind::Complete)
-}
-
-fn claim(amounts: &[f64]) -> Value {
-    let lines: Vec<Value> = amounts
-        .iter()
-        .map(|a| json!({"category": "transport", "date": "2026-09-20", "amount": a, "description": "高铁"}))
-        .collect();
-    json!({
-        "region": "east", "purpose": "客户现场实施", "start_date": "2026-09-20", "end_date": "2026-09-22",
-        "lines": lines, "receipts": amounts.len()
-    })
 }
 
 fn actions(view: &InstanceView) -> Vec<String> {

@@ -79,6 +79,18 @@ pub fn base_with(from: &str, to: &str) -> String {
     BASE.replacen(from, to, 1)
 }
 
+/// A reimbursement form from li.na's region with one transport line per amount.
+pub fn claim(amounts: &[f64]) -> serde_json::Value {
+    let lines: Vec<serde_json::Value> = amounts
+        .iter()
+        .map(|a| serde_json::json!({"category": "transport", "date": "2026-09-20", "amount": a, "description": "高铁"}))
+        .collect();
+    serde_json::json!({
+        "region": "east", "purpose": "客户现场实施", "start_date": "2026-09-20", "end_date": "2026-09-22",
+        "lines": lines, "receipts": amounts.len()
+    })
+}
+
 /// A fresh engine on a new SQLite file, with a clock the test moves.
 pub struct Harness {
     pub engine: signoff_engine::runtime::Engine,
@@ -188,4 +200,180 @@ impl Harness {
             .await
             .unwrap_or_else(|e| panic!("{user}: {e}"))
     }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// A real SMTP server on a local TCP port: Python's aiosmtpd writing what it receives
+/// to a Maildir. `.ci/run` installs aiosmtpd; the interpreter is `SIGNOFF_TEST_PYTHON`
+/// (default `python3`).
+pub struct SmtpServer {
+    pub port: u16,
+    pub maildir: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+/// One message as the SMTP server received it.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    /// The envelope recipients (RCPT TO).
+    pub rcpt_to: String,
+    pub to: String,
+    pub subject: String,
+    pub message_id: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl SmtpServer {
+    /// A free port with no server on it yet (for "the server is down" tests).
+    pub fn reserve(name: &str) -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free local port")
+            .port();
+        SmtpServer {
+            port,
+            maildir: scratch_dir(name).join("maildir"),
+            child: None,
+        }
+    }
+
+    /// Starts a server on a free port and waits until it accepts connections.
+    pub async fn start(name: &str) -> SmtpServer {
+        let mut server = SmtpServer::reserve(name);
+        server.run().await;
+        server
+    }
+
+    /// Starts (or restarts) the server on this server's port.
+    pub async fn run(&mut self) {
+        let python = std::env::var("SIGNOFF_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let child = std::process::Command::new(&python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&self.maildir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("starting `{python} -m aiosmtpd` (pip install aiosmtpd): {e}")
+            });
+        self.child = Some(child);
+        let port = self.port;
+        eventually(
+            "the SMTP server to listen (is aiosmtpd installed? `python3 -m pip install aiosmtpd`)",
+            std::time::Duration::from_secs(20),
+            || async move {
+                std::net::TcpStream::connect(("127.0.0.1", port))
+                    .ok()
+                    .map(|_| ())
+            },
+        )
+        .await;
+    }
+
+    /// Stops the server (the port then refuses connections).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, in arrival order.
+    pub fn received(&self) -> Vec<ReceivedMail> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let modified = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                (modified, e.path())
+            })
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|(_, path)| std::fs::read(path).ok())
+            .filter_map(|raw| {
+                let message = mail_parser::MessageParser::default().parse(&raw)?;
+                let header = |name: &str| {
+                    message
+                        .header_raw(name)
+                        .map(|v| v.trim().to_string())
+                        .unwrap_or_default()
+                };
+                Some(ReceivedMail {
+                    rcpt_to: header("X-RcptTo"),
+                    to: message
+                        .to()
+                        .and_then(|a| a.first())
+                        .map(|a| {
+                            format!(
+                                "{} <{}>",
+                                a.name().unwrap_or_default(),
+                                a.address().unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default(),
+                    subject: message.subject().unwrap_or_default().to_string(),
+                    message_id: message.message_id().unwrap_or_default().to_string(),
+                    text: message
+                        .body_text(0)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                    html: message
+                        .body_html(0)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Sender settings for tests: this transport, quick retries, frequent polls.
+pub fn quick_sender(transport: &str) -> signoff_engine::notify::SenderOptions {
+    let mut options = signoff_engine::notify::SenderOptions::new(
+        signoff_engine::notify::Transport::parse(transport).expect("transport"),
+        signoff_engine::notify::outbox::DEFAULT_FROM
+            .parse()
+            .expect("sender address"),
+    );
+    options.first_retry = std::time::Duration::from_millis(100);
+    options.max_retry = std::time::Duration::from_millis(400);
+    options.poll = std::time::Duration::from_millis(50);
+    options
 }
