@@ -15,6 +15,15 @@ pub enum Severity {
     Warning,
 }
 
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// What kind of problem a diagnostic reports; stable names for `--format json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -136,10 +145,7 @@ impl Diagnostic {
     /// ```
     pub fn render(&self, source: Option<&str>) -> String {
         let mut out = String::new();
-        let severity = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let severity = self.severity.as_str();
         let _ = writeln!(out, "{severity}[{}]: {}", self.code.as_str(), self.message);
         if self.line == 0 {
             let _ = writeln!(out, "  --> {}", self.file.display());

@@ -1,6 +1,7 @@
 //! Signoff's engine: the process-definition language, its loader and checker, CEL guards,
 //! the working calendar, the runtime and its storage, and mail notifications.
 
+pub mod accounts;
 pub mod calendar;
 pub mod catalog;
 pub mod check;

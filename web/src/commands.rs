@@ -17,6 +17,7 @@ use signoff_engine::runtime::{
 };
 
 use crate::{bench, Command, MailArgs, Store};
+use signoff_web::server;
 
 pub fn is_engine_command(command: &Command) -> bool {
     !matches!(
@@ -172,6 +173,29 @@ fn show(view: &InstanceView, json: bool) {
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Serve(args) => {
+            server::serve(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Passwd { user, store } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let engine = open(&store, Arc::new(SystemClock)).await?;
+            if engine.directory().user(&user).is_none() {
+                engine.shutdown().await;
+                return Ok(fail(&EngineError::UnknownUser(user)));
+            }
+            let result = engine
+                .accounts()
+                .set_password(&user, password.trim_end_matches(['\r', '\n']))
+                .await;
+            engine.shutdown().await;
+            result?;
+            println!("password set for {user}");
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Simulate {
             process,
             form,

@@ -7,6 +7,7 @@
 
 mod actions;
 mod machine;
+mod queries;
 mod registry;
 mod types;
 
@@ -28,6 +29,8 @@ use crate::form::validate_form;
 use crate::model::{EndOutcome, Outcome, WithdrawPolicy};
 use crate::notify::{outbox, MailQuery, MailView, Pass, Planner, SenderOptions, Templates};
 
+pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
+pub(crate) use registry::hex;
 pub use registry::Registry;
 pub use types::*;
 
@@ -101,6 +104,8 @@ struct Core {
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
     planner: Planner,
+    /// The definitions folder, where a published version is written.
+    processes: std::path::PathBuf,
     /// Woken after a commit that queued mail, so the sender delivers at once.
     mail_queued: Arc<Notify>,
 }
@@ -166,6 +171,7 @@ impl Engine {
             registry,
             clock: options.clock,
             planner: Planner::new(templates, &options.base_url),
+            processes: options.processes,
             mail_queued: Arc::new(Notify::new()),
         });
         let task = tokio::spawn(run_writer(Arc::clone(&core), writer_conn, rx));
@@ -359,6 +365,11 @@ impl Engine {
         })
     }
 
+    /// Passwords and sessions, in this engine's database.
+    pub fn accounts(&self) -> crate::accounts::Accounts {
+        crate::accounts::Accounts::new(self.core.pool.clone())
+    }
+
     /// Runs the mail sender until the engine shuts down: delivers what each commit queues
     /// at once, retries on `options.poll`.
     pub fn spawn_mailer(&self, options: SenderOptions) -> tokio::task::JoinHandle<()> {
@@ -465,9 +476,17 @@ impl Engine {
         Ok(tasks.into_iter().skip(offset).take(limit).collect())
     }
 
+    /// One task, open or not.
+    pub async fn task(&self, id: TaskId) -> Result<TaskView, EngineError> {
+        self.task_views("WHERE t.id = $1", id.0.to_string())
+            .await?
+            .pop()
+            .ok_or(EngineError::UnknownTask(id))
+    }
+
     async fn task_views(&self, filter: &str, param: String) -> Result<Vec<TaskView>, EngineError> {
         let sql = format!(
-            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at \
+            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at, i.form \
              FROM tasks t JOIN instances i ON i.id = t.instance_id {filter}"
         );
         let rows = sqlx::query(&sql)
@@ -507,6 +526,7 @@ impl Engine {
                     .map(|d| d.name.to_string())
                     .unwrap_or_else(|| process.clone()),
                 process,
+                version,
                 step_name: step
                     .as_ref()
                     .map(|s| s.display_name())
@@ -521,6 +541,7 @@ impl Engine {
                 created_at: row.get(11),
                 due_at: row.get(12),
                 actions,
+                form: serde_json::from_str(row.get::<&str, _>(13)).unwrap_or(Value::Null),
             });
         }
         Ok(out)

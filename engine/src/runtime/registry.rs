@@ -107,6 +107,18 @@ impl Registry {
             .insert((process, version), Arc::new(def));
     }
 
+    /// Makes `version` the newest version of `process`.
+    pub(crate) fn publish(&self, process: &str, version: i64, def: Arc<ProcessDef>) {
+        self.versions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((process.to_string(), version), def);
+        self.latest
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(process.to_string(), version);
+    }
+
     pub fn version(&self, process: &str, version: i64) -> Option<Arc<ProcessDef>> {
         self.versions
             .read()
@@ -136,6 +148,6 @@ impl Registry {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -10,7 +10,17 @@ use crate::form::FormErrors;
 macro_rules! id_type {
     ($name:ident, $prefix:literal) => {
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            Serialize,
+            Deserialize,
+            utoipa::ToSchema,
         )]
         #[serde(transparent)]
         pub struct $name(pub i64);
@@ -36,7 +46,7 @@ macro_rules! id_type {
 id_type!(InstanceId, "instance-");
 id_type!(TaskId, "task-");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InstanceStatus {
     Running,
@@ -66,7 +76,7 @@ impl InstanceStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     /// Sequential signers after the current one.
@@ -100,7 +110,7 @@ impl TaskStatus {
 }
 
 /// What a person does to a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
     Approve,
@@ -182,7 +192,7 @@ impl FromStr for ActionKind {
 }
 
 /// An action with its inputs.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActionRequest {
     pub action: Option<ActionKind>,
     #[serde(default)]
@@ -192,9 +202,11 @@ pub struct ActionRequest {
     pub to: Option<String>,
     /// Changes to editable form fields, or the resubmitted form.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub form: Option<serde_json::Value>,
     /// The step's per-actor inputs (e.g. a score).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub inputs: Option<serde_json::Value>,
 }
 
@@ -227,12 +239,14 @@ impl ActionRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     pub id: TaskId,
     pub instance: InstanceId,
     pub process: String,
     pub process_name: String,
+    /// The definition version the request runs on.
+    pub version: i64,
     pub step: String,
     pub step_name: String,
     pub kind: String,
@@ -244,9 +258,12 @@ pub struct TaskView {
     pub created_at: String,
     pub due_at: Option<String>,
     pub actions: Vec<String>,
+    /// The request's form, for summaries.
+    #[schema(value_type = Object)]
+    pub form: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub id: i64,
     pub at: String,
@@ -256,11 +273,12 @@ pub struct EventView {
     pub step: Option<String>,
     pub task: Option<TaskId>,
     pub comment: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub changes: Option<serde_json::Value>,
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InstanceView {
     pub id: InstanceId,
     pub process: String,
@@ -268,7 +286,9 @@ pub struct InstanceView {
     pub status: InstanceStatus,
     pub outcome: Option<String>,
     pub submitter: String,
+    #[schema(value_type = Object)]
     pub form: serde_json::Value,
+    #[schema(value_type = Object)]
     pub vars: serde_json::Value,
     pub current_steps: Vec<String>,
     pub tasks: Vec<TaskView>,

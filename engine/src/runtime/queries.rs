@@ -1,0 +1,287 @@
+//! Reads and owner operations the inbox and the API need besides a single request:
+//! requests by submitter or watcher, incidents, who may see a request, definition
+//! versions and their sources, and publishing a new version.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::catalog::check_source;
+use crate::clock::to_db;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::loader::SourceFile;
+use crate::model::{Principal, ProcessDef};
+
+use super::{hex, Engine, EngineError, InstanceId, InstanceStatus};
+
+/// One line of a list of requests.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RequestSummary {
+    pub id: InstanceId,
+    pub process: String,
+    pub process_name: String,
+    pub version: i64,
+    pub status: InstanceStatus,
+    pub outcome: Option<String>,
+    pub submitter: String,
+    /// The steps the request is at, as (step id, display name).
+    pub current_steps: Vec<(String, String)>,
+    /// Who holds the open tasks (assignee, or delegate acting for them).
+    pub holders: Vec<String>,
+    pub incident: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestQuery {
+    /// Requests this user submitted.
+    pub submitter: Option<String>,
+    /// Requests this user is copied on.
+    pub watcher: Option<String>,
+    pub status: Option<InstanceStatus>,
+    pub limit: Option<i64>,
+}
+
+/// A stored version of a definition.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VersionInfo {
+    pub version: i64,
+    pub hash: String,
+    pub created_at: String,
+    pub latest: bool,
+}
+
+/// Gauges for monitoring.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Counts {
+    pub open_tasks: i64,
+    pub running: i64,
+    pub incidents: i64,
+}
+
+/// Why a definition could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("the definition has {} error(s)", .0.iter().filter(|d| d.severity == Severity::Error).count())]
+    Invalid(Vec<Diagnostic>),
+    #[error("only the owner of `{0}` may publish it")]
+    NotOwner(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("writing {path}: {message}")]
+    Write { path: String, message: String },
+}
+
+impl Engine {
+    /// Requests by submitter, watcher and status, newest first.
+    pub async fn requests(&self, query: &RequestQuery) -> Result<Vec<RequestSummary>, EngineError> {
+        let rows = sqlx::query(
+            "SELECT id, process_id, version, status, outcome, submitter, incident, created_at, updated_at FROM instances i \
+             WHERE ($1 IS NULL OR submitter = $1) \
+               AND ($2 IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.action = 'cc' AND e.detail = $2 AND e.instance_id = i.id)) \
+               AND ($3 IS NULL OR status = $3) \
+             ORDER BY id DESC LIMIT $4",
+        )
+        .bind(&query.submitter)
+        .bind(&query.watcher)
+        .bind(query.status.map(InstanceStatus::as_str))
+        .bind(query.limit.unwrap_or(200).clamp(1, 5000))
+        .fetch_all(&self.core.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.get(0);
+            let process: String = row.get(1);
+            let version: i64 = row.get(2);
+            let def = self.core.registry.version(&process, version);
+            let steps: Vec<String> = sqlx::query_scalar(
+                "SELECT step_id FROM step_runs WHERE instance_id = $1 AND status = 'active' ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.core.pool)
+            .await?;
+            let holders: Vec<String> = sqlx::query_scalar(
+                "SELECT COALESCE(delegate, assignee) FROM tasks WHERE instance_id = $1 AND status = 'open' ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.core.pool)
+            .await?;
+            let incident: Option<String> = row.get(6);
+            out.push(RequestSummary {
+                id: InstanceId(id),
+                process_name: def
+                    .as_ref()
+                    .map_or_else(|| process.clone(), |d| d.name.to_string()),
+                current_steps: steps
+                    .into_iter()
+                    .map(|s| {
+                        let name = def
+                            .as_ref()
+                            .and_then(|d| d.step(&s))
+                            .map_or_else(|| s.clone(), |st| st.display_name());
+                        (s, name)
+                    })
+                    .collect(),
+                process,
+                version,
+                status: InstanceStatus::parse(row.get(3)),
+                outcome: row.get(4),
+                submitter: row.get(5),
+                holders,
+                incident: incident
+                    .and_then(|i| serde_json::from_str::<serde_json::Value>(&i).ok())
+                    .and_then(|v| v["reason"].as_str().map(str::to_string)),
+                created_at: row.get(7),
+                updated_at: row.get(8),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Open tasks, running requests and incidents, for monitoring.
+    pub async fn counts(&self) -> Result<Counts, EngineError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'open'), \
+                    (SELECT COUNT(*) FROM instances WHERE status = 'running'), \
+                    (SELECT COUNT(*) FROM instances WHERE status = 'incident')",
+        )
+        .fetch_one(&self.core.pool)
+        .await?;
+        Ok(Counts {
+            open_tasks: row.get(0),
+            running: row.get(1),
+            incidents: row.get(2),
+        })
+    }
+
+    /// Whether `user` may see request `id`: its submitter, anyone who held a task on it,
+    /// anyone copied on it, and the process owners.
+    pub async fn can_view(&self, id: InstanceId, user: &str) -> Result<bool, EngineError> {
+        let row = sqlx::query("SELECT process_id, version, submitter FROM instances WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.core.pool)
+            .await?
+            .ok_or(EngineError::UnknownInstance(id))?;
+        if row.get::<&str, _>(2) == user {
+            return Ok(true);
+        }
+        if let Some(def) = self.core.registry.version(row.get(0), row.get(1)) {
+            if self.is_owner(&def, user) {
+                return Ok(true);
+            }
+        }
+        let involved: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND (assignee = $2 OR delegate = $2)) \
+                  + (SELECT COUNT(*) FROM events WHERE instance_id = $1 AND action = 'cc' AND detail = $2)",
+        )
+        .bind(id.0)
+        .bind(user)
+        .fetch_one(&self.core.pool)
+        .await?;
+        Ok(involved > 0)
+    }
+
+    /// Whether `user` owns the definition (is its owner, or has its owner role).
+    pub fn is_owner(&self, def: &ProcessDef, user: &str) -> bool {
+        match &def.owner.value {
+            Principal::User(u) => u == user,
+            Principal::Role(r) => self
+                .directory()
+                .user(user)
+                .is_some_and(|u| u.roles.iter().any(|role| &role.value == r)),
+        }
+    }
+
+    /// The stored versions of a process, oldest first.
+    pub async fn versions(&self, process: &str) -> Result<Vec<VersionInfo>, EngineError> {
+        let latest = self.core.registry.latest(process).map(|(v, _)| v);
+        let rows = sqlx::query(
+            "SELECT version, hash, created_at FROM definitions WHERE process_id = $1 ORDER BY version",
+        )
+        .bind(process)
+        .fetch_all(&self.core.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| VersionInfo {
+                version: r.get(0),
+                hash: r.get(1),
+                created_at: r.get(2),
+                latest: Some(r.get::<i64, _>(0)) == latest,
+            })
+            .collect())
+    }
+
+    /// The YAML text of a stored version.
+    pub async fn source(&self, process: &str, version: i64) -> Result<Option<String>, EngineError> {
+        Ok(sqlx::query_scalar(
+            "SELECT source FROM definitions WHERE process_id = $1 AND version = $2",
+        )
+        .bind(process)
+        .bind(version)
+        .fetch_optional(&self.core.pool)
+        .await?)
+    }
+
+    /// Checks `text` as the checker would, against this engine's directory.
+    pub fn check_text(&self, name: &str, text: &str) -> (Option<ProcessDef>, Vec<Diagnostic>) {
+        match SourceFile::from_bytes(Path::new(name), text.as_bytes().to_vec()) {
+            Ok(source) => check_source(&source, Some(self.directory())),
+            Err(d) => (None, vec![*d]),
+        }
+    }
+
+    /// Publishes `text` as the newest version of its process, on behalf of `user` (an
+    /// owner of the current version, or of the new one for a new process). The file in
+    /// the processes folder is replaced too, so a restart keeps the new version.
+    pub async fn publish(&self, user: &str, text: &str) -> Result<(String, i64), PublishError> {
+        let (def, diagnostics) = self.check_text("published.yaml", text);
+        let def = match def {
+            Some(def) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => def,
+            _ => return Err(PublishError::Invalid(diagnostics)),
+        };
+        let process = def.id.value.clone();
+        let current = self.core.registry.latest(&process).map(|(_, d)| d);
+        let owner_of = current.as_deref().unwrap_or(&def);
+        if !self.is_owner(owner_of, user) {
+            return Err(PublishError::NotOwner(process));
+        }
+        let hash = hex(&Sha256::digest(text.as_bytes()));
+        sqlx::query(
+            "INSERT INTO definitions (process_id, version, hash, source, created_at) \
+             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4 FROM definitions WHERE process_id = $1 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&process)
+        .bind(&hash)
+        .bind(text)
+        .bind(to_db(self.now()))
+        .execute(&self.core.pool)
+        .await
+        .map_err(EngineError::from)?;
+        let version: i64 = sqlx::query_scalar(
+            "SELECT version FROM definitions WHERE process_id = $1 AND hash = $2",
+        )
+        .bind(&process)
+        .bind(&hash)
+        .fetch_one(&self.core.pool)
+        .await
+        .map_err(EngineError::from)?;
+        let path = self.core.processes.join(format!("{process}.yaml"));
+        let tmp = path.with_extension("yaml.publishing");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| PublishError::Write {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        self.core.registry.publish(&process, version, Arc::new(def));
+        tracing::info!(process, version, user, "published a definition version");
+        Ok((process, version))
+    }
+}

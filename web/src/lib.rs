@@ -1,0 +1,56 @@
+//! Signoff's command line and web server: the `signoff` binary's library half, so the
+//! end-to-end tests can run the real server in-process.
+
+pub mod server;
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+/// Where the engine keeps its state and finds its definitions.
+#[derive(clap::Args, Clone)]
+pub struct Store {
+    /// Database URL.
+    #[arg(long, env = "SIGNOFF_DB", default_value = "sqlite://signoff.db")]
+    pub db: String,
+    /// Folder of definitions, directory and calendar.
+    #[arg(long, env = "SIGNOFF_PROCESSES", default_value = "processes")]
+    pub processes: PathBuf,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// Where mail goes and what it links to.
+#[derive(clap::Args, Clone)]
+pub struct MailArgs {
+    /// Mail transport: smtp://host:port (local relay), smtp://user:pass@host:587
+    /// (STARTTLS), smtps://user:pass@host (TLS), file://DIR (one .eml per message) or log.
+    #[arg(long, env = "SIGNOFF_SMTP", default_value = "file://mail")]
+    pub smtp: String,
+    /// The sender of Signoff's mail.
+    #[arg(long, env = "SIGNOFF_MAIL_FROM", default_value = signoff_engine::notify::outbox::DEFAULT_FROM)]
+    pub mail_from: String,
+    /// Where the web inbox is reached; links in mail start with it.
+    #[arg(long, env = "SIGNOFF_BASE_URL", default_value = signoff_engine::runtime::DEFAULT_BASE_URL)]
+    pub base_url: String,
+}
+
+impl MailArgs {
+    pub fn defaults() -> MailArgs {
+        MailArgs {
+            smtp: "log".into(),
+            mail_from: signoff_engine::notify::outbox::DEFAULT_FROM.into(),
+            base_url: signoff_engine::runtime::DEFAULT_BASE_URL.into(),
+        }
+    }
+
+    /// The sender's settings; call inside the async runtime (an SMTP pool lives there).
+    pub fn sender_options(&self) -> anyhow::Result<signoff_engine::notify::SenderOptions> {
+        let transport = signoff_engine::notify::Transport::parse(&self.smtp)?;
+        let from = self
+            .mail_from
+            .parse()
+            .with_context(|| format!("--mail-from `{}` is not a mail address", self.mail_from))?;
+        Ok(signoff_engine::notify::SenderOptions::new(transport, from))
+    }
+}

@@ -1,0 +1,304 @@
+//! The JSON API under `/api/v1`, described by the OpenAPI document it serves at
+//! `/api/v1/openapi.json` (generated from these handlers and types by utoipa).
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use signoff_engine::runtime::{
+    ActionKind, ActionRequest, EngineError, InstanceId, InstanceView, TaskId, TaskQuery, TaskView,
+    VersionInfo,
+};
+use utoipa::OpenApi;
+
+use super::auth::ApiUser;
+use super::error::ApiError;
+use super::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Signoff API",
+        version = "1",
+        description = "Start requests, act on tasks, follow requests. Authenticate with HTTP Basic or the web session cookie (then send the `signoff_csrf` cookie's value as `X-CSRF-Token` on POST)."
+    ),
+    paths(processes, process, start, instance, withdraw, tasks, act),
+    components(schemas(
+        ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, ActionBody, ApiError,
+        InstanceView, TaskView, VersionInfo, ActionKind
+    )),
+    modifiers(&BasicAuth),
+    security(("basic" = []))
+)]
+pub struct ApiDoc;
+
+struct BasicAuth;
+
+impl utoipa::Modify for BasicAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}
+
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// A process people can start.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProcessSummary {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// The newest version, which new requests use.
+    pub version: i64,
+}
+
+/// A process with its versions and its definition (the YAML as JSON).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ProcessDetail {
+    #[serde(flatten)]
+    pub summary: ProcessSummary,
+    pub versions: Vec<VersionInfo>,
+    #[schema(value_type = Object)]
+    pub definition: Value,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StartRequest {
+    /// A process id, e.g. `reimbursement`.
+    pub process: String,
+    /// The form's values by field id.
+    #[schema(value_type = Object)]
+    pub form: Value,
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct WithdrawRequest {
+    pub comment: Option<String>,
+}
+
+/// An action on a task.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ActionBody {
+    /// approve, reject, return, complete, delegate, transfer, add_signer, remove_signer,
+    /// claim, comment, resubmit
+    pub action: String,
+    pub comment: Option<String>,
+    /// The other user (delegate, transfer, signers) or the step to return to.
+    pub to: Option<String>,
+    /// Editable fields' new values, or the resubmitted form.
+    #[schema(value_type = Option<Object>)]
+    pub form: Option<Value>,
+    /// The step's inputs, e.g. `{"score": 85}`.
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<Value>,
+}
+
+/// A JSON body, or a 400 (not JSON) / 422 (wrong shape) naming what is wrong.
+fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match payload {
+        Ok(Json(value)) => Ok(value),
+        Err(JsonRejection::JsonDataError(e)) => {
+            let detail = e.body_text();
+            let field = detail
+                .split('`')
+                .nth(1)
+                .filter(|_| detail.contains("missing field") || detail.contains("unknown variant"))
+                .unwrap_or("body")
+                .to_string();
+            Err(ApiError::invalid(BTreeMap::from([(field, detail)])))
+        }
+        Err(e) => Err(ApiError::bad_request(e.body_text())),
+    }
+}
+
+fn summary(version: i64, def: &signoff_engine::model::ProcessDef) -> ProcessSummary {
+    ProcessSummary {
+        id: def.id.value.clone(),
+        name_zh: def.name.zh.clone(),
+        name_en: def.name.en.clone(),
+        version,
+    }
+}
+
+/// The processes.
+#[utoipa::path(get, path = "/api/v1/processes", responses(
+    (status = 200, body = [ProcessSummary]), (status = 401, body = ApiError)))]
+pub async fn processes(State(state): State<AppState>, _user: ApiUser) -> Json<Vec<ProcessSummary>> {
+    Json(
+        state
+            .engine
+            .registry()
+            .processes()
+            .iter()
+            .map(|(v, d)| summary(*v, d))
+            .collect(),
+    )
+}
+
+/// One process with its versions and definition.
+#[utoipa::path(get, path = "/api/v1/processes/{id}", params(("id" = String, Path)), responses(
+    (status = 200, body = ProcessDetail), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn process(
+    State(state): State<AppState>,
+    _user: ApiUser,
+    Path(id): Path<String>,
+) -> Result<Json<ProcessDetail>, ApiError> {
+    let (version, def) = state
+        .engine
+        .registry()
+        .latest(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no process `{id}`")))?;
+    Ok(Json(ProcessDetail {
+        summary: summary(version, &def),
+        versions: state.engine.versions(&id).await?,
+        definition: serde_json::to_value(def.as_ref()).map_err(ApiError::internal)?,
+    }))
+}
+
+/// Starts a request as the caller.
+#[utoipa::path(post, path = "/api/v1/instances", request_body = StartRequest, responses(
+    (status = 201, body = InstanceView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    (status = 404, body = ApiError), (status = 422, body = ApiError, description = "every bad field named")))]
+pub async fn start(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    payload: Result<Json<StartRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let request = body(payload)?;
+    if !request.form.is_object() {
+        return Err(ApiError::invalid(BTreeMap::from([(
+            "form".into(),
+            "must be an object of field values".into(),
+        )])));
+    }
+    let result = state
+        .engine
+        .start(&request.process, &user, request.form)
+        .await;
+    state.metrics.action(
+        "start",
+        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+    );
+    Ok((StatusCode::CREATED, Json(result?)).into_response())
+}
+
+/// A request with its open tasks and history (its submitter, task holders, watchers
+/// and the process owners may see it).
+#[utoipa::path(get, path = "/api/v1/instances/{id}", params(("id" = i64, Path)), responses(
+    (status = 200, body = InstanceView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn instance(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<InstanceView>, ApiError> {
+    let id = InstanceId(id);
+    if !state.engine.can_view(id, &user).await? {
+        return Err(ApiError::forbidden(format!(
+            "request {id} is not yours to see"
+        )));
+    }
+    Ok(Json(state.engine.instance(id).await?))
+}
+
+/// Withdraws a request (its submitter, while the definition allows).
+#[utoipa::path(post, path = "/api/v1/instances/{id}/withdraw", params(("id" = i64, Path)), request_body = WithdrawRequest, responses(
+    (status = 200, body = InstanceView), (status = 401, body = ApiError), (status = 404, body = ApiError),
+    (status = 409, body = ApiError, description = "not the submitter, or no longer allowed")))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    payload: Option<Json<WithdrawRequest>>,
+) -> Result<Json<InstanceView>, ApiError> {
+    let request = payload.map(|Json(r)| r).unwrap_or_default();
+    let id = InstanceId(id);
+    let submitter = state.engine.instance(id).await?.submitter;
+    if submitter != user {
+        return Err(ApiError::forbidden(format!(
+            "only the submitter `{submitter}` can withdraw request {id}"
+        )));
+    }
+    let result = state
+        .engine
+        .withdraw(id, &user, request.comment.as_deref())
+        .await;
+    state.metrics.action(
+        "withdraw",
+        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+    );
+    Ok(Json(result?))
+}
+
+/// The caller's open tasks, soonest due first.
+#[utoipa::path(get, path = "/api/v1/tasks", responses((status = 200, body = [TaskView]), (status = 401, body = ApiError)))]
+pub async fn tasks(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Result<Json<Vec<TaskView>>, ApiError> {
+    Ok(Json(
+        state
+            .engine
+            .tasks(&TaskQuery {
+                user,
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?,
+    ))
+}
+
+/// Acts on a task as its assignee (or delegate).
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/actions", params(("id" = i64, Path)), request_body = ActionBody, responses(
+    (status = 200, body = InstanceView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+    (status = 403, body = ApiError, description = "not your task"), (status = 404, body = ApiError),
+    (status = 409, body = ApiError, description = "someone acted first, or the step does not allow it"),
+    (status = 422, body = ApiError, description = "every bad field named")))]
+pub async fn act(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    payload: Result<Json<ActionBody>, JsonRejection>,
+) -> Result<Json<InstanceView>, ApiError> {
+    let body = body(payload)?;
+    let mut bad = BTreeMap::new();
+    let action = match body.action.parse::<ActionKind>() {
+        Ok(a) => Some(a),
+        Err(e) => {
+            bad.insert("action".to_string(), e);
+            None
+        }
+    };
+    for (name, value) in [("form", &body.form), ("inputs", &body.inputs)] {
+        if value.as_ref().is_some_and(|v| !v.is_object()) {
+            bad.insert(name.to_string(), "must be an object of field values".into());
+        }
+    }
+    let Some(action) = action.filter(|_| bad.is_empty()) else {
+        return Err(ApiError::invalid(bad));
+    };
+    let request = ActionRequest {
+        action: Some(action),
+        comment: body.comment,
+        to: body.to,
+        form: body.form,
+        inputs: body.inputs,
+    };
+    let result = state.engine.act(TaskId(id), &user, request).await;
+    state.metrics.action(
+        action.as_str(),
+        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+    );
+    Ok(Json(result?))
+}

@@ -1,0 +1,316 @@
+//! Request forms in HTML: the inputs generated from a definition's fields, and a posted
+//! form turned back into the JSON the engine validates. What was typed is kept as typed,
+//! so a form with errors comes back with every value in place.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use signoff_engine::directory::Directory;
+use signoff_engine::display::{plain, Lang};
+use signoff_engine::model::{Field, FieldType};
+
+/// Submitted text by input name (`purpose`, `lines[0].amount`).
+pub type Raw = HashMap<String, String>;
+
+/// One input (or a table of inputs) as the template draws it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Widget {
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    /// text, textarea, number, money, date, select, checkbox, user, table
+    pub kind: &'static str,
+    pub required: bool,
+    pub value: String,
+    pub error: Option<String>,
+    pub options: Vec<(String, String)>,
+    pub columns: Vec<Widget>,
+    pub rows: Vec<Vec<Widget>>,
+}
+
+/// The widgets for `fields`, filled from `raw`, with `errors` beside their fields.
+/// Tables show their rows plus `extra` empty ones (at least one row).
+pub fn widgets(
+    fields: &[Field],
+    raw: &Raw,
+    errors: &BTreeMap<String, String>,
+    directory: &Directory,
+    lang: Lang,
+    extra: &HashMap<String, usize>,
+) -> Vec<Widget> {
+    fields
+        .iter()
+        .map(|f| widget(f, &f.id.value, raw, errors, directory, lang, extra))
+        .collect()
+}
+
+fn widget(
+    field: &Field,
+    name: &str,
+    raw: &Raw,
+    errors: &BTreeMap<String, String>,
+    directory: &Directory,
+    lang: Lang,
+    extra: &HashMap<String, usize>,
+) -> Widget {
+    let kind = match field.kind.value {
+        FieldType::Text => "text",
+        FieldType::LongText => "textarea",
+        FieldType::Number => "number",
+        FieldType::Money => "money",
+        FieldType::Date => "date",
+        FieldType::Enum => "select",
+        FieldType::Boolean => "checkbox",
+        FieldType::User => "user",
+        FieldType::Table => "table",
+    };
+    let options = match field.kind.value {
+        FieldType::Enum => field
+            .options
+            .iter()
+            .map(|o| (o.value.value.clone(), lang.pick(&o.label).to_string()))
+            .collect(),
+        FieldType::User => directory
+            .users
+            .iter()
+            .filter(|u| {
+                field
+                    .role
+                    .as_ref()
+                    .is_none_or(|r| u.roles.iter().any(|ur| ur.value == r.value))
+            })
+            .map(|u| (u.id.value.clone(), format!("{} ({})", u.name, u.id.value)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut rows = Vec::new();
+    let mut columns = Vec::new();
+    if field.kind.value == FieldType::Table {
+        let count = row_count(name, raw) + extra.get(name).copied().unwrap_or(0);
+        let count = count.max(1);
+        for i in 0..count {
+            rows.push(
+                field
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let cell = format!("{name}[{i}].{}", c.id.value);
+                        widget(c, &cell, raw, errors, directory, lang, extra)
+                    })
+                    .collect(),
+            );
+        }
+        columns = field
+            .columns
+            .iter()
+            .map(|c| {
+                widget(
+                    c,
+                    &c.id.value,
+                    &Raw::new(),
+                    &BTreeMap::new(),
+                    directory,
+                    lang,
+                    extra,
+                )
+            })
+            .collect();
+    }
+    // A table's own error (e.g. "at least one line") shows above it; its cells' below them.
+    Widget {
+        name: name.to_string(),
+        label: lang.pick(&field.label).to_string(),
+        help: field
+            .help
+            .as_ref()
+            .map(|h| lang.pick(h).to_string())
+            .unwrap_or_default(),
+        kind,
+        required: field.required,
+        value: raw.get(name).cloned().unwrap_or_default(),
+        error: errors.get(name).cloned(),
+        options,
+        columns,
+        rows,
+    }
+}
+
+/// How many rows of table `name` the submission has (the highest index + 1).
+fn row_count(name: &str, raw: &Raw) -> usize {
+    let prefix = format!("{name}[");
+    raw.keys()
+        .filter_map(|k| {
+            k.strip_prefix(&prefix)?
+                .split(']')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .map(|i| i + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// A posted form as JSON for the engine, the text to show again (blank table rows
+/// dropped and the rest renumbered, so the engine's error names match), and the
+/// problems found before the engine sees it (a number that is not a number).
+pub fn parse(fields: &[Field], raw: &Raw) -> (Value, Raw, BTreeMap<String, String>) {
+    let mut errors = BTreeMap::new();
+    let mut shown = Raw::new();
+    let value = parse_fields(fields, raw, "", &mut shown, &mut errors);
+    (Value::Object(value), shown, errors)
+}
+
+fn parse_fields(
+    fields: &[Field],
+    raw: &Raw,
+    prefix: &str,
+    shown: &mut Raw,
+    errors: &mut BTreeMap<String, String>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for field in fields {
+        let name = format!("{prefix}{}", field.id.value);
+        if field.kind.value == FieldType::Table {
+            let mut lines = Vec::new();
+            for i in 0..row_count(&name, raw) {
+                let cells = format!("{name}[{i}].");
+                let blank = field.columns.iter().all(|c| {
+                    raw.get(&format!("{cells}{}", c.id.value))
+                        .is_none_or(|v| v.trim().is_empty())
+                });
+                if blank {
+                    continue;
+                }
+                // Renumber: the kept rows are 0, 1, 2, ...
+                let mut renumbered = Raw::new();
+                for c in &field.columns {
+                    if let Some(v) = raw.get(&format!("{cells}{}", c.id.value)) {
+                        renumbered.insert(c.id.value.clone(), v.clone());
+                    }
+                }
+                let at = format!("{name}[{}].", lines.len());
+                let mut row_shown = Raw::new();
+                let mut row_errors = BTreeMap::new();
+                let line = parse_fields(
+                    &field.columns,
+                    &renumbered,
+                    "",
+                    &mut row_shown,
+                    &mut row_errors,
+                );
+                shown.extend(row_shown.into_iter().map(|(k, v)| (format!("{at}{k}"), v)));
+                errors.extend(row_errors.into_iter().map(|(k, v)| (format!("{at}{k}"), v)));
+                lines.push(Value::Object(line));
+            }
+            out.insert(field.id.value.clone(), Value::Array(lines));
+            continue;
+        }
+        let text = raw
+            .get(&name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default();
+        if field.kind.value == FieldType::Boolean {
+            let checked = matches!(text.as_str(), "true" | "on" | "1");
+            if checked {
+                shown.insert(name.clone(), "true".into());
+            }
+            out.insert(field.id.value.clone(), Value::Bool(checked));
+            continue;
+        }
+        shown.insert(name.clone(), raw.get(&name).cloned().unwrap_or_default());
+        if text.is_empty() {
+            continue;
+        }
+        let value = match field.kind.value {
+            FieldType::Number | FieldType::Money => match text.replace(',', "").parse::<f64>() {
+                Ok(n) if n.is_finite() => serde_json::Number::from_f64(n).map(Value::Number),
+                _ => {
+                    errors.insert(name.clone(), format!("`{text}` is not a number"));
+                    None
+                }
+            },
+            _ => Some(Value::String(text)),
+        };
+        if let Some(value) = value {
+            out.insert(field.id.value.clone(), value);
+        }
+    }
+    out
+}
+
+/// A stored form as the text its inputs show (to resubmit a returned request).
+pub fn raw_of(fields: &[Field], form: &Value) -> Raw {
+    let mut raw = Raw::new();
+    fill_raw(fields, form, "", &mut raw);
+    raw
+}
+
+fn fill_raw(fields: &[Field], form: &Value, prefix: &str, raw: &mut Raw) {
+    for field in fields {
+        let name = format!("{prefix}{}", field.id.value);
+        let Some(value) = form.get(&field.id.value) else {
+            continue;
+        };
+        match (field.kind.value, value) {
+            (FieldType::Table, Value::Array(lines)) => {
+                for (i, line) in lines.iter().enumerate() {
+                    fill_raw(&field.columns, line, &format!("{name}[{i}]."), raw);
+                }
+            }
+            (FieldType::Boolean, Value::Bool(true)) => {
+                raw.insert(name, "true".into());
+            }
+            (FieldType::Boolean, _) => {}
+            _ => {
+                raw.insert(name, plain(value));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reimbursement() -> signoff_engine::model::ProcessDef {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../processes/reimbursement.yaml");
+        let source = signoff_engine::loader::SourceFile::read(&path).expect("reads");
+        source.parse().expect("parses")
+    }
+
+    #[test]
+    fn a_posted_table_drops_blank_rows_and_renumbers() {
+        let def = reimbursement();
+        let raw: Raw = [
+            ("purpose", "客户现场"),
+            ("receipts", "2"),
+            ("lines[0].category", "transport"),
+            ("lines[0].amount", "560"),
+            ("lines[1].category", ""),
+            ("lines[1].amount", ""),
+            ("lines[2].category", "lodging"),
+            ("lines[2].amount", "4x0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let (form, shown, errors) = parse(&def.form.fields, &raw);
+        assert_eq!(form["lines"].as_array().map(Vec::len), Some(2));
+        assert_eq!(form["lines"][0]["amount"], serde_json::json!(560.0));
+        assert_eq!(form["receipts"], serde_json::json!(2.0));
+        assert_eq!(
+            shown.get("lines[1].amount").map(String::as_str),
+            Some("4x0")
+        );
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["lines[1].amount"]);
+        // And back: a stored form shows as the same text.
+        let again = raw_of(&def.form.fields, &form);
+        assert_eq!(
+            again.get("lines[0].category").map(String::as_str),
+            Some("transport")
+        );
+    }
+}

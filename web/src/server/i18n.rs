@@ -1,0 +1,125 @@
+//! The pages' words in Chinese and English. A page is shown in the language chosen with
+//! `?lang=` (remembered in a cookie), else the user's directory locale, else Chinese.
+
+use std::collections::BTreeMap;
+
+use signoff_engine::display::Lang;
+
+/// (key, Chinese, English).
+const PHRASES: &[(&str, &str, &str)] = &[
+    ("app", "Signoff 审批", "Signoff approvals"),
+    ("inbox", "待办", "Inbox"),
+    ("my_requests", "我的申请", "My requests"),
+    ("new_request", "发起申请", "New request"),
+    ("processes", "流程定义", "Processes"),
+    ("incidents", "异常", "Incidents"),
+    ("sign_in", "登录", "Sign in"),
+    ("sign_out", "退出", "Sign out"),
+    ("user", "用户名", "User name"),
+    ("password", "密码", "Password"),
+    (
+        "bad_login",
+        "用户名或密码不正确。",
+        "Wrong user name or password.",
+    ),
+    ("open_tasks", "我的待办", "My open tasks"),
+    ("process", "流程", "Process"),
+    ("request", "申请", "Request"),
+    ("summary", "摘要", "Summary"),
+    ("submitter", "申请人", "Submitter"),
+    ("step", "步骤", "Step"),
+    ("age", "已等待", "Waiting"),
+    ("due", "截止", "Due"),
+    ("overdue", "已超时", "Overdue"),
+    ("all", "全部", "All"),
+    ("filter", "筛选", "Filter"),
+    ("no_tasks", "没有待办。", "Nothing waiting for you."),
+    ("cc_requests", "抄送给我的", "Copied to me"),
+    ("none", "无", "None"),
+    ("fields", "申请内容", "Request"),
+    ("history", "审批记录", "History"),
+    ("diagram", "流程图", "Process diagram"),
+    ("current", "当前", "current"),
+    ("actions", "处理", "Act"),
+    ("comment", "意见", "Comment"),
+    ("to_user", "交给（用户名）", "To (user name)"),
+    ("return_to", "退回到", "Return to"),
+    ("approve", "同意", "Approve"),
+    ("reject", "驳回", "Reject"),
+    ("return", "退回", "Return"),
+    ("complete", "完成", "Complete"),
+    ("delegate", "委托", "Delegate"),
+    ("transfer", "转交", "Transfer"),
+    ("add_signer", "加签", "Add signer"),
+    ("remove_signer", "减签", "Remove signer"),
+    ("claim", "认领", "Claim"),
+    ("comment_action", "仅评论", "Comment only"),
+    ("resubmit", "重新提交", "Resubmit"),
+    ("withdraw", "撤回", "Withdraw"),
+    ("retry", "重试", "Retry"),
+    ("submit", "提交", "Submit"),
+    ("add_line", "添加一行", "Add a line"),
+    ("status", "状态", "Status"),
+    ("outcome", "结果", "Outcome"),
+    ("holder", "处理人", "Held by"),
+    ("created", "提交时间", "Submitted"),
+    ("no_requests", "还没有申请。", "No requests yet."),
+    ("done_notice", "已处理", "Done"),
+    (
+        "form_errors",
+        "表单有错误，请看各字段旁的提示。",
+        "The form has errors: see the notes beside the fields.",
+    ),
+    ("versions", "版本", "Versions"),
+    ("latest", "最新", "latest"),
+    ("source", "YAML 定义", "YAML definition"),
+    ("check", "检查", "Check"),
+    ("publish", "发布新版本", "Publish as new version"),
+    ("check_ok", "没有问题。", "No problems found."),
+    (
+        "owner_only",
+        "只有流程负责人可以发布。",
+        "Only the process owner may publish.",
+    ),
+    ("published", "已发布版本", "Published version"),
+    ("reason", "原因", "Reason"),
+    ("no_incidents", "没有异常。", "No incidents."),
+    (
+        "read_only",
+        "您可以查看这项申请，但这一步不由您处理。",
+        "You can see this request, but this step is not yours.",
+    ),
+    (
+        "task_closed",
+        "这项任务已经处理过了。",
+        "This task has already been handled.",
+    ),
+    ("start", "开始", "Start"),
+    ("end", "结束", "End"),
+    ("language", "English", "中文"),
+    ("required", "必填", "required"),
+    ("signed_in_as", "当前用户", "Signed in as"),
+    ("actor", "处理人", "By"),
+    ("action", "动作", "Action"),
+    ("time", "时间", "Time"),
+    ("yes", "是", "Yes"),
+    ("inputs", "评分等输入", "Inputs"),
+];
+
+/// The words of one language, for templates (`t.inbox`).
+pub fn phrases(lang: Lang) -> BTreeMap<&'static str, &'static str> {
+    PHRASES
+        .iter()
+        .map(|(key, zh, en)| (*key, if lang == Lang::En { *en } else { *zh }))
+        .collect()
+}
+
+/// The word for `key`, or the key itself.
+pub fn phrase(lang: Lang, key: &str) -> String {
+    PHRASES
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, zh, en)| if lang == Lang::En { *en } else { *zh })
+        .unwrap_or(key)
+        .to_string()
+}

@@ -1,0 +1,195 @@
+//! `signoff serve`: the web inbox, the request forms, the owner pages and the JSON API,
+//! with the timer scheduler and the mail sender running beside them.
+
+mod api;
+mod auth;
+mod error;
+mod forms;
+mod i18n;
+mod metrics;
+mod pages;
+mod views;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::routing::{get, post};
+use axum::Router;
+use signoff_engine::accounts::Accounts;
+use signoff_engine::runtime::{Engine, EngineOptions};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::Store;
+
+pub use auth::AuthMode;
+
+/// How the server runs.
+#[derive(clap::Args, Clone)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "SIGNOFF_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Trust this request header for the user name (single sign-on behind a reverse
+    /// proxy that sets it); password login is then off.
+    #[arg(long, env = "SIGNOFF_TRUST_USER_HEADER")]
+    pub trust_user_header: Option<String>,
+    /// The password of every directory user who has none of their own (`signoff
+    /// passwd`). For demos; set it empty to turn it off.
+    #[arg(long, env = "SIGNOFF_DEMO_PASSWORD", default_value = "signoff")]
+    pub demo_password: String,
+    /// How often due timers are fired, in seconds.
+    #[arg(long, env = "SIGNOFF_TIMER_INTERVAL", default_value_t = 30)]
+    pub timer_interval: u64,
+    #[command(flatten)]
+    pub store: Store,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub accounts: Accounts,
+    pub auth: Arc<AuthMode>,
+    pub pages: Arc<views::Pages>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Cookies get `Secure` when the base URL is https.
+    pub secure_cookies: bool,
+}
+
+/// Builds the router for an open engine (used by `serve` and by the tests).
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/processes", get(api::processes))
+        .route("/processes/{id}", get(api::process))
+        .route("/instances", post(api::start))
+        .route("/instances/{id}", get(api::instance))
+        .route("/instances/{id}/withdraw", post(api::withdraw))
+        .route("/tasks", get(api::tasks))
+        .route("/tasks/{id}/actions", post(api::act))
+        .route("/openapi.json", get(api::openapi));
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/inbox", get(pages::inbox))
+        .route("/tasks/{id}", get(pages::task))
+        .route("/tasks/{id}/act", post(pages::act))
+        .route("/requests", get(pages::my_requests))
+        .route("/requests/new", get(pages::new_request_list))
+        .route(
+            "/requests/new/{process}",
+            get(pages::new_request_form).post(pages::new_request),
+        )
+        .route("/requests/{id}", get(pages::request))
+        .route("/requests/{id}/withdraw", post(pages::withdraw))
+        .route("/requests/{id}/retry", post(pages::retry))
+        .route("/processes", get(pages::processes))
+        .route("/processes/{id}", get(pages::process))
+        .route("/processes/{id}/check", post(pages::check))
+        .route("/processes/{id}/publish", post(pages::publish))
+        .route("/incidents", get(pages::incidents))
+        .route("/lang/{code}", get(pages::set_lang))
+        .route("/healthz", get(pages::healthz))
+        .route("/metrics", get(metrics::render))
+        .nest("/api/v1", api)
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf_cookie,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The shared state for `engine`.
+pub async fn state(
+    engine: Engine,
+    auth: AuthMode,
+    demo_password: &str,
+    base_url: &str,
+) -> anyhow::Result<AppState> {
+    let mut accounts = engine.accounts();
+    if !demo_password.is_empty() {
+        accounts = accounts.with_demo_password(demo_password).await?;
+    }
+    Ok(AppState {
+        metrics: Arc::new(metrics::Metrics::new(engine.clone())),
+        engine,
+        accounts,
+        auth: Arc::new(auth),
+        pages: Arc::new(views::Pages::new()),
+        secure_cookies: base_url.starts_with("https://"),
+    })
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then finishes the requests in flight.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = &args.store;
+    let sender = store.mail.sender_options()?;
+    let mut options = EngineOptions::new(&store.db, &store.processes);
+    options.base_url = store.mail.base_url.clone();
+    let engine = Engine::open(options)
+        .await
+        .with_context(|| format!("opening {}", store.db))?;
+    let scheduler = engine.spawn_scheduler(Duration::from_secs(args.timer_interval.max(1)));
+    let mailer = engine.spawn_mailer(sender);
+    let auth = match &args.trust_user_header {
+        Some(header) if !header.is_empty() => AuthMode::TrustedHeader(header.to_ascii_lowercase()),
+        _ => AuthMode::Password,
+    };
+    let app = router(
+        state(
+            engine.clone(),
+            auth,
+            &args.demo_password,
+            &store.mail.base_url,
+        )
+        .await?,
+    );
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(address = %args.listen, db = %store.db, "Signoff is serving");
+    eprintln!(
+        "Signoff is serving on http://{} (database {}, mail via {})",
+        args.listen, store.db, store.mail.smtp
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("shutting down: finishing the actions in flight");
+    scheduler.abort();
+    mailer.abort();
+    engine.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,276 @@
+//! The HTML pages' templates (minijinja, HTML auto-escaped) and the view models they
+//! draw: the process diagram and the history timeline.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{AutoEscape, Environment, Value};
+use serde::Serialize;
+use signoff_engine::directory::Directory;
+use signoff_engine::display::Lang;
+use signoff_engine::model::{Assignee, ProcessDef, Step, StepKind};
+use signoff_engine::runtime::EventView;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("inbox.html", include_str!("../../templates/inbox.html")),
+    ("task.html", include_str!("../../templates/task.html")),
+    (
+        "new_list.html",
+        include_str!("../../templates/new_list.html"),
+    ),
+    (
+        "new_request.html",
+        include_str!("../../templates/new_request.html"),
+    ),
+    (
+        "requests.html",
+        include_str!("../../templates/requests.html"),
+    ),
+    (
+        "processes.html",
+        include_str!("../../templates/processes.html"),
+    ),
+    ("process.html", include_str!("../../templates/process.html")),
+    (
+        "incidents.html",
+        include_str!("../../templates/incidents.html"),
+    ),
+    ("error.html", include_str!("../../templates/error.html")),
+];
+
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+impl Pages {
+    pub fn new() -> Pages {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        for (name, source) in TEMPLATES {
+            if let Err(e) = env.add_template(name, source) {
+                // Caught by the tests that render every page.
+                tracing::error!(template = name, error = %e, "page template");
+            }
+        }
+        Pages { env }
+    }
+
+    pub fn render(&self, name: &str, ctx: Value) -> Response {
+        self.render_status(StatusCode::OK, name, ctx)
+    }
+
+    pub fn render_status(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
+        match self.env.get_template(name).and_then(|t| t.render(ctx)) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "rendering a page");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the page could not be drawn",
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+/// One box of the diagram; parallel branches are indented under their step.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiagramRow {
+    pub depth: usize,
+    /// step or branch
+    pub row: &'static str,
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub who: String,
+    pub current: bool,
+    pub next: Vec<String>,
+}
+
+/// The process as rows: steps in order, branches under their parallel step, each with
+/// who acts, where it goes next, and whether the request is there now.
+pub fn diagram(
+    def: &ProcessDef,
+    current: &[String],
+    directory: &Directory,
+    lang: Lang,
+) -> Vec<DiagramRow> {
+    let mut rows = Vec::new();
+    walk(&def.steps, 0, current, directory, lang, &mut rows);
+    rows
+}
+
+fn walk(
+    steps: &[Step],
+    depth: usize,
+    current: &[String],
+    directory: &Directory,
+    lang: Lang,
+    rows: &mut Vec<DiagramRow>,
+) {
+    for step in steps {
+        rows.push(DiagramRow {
+            depth,
+            row: "step",
+            id: step.id.value.clone(),
+            name: step
+                .name
+                .as_ref()
+                .map_or_else(|| step.id.value.clone(), |n| lang.pick(n).to_string()),
+            kind: step.kind.value.as_str().to_string(),
+            who: step
+                .assignees
+                .iter()
+                .map(|a| assignee(&a.value, directory, lang))
+                .collect::<Vec<_>>()
+                .join(", "),
+            current: current.contains(&step.id.value),
+            next: step
+                .transitions
+                .iter()
+                .map(|t| {
+                    let guard = t
+                        .when
+                        .as_ref()
+                        .map(|w| format!(" [{}]", w.value))
+                        .unwrap_or_default();
+                    format!("{} → {}{guard}", t.on.value.as_str(), t.to.value)
+                })
+                .collect(),
+        });
+        if step.kind.value == StepKind::Parallel {
+            for branch in &step.branches {
+                rows.push(DiagramRow {
+                    depth: depth + 1,
+                    row: "branch",
+                    id: branch.id.value.clone(),
+                    name: branch
+                        .name
+                        .as_ref()
+                        .map_or_else(|| branch.id.value.clone(), |n| lang.pick(n).to_string()),
+                    kind: String::new(),
+                    who: String::new(),
+                    current: false,
+                    next: Vec::new(),
+                });
+                walk(&branch.steps, depth + 2, current, directory, lang, rows);
+            }
+        }
+    }
+}
+
+/// Who an assignee rule means, in words.
+pub fn assignee(a: &Assignee, directory: &Directory, lang: Lang) -> String {
+    let en = lang == Lang::En;
+    let role_name = |r: &str| {
+        directory
+            .roles
+            .iter()
+            .find(|x| x.id.value == r)
+            .map_or_else(|| r.to_string(), |x| lang.pick(&x.name).to_string())
+    };
+    match a {
+        Assignee::User(u) => directory
+            .user(u)
+            .map_or_else(|| u.clone(), |x| x.name.clone()),
+        Assignee::Role(r) => role_name(r),
+        Assignee::Submitter => if en { "the submitter" } else { "申请人" }.into(),
+        Assignee::Manager => if en {
+            "the submitter's manager"
+        } else {
+            "直属上级"
+        }
+        .into(),
+        Assignee::ManagerChain(n) => {
+            if en {
+                format!("managers, {n} levels up")
+            } else {
+                format!("上级（{n} 级）")
+            }
+        }
+        Assignee::RegionalHead(_) => if en {
+            "the regional head"
+        } else {
+            "大区负责人"
+        }
+        .into(),
+        Assignee::RegionalHeadOf(f) | Assignee::ManagerOf(f) | Assignee::Field(f) => {
+            if en {
+                format!("from field `{f}`")
+            } else {
+                format!("由字段 {f} 决定")
+            }
+        }
+        Assignee::Expr(e) => format!("`{e}`"),
+    }
+}
+
+/// One line of the history timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRow {
+    pub at: String,
+    pub actor: String,
+    pub on_behalf_of: String,
+    pub action: String,
+    pub step: String,
+    pub comment: String,
+    pub detail: String,
+    pub changes: String,
+}
+
+/// The history people care about: what people did, and what the engine decided.
+pub fn history(
+    events: &[EventView],
+    def: Option<&ProcessDef>,
+    directory: &Directory,
+) -> Vec<HistoryRow> {
+    let name = |id: &str| {
+        directory
+            .user(id)
+            .map_or_else(|| id.to_string(), |u| format!("{} ({id})", u.name))
+    };
+    events
+        .iter()
+        .filter(|e| !matches!(e.action.as_str(), "enter" | "leave" | "set"))
+        .map(|e| HistoryRow {
+            at: local_time(&e.at),
+            actor: if e.actor == "engine" {
+                "Signoff".into()
+            } else {
+                name(&e.actor)
+            },
+            on_behalf_of: e.on_behalf_of.as_deref().map(name).unwrap_or_default(),
+            action: e.action.clone(),
+            step: e
+                .step
+                .as_deref()
+                .map(|s| {
+                    def.and_then(|d| d.step(s))
+                        .map_or_else(|| s.to_string(), |st| st.display_name())
+                })
+                .unwrap_or_default(),
+            comment: e.comment.clone().unwrap_or_default(),
+            detail: e.detail.clone().unwrap_or_default(),
+            changes: e
+                .changes
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// A stored time as Beijing time, to the minute.
+pub fn local_time(at: &str) -> String {
+    signoff_engine::clock::from_db(at)
+        .map(|t| {
+            t.with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| at.to_string())
+}
