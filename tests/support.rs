@@ -377,3 +377,101 @@ pub fn quick_sender(transport: &str) -> signoff_engine::notify::SenderOptions {
     options.poll = std::time::Duration::from_millis(50);
     options
 }
+
+/// The real web server (the same router `signoff serve` runs) on a free local port,
+/// over a [`Harness`] engine.
+pub struct Web {
+    pub base: String,
+    pub h: Harness,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Web {
+    /// With password login (every demo user's password is `signoff`).
+    pub async fn start(name: &str) -> Web {
+        Web::start_with(
+            Harness::new(name).await,
+            signoff_web::server::AuthMode::Password,
+        )
+        .await
+    }
+
+    pub async fn start_with(h: Harness, auth: signoff_web::server::AuthMode) -> Web {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free local port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let state = signoff_web::server::state(h.engine.clone(), auth, "signoff", &base)
+            .await
+            .expect("server state");
+        let app = signoff_web::server::router(state);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(signoff_web::server::run_on(listener, app, async {
+            let _ = stopped.await;
+        }));
+        Web {
+            base,
+            h,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client that keeps cookies and does not follow redirects (tests look at them).
+    pub fn browser_like_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client")
+    }
+
+    /// Signs `user` in through the login form; returns the client holding the session
+    /// and the CSRF token its forms carry.
+    pub async fn sign_in(&self, user: &str) -> (reqwest::Client, String) {
+        let client = Web::browser_like_client();
+        let page = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("login page text");
+        let csrf = hidden_csrf(&page);
+        let response = client
+            .post(self.url("/login"))
+            .form(&[
+                ("user", user),
+                ("password", "signoff"),
+                ("csrf", &csrf),
+                ("next", "/inbox"),
+            ])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), 303, "{user} signs in");
+        (client, csrf)
+    }
+}
+
+impl Drop for Web {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The value of the first hidden `csrf` input of a page.
+pub fn hidden_csrf(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    page.split(marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_string()
+}

@@ -162,15 +162,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "Signoff is serving on http://{} (database {}, mail via {})",
         args.listen, store.db, store.mail.smtp
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    run_on(listener, app, shutdown_signal()).await?;
     tracing::info!("shutting down: finishing the actions in flight");
     scheduler.abort();
     mailer.abort();
     engine.shutdown().await;
     Ok(())
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets the requests in
+/// flight finish.
+pub async fn run_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,623 @@
+//! The web server end to end over real HTTP: every API endpoint with its error statuses,
+//! sign-in, CSRF, escaping, the HTML forms, the owner pages, health and metrics.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use signoff_tests::{claim, Harness, Web};
+
+fn api(web: &Web, path: &str) -> String {
+    web.url(&format!("/api/v1{path}"))
+}
+
+async fn start_claim(web: &Web, user: &str, form: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(api(web, "/instances"))
+        .basic_auth(user, Some("signoff"))
+        .json(&json!({"process": "reimbursement", "form": form}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(web: &Web, user: Option<&str>, path: &str) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().get(api(web, path));
+    if let Some(user) = user {
+        request = request.basic_auth(user, Some("signoff"));
+    }
+    json_of(request.send().await.unwrap()).await
+}
+
+async fn act(web: &Web, user: &str, task: i64, body: Value) -> (StatusCode, Value) {
+    json_of(
+        reqwest::Client::new()
+            .post(api(web, &format!("/tasks/{task}/actions")))
+            .basic_auth(user, Some("signoff"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn my_task(web: &Web, user: &str) -> i64 {
+    let (status, tasks) = get(web, Some(user), "/tasks").await;
+    assert_eq!(status, 200);
+    tasks[0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{user} has no task: {tasks}"))
+}
+
+#[tokio::test]
+async fn processes_and_authentication() {
+    let web = Web::start("web-processes").await;
+    let (status, body) = get(&web, None, "/processes").await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "unauthorized");
+    let response = reqwest::Client::new()
+        .get(api(&web, "/processes"))
+        .basic_auth("li.na", Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers().contains_key("www-authenticate"));
+
+    let (status, list) = get(&web, Some("li.na"), "/processes").await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    assert!(ids.contains(&"reimbursement"));
+
+    let (status, detail) = get(&web, Some("li.na"), "/processes/reimbursement").await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["version"], 1);
+    assert_eq!(detail["versions"][0]["latest"], true);
+    assert_eq!(detail["definition"]["id"], "reimbursement");
+    let (status, body) = get(&web, Some("li.na"), "/processes/nope").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+
+    let (status, doc) = get(&web, None, "/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+    for path in [
+        "/api/v1/processes",
+        "/api/v1/processes/{id}",
+        "/api/v1/instances",
+        "/api/v1/instances/{id}",
+        "/api/v1/instances/{id}/withdraw",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{id}/actions",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    assert!(
+        doc["paths"]["/api/v1/tasks/{id}/actions"]["post"]["responses"]
+            .get("409")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn starting_a_request_names_every_bad_field() {
+    let web = Web::start("web-start").await;
+    let (status, created) = json_of(start_claim(&web, "li.na", claim(&[300.0, 200.0])).await).await;
+    assert_eq!(status, 201);
+    assert_eq!(created["status"], "running");
+    assert_eq!(created["form"]["total"].as_f64(), Some(500.0));
+
+    let mut bad = claim(&[-5.0]);
+    bad["purpose"] = json!("");
+    bad["region"] = json!("mars");
+    let (status, body) = json_of(start_claim(&web, "li.na", bad).await).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "invalid");
+    for field in ["form.purpose", "form.region", "form.lines[0].amount"] {
+        assert!(
+            body["fields"].get(field).is_some(),
+            "{field} named in {body}"
+        );
+    }
+
+    let response = reqwest::Client::new()
+        .post(api(&web, "/instances"))
+        .basic_auth("li.na", Some("signoff"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request"))
+    );
+
+    let (status, body) = json_of(
+        reqwest::Client::new()
+            .post(api(&web, "/instances"))
+            .basic_auth("li.na", Some("signoff"))
+            .json(&json!({"form": {}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body["fields"].get("process").is_some(), "{body}");
+
+    let (status, _) = json_of(
+        reqwest::Client::new()
+            .post(api(&web, "/instances"))
+            .basic_auth("li.na", Some("signoff"))
+            .json(&json!({"process": "nope", "form": {}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn tasks_actions_and_their_errors() {
+    let web = Web::start("web-act").await;
+    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+    let id = created["id"].as_i64().unwrap();
+
+    let (status, body) = get(&web, Some("ma.chao"), &format!("/instances/{id}")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let (status, _) = get(&web, Some("li.na"), "/instances/999").await;
+    assert_eq!(status, 404);
+    let (status, view) = get(&web, Some("liu.qiang"), &format!("/instances/{id}")).await;
+    assert_eq!(status, 200, "the assignee may see it");
+    assert_eq!(view["history"][0]["action"], "submit");
+
+    let task = my_task(&web, "liu.qiang").await;
+    let (status, body) = act(&web, "ma.chao", task, json!({"action": "approve"})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden")),
+        "{body}"
+    );
+    let (status, body) = act(
+        &web,
+        "liu.qiang",
+        task,
+        json!({"action": "aprove", "form": 3}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body["fields"].get("action").is_some() && body["fields"].get("form").is_some(),
+        "{body}"
+    );
+    let (status, _) = act(&web, "liu.qiang", 999, json!({"action": "approve"})).await;
+    assert_eq!(status, 404);
+    let (status, body) = act(
+        &web,
+        "liu.qiang",
+        task,
+        json!({"action": "delegate", "to": "nobody"}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body["fields"].get("to").is_some(), "{body}");
+
+    let (status, view) = act(
+        &web,
+        "liu.qiang",
+        task,
+        json!({"action": "approve", "comment": "同意"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["current_steps"], json!(["service_review"]));
+    let (status, body) = act(&web, "liu.qiang", task, json!({"action": "approve"})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("conflict")),
+        "someone acted first"
+    );
+
+    // Withdraw: not by others; not after the first decision.
+    let response = reqwest::Client::new()
+        .post(api(&web, &format!("/instances/{id}/withdraw")))
+        .basic_auth("liu.qiang", Some("signoff"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = reqwest::Client::new()
+        .post(api(&web, &format!("/instances/{id}/withdraw")))
+        .basic_auth("li.na", Some("signoff"))
+        .json(&json!({"comment": "不报了"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("not_allowed")),
+        "{body}"
+    );
+
+    let (_, fresh) = json_of(start_claim(&web, "li.na", claim(&[50.0])).await).await;
+    let response = reqwest::Client::new()
+        .post(api(&web, &format!("/instances/{}/withdraw", fresh["id"])))
+        .basic_auth("li.na", Some("signoff"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("withdrawn"))
+    );
+}
+
+#[tokio::test]
+async fn a_session_cookie_needs_the_csrf_token_to_change_anything() {
+    let web = Web::start("web-csrf").await;
+    let (client, csrf) = web.sign_in("li.na").await;
+    // Reading with the cookie is fine.
+    assert_eq!(
+        client
+            .get(api(&web, "/tasks"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Changing without the token is refused, via the API and via a page form.
+    let body = json!({"process": "reimbursement", "form": claim(&[100.0])});
+    let response = client
+        .post(api(&web, "/instances"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = client
+        .post(web.url("/requests/new/reimbursement"))
+        .form(&[("purpose", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = client
+        .post(web.url("/logout"))
+        .form(&[("csrf", "0".repeat(64))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403, "a wrong token is refused too");
+    // With the token it works.
+    let response = client
+        .post(api(&web, "/instances"))
+        .header("x-csrf-token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    // A login form without its token is refused.
+    let response = Web::browser_like_client()
+        .post(web.url("/login"))
+        .form(&[("user", "li.na"), ("password", "signoff")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn a_script_in_a_form_field_is_escaped_on_every_page_and_in_the_mail() {
+    let web = Web::start("web-xss").await;
+    let script = "<script>alert('x')</script>";
+    let mut form = claim(&[100.0]);
+    form["purpose"] = json!(script);
+    form["lines"][0]["description"] = json!(script);
+    let (_, created) = json_of(start_claim(&web, "li.na", form).await).await;
+    let id = created["id"].as_i64().unwrap();
+    let task = my_task(&web, "liu.qiang").await;
+
+    let (manager, _) = web.sign_in("liu.qiang").await;
+    let (submitter, _) = web.sign_in("li.na").await;
+    for (client, path) in [
+        (&manager, "/inbox".to_string()),
+        (&manager, format!("/tasks/{task}")),
+        (&submitter, format!("/requests/{id}")),
+        (&submitter, "/requests".to_string()),
+    ] {
+        let page = client
+            .get(web.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!page.contains(script), "{path} shows the script raw");
+        if path != "/requests" {
+            assert!(page.contains("&lt;script&gt;"), "{path} shows it escaped");
+        }
+    }
+    // The mail queued for the manager: the HTML part escapes it, the text keeps it.
+    let bodies = delivered_bodies(&web.h).await;
+    assert!(!bodies.is_empty());
+    assert!(bodies.iter().all(|(html, _)| !html.contains(script)));
+    assert!(bodies
+        .iter()
+        .any(|(html, _)| html.contains("&lt;script&gt;")));
+    assert!(
+        bodies.iter().any(|(_, text)| text.contains(script)),
+        "plain text keeps it as typed"
+    );
+}
+
+/// The HTML and text bodies of the queued mail, read through a folder transport.
+async fn delivered_bodies(h: &Harness) -> Vec<(String, String)> {
+    let dir = signoff_tests::scratch_dir("xss-mail");
+    let sender = signoff_tests::quick_sender(&format!("file://{}", dir.display()));
+    h.engine.deliver_mail(&sender).await.unwrap();
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|raw| {
+            let m = mail_parser::MessageParser::default().parse(&raw)?;
+            Some((m.body_html(0)?.to_string(), m.body_text(0)?.to_string()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_request_form_shows_each_error_beside_its_field_and_keeps_what_was_typed() {
+    let web = Web::start("web-form").await;
+    let (client, csrf) = web.sign_in("li.na").await;
+    let page = client
+        .get(web.url("/requests/new/reimbursement"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"lines[0].amount\""),
+        "a table row to fill in"
+    );
+    let response = client
+        .post(web.url("/requests/new/reimbursement"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("region", "east"),
+            ("purpose", ""),
+            ("start_date", "2026-09-20"),
+            ("end_date", "2026-09-22"),
+            ("lines[0].category", "transport"),
+            ("lines[0].date", "2026-09-20"),
+            ("lines[0].amount", "12x"),
+            ("lines[0].description", "高铁 typed"),
+            ("receipts", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("data-field=\"lines[0].amount\""),
+        "the amount's error beside it"
+    );
+    assert!(
+        page.contains("value=\"12x\""),
+        "the bad amount is kept as typed"
+    );
+    assert!(
+        page.contains("value=\"高铁 typed\""),
+        "other values are kept"
+    );
+    // Fix the amount: now the engine's own check names the empty purpose.
+    let response = client
+        .post(web.url("/requests/new/reimbursement"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("region", "east"),
+            ("purpose", ""),
+            ("start_date", "2026-09-20"),
+            ("end_date", "2026-09-22"),
+            ("lines[0].category", "transport"),
+            ("lines[0].date", "2026-09-20"),
+            ("lines[0].amount", "120"),
+            ("receipts", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("data-field=\"purpose\""),
+        "the purpose's error beside it"
+    );
+    // "Add a line" gives a second row without submitting.
+    let response = client
+        .post(web.url("/requests/new/reimbursement"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("_add_line", "lines"),
+            ("lines[0].amount", "5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("name=\"lines[1].amount\""));
+    assert!(
+        web.h
+            .engine
+            .requests(&Default::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was started"
+    );
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_header_signs_people_in() {
+    let h = Harness::new("web-sso").await;
+    let web = Web::start_with(
+        h,
+        signoff_web::server::AuthMode::TrustedHeader("x-remote-user".into()),
+    )
+    .await;
+    let client = Web::browser_like_client();
+    let response = client.get(web.url("/inbox")).send().await.unwrap();
+    assert_eq!(response.status(), 303, "no header: to the login page");
+    let page = client
+        .get(web.url("/inbox"))
+        .header("x-remote-user", "liu.qiang")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("刘强"));
+    let response = client
+        .get(web.url("/inbox"))
+        .header("x-remote-user", "not.a.user")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "an unknown user is nobody");
+}
+
+#[tokio::test]
+async fn owners_check_and_publish_definitions_others_may_not() {
+    let dir = signoff_tests::scratch_dir("web-owner-defs");
+    for f in ["org.yaml", "calendar.yaml", "reimbursement.yaml"] {
+        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
+    }
+    let web = Web::start_with(
+        Harness::with_processes("web-owner", dir.clone()).await,
+        signoff_web::server::AuthMode::Password,
+    )
+    .await;
+    let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
+    let owner = match &web
+        .h
+        .engine
+        .registry()
+        .latest("reimbursement")
+        .unwrap()
+        .1
+        .owner
+        .value
+    {
+        signoff_engine::model::Principal::User(u) => u.clone(),
+        signoff_engine::model::Principal::Role(r) => {
+            web.h.engine.directory().members(r)[0].id.value.clone()
+        }
+    };
+
+    let (client, csrf) = web.sign_in(&owner).await;
+    let broken = text.replacen("type: approval", "type: aproval", 1);
+    let response = client
+        .post(web.url("/processes/reimbursement/check"))
+        .form(&[("csrf", csrf.as_str()), ("yaml", broken.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let page = response.text().await.unwrap();
+    let line = broken
+        .lines()
+        .position(|l| l.contains("type: aproval"))
+        .unwrap()
+        + 1;
+    assert!(
+        page.contains(&format!("{line}:")),
+        "the problem is shown at line {line}"
+    );
+    assert!(page.contains("aproval"));
+
+    let (stranger, stranger_csrf) = web.sign_in("ma.chao").await;
+    let changed = text.replacen("name: { zh: 费用报销", "name: { zh: 费用报销（新）", 1);
+    assert_ne!(changed, text, "the test changes the name");
+    let response = stranger
+        .post(web.url("/processes/reimbursement/publish"))
+        .form(&[("csrf", stranger_csrf.as_str()), ("yaml", changed.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    let response = client
+        .post(web.url("/processes/reimbursement/publish"))
+        .form(&[("csrf", csrf.as_str()), ("yaml", changed.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        web.h.engine.registry().latest("reimbursement").unwrap().0,
+        2
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap(),
+        changed,
+        "the folder has it too"
+    );
+    let page = client
+        .get(web.url("/processes/reimbursement"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("v2"));
+}
+
+#[tokio::test]
+async fn health_and_metrics() {
+    let web = Web::start("web-metrics").await;
+    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+    assert_eq!(created["status"], "running");
+    let health = reqwest::get(web.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = reqwest::get(web.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "signoff_open_tasks 1",
+        "signoff_running_requests 1",
+        "signoff_outbox_pending 1",
+        "signoff_actions_total{action=\"start\",result=\"ok\"} 1",
+        "signoff_http_requests_total{method=\"POST\",route=\"/api/v1/instances\",status=\"201\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+}
