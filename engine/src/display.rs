@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::directory::Directory;
-use crate::model::{Field, FieldType, Label, ProcessDef};
+use crate::model::{ComputedField, Field, FieldType, Label, ProcessDef};
 
 /// A language people read Signoff in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -78,7 +78,7 @@ pub fn key_facts(def: &ProcessDef, form: &Value, directory: &Directory, lang: La
         let value = form.get(&c.id.value)?;
         Some(Fact {
             label: lang.pick(label).to_string(),
-            value: typed_value(c.kind.value, None, value, lang),
+            value: computed_value(c, value, lang),
         })
     });
     fields.chain(computed).take(MAX_FACTS).collect()
@@ -113,6 +113,11 @@ pub fn field_value(field: &Field, value: &Value, directory: &Directory, lang: La
         }
         kind => typed_value(kind, field.currency.as_deref(), value, lang),
     }
+}
+
+/// A computed value (a total, a count) as people read it.
+pub fn computed_value(computed: &ComputedField, value: &Value, lang: Lang) -> String {
+    typed_value(computed.kind.value, None, value, lang)
 }
 
 fn typed_value(kind: FieldType, currency: Option<&str>, value: &Value, lang: Lang) -> String {

@@ -11,7 +11,7 @@ use axum::{Form, Json};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use minijinja::{context, Value};
 use serde::Deserialize;
-use signoff_engine::display::{field_value, key_facts, Lang};
+use signoff_engine::display::{computed_value, field_value, key_facts, Lang};
 use signoff_engine::model::{FieldType, ProcessDef};
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, EngineError, InstanceId, InstanceStatus, InstanceView, PublishError,
@@ -501,7 +501,7 @@ fn field_rows(
         .collect();
     for c in &def.form.computed {
         if let (Some(label), Some(value)) = (&c.label, form.get(&c.id.value)) {
-            rows.push(context! { label => lang.pick(label), value => signoff_engine::display::plain(value), computed => true });
+            rows.push(context! { label => lang.pick(label), value => computed_value(c, value, lang), computed => true });
         }
     }
     rows
@@ -762,7 +762,11 @@ pub async fn act(
     let def = state.engine.registry().version(&task.process, task.version);
     let mut request = ActionRequest::new(action);
     request.comment = comment.clone();
-    request.to = get("to");
+    request.to = if action == ActionKind::Return {
+        get("to_step")
+    } else {
+        get("to")
+    };
     let mut shown = raw.clone();
     let mut errors = BTreeMap::new();
     if let Some(step) = def.as_ref().and_then(|d| d.step(&task.step)) {

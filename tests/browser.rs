@@ -1,0 +1,287 @@
+//! The inbox in a real headless Chromium (Debian's `chromium` and `chromedriver`, as
+//! `.ci/deps` installs them): an employee submits a reimbursement with two expense lines,
+//! the manager approves from the inbox, service management approves, finance claims and
+//! completes, the employee sees it approved; a bad form shows its errors beside the
+//! fields. Screenshots of the inbox and the task page go to `tests/output/`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use signoff_tests::{eventually, repo_root, Web};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Browser {
+    client: Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+async fn browser(name: &str) -> Browser {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let chromedriver =
+        std::env::var("SIGNOFF_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let driver = Command::new(&chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {chromedriver} (bash .ci/deps installs it): {e}"));
+    eventually("chromedriver to listen", WAIT, || async move {
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    let profile = signoff_tests::scratch_dir(&format!("chrome-{name}"));
+    let chromium = std::env::var("SIGNOFF_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-quic", "--no-first-run", "--window-size=1280,900", "--lang=zh-CN",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("an object literal")
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    Browser { client, driver }
+}
+
+async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+    match c.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
+        Ok(element) => element,
+        Err(e) => {
+            let url = c.current_url().await.ok();
+            let page = c.source().await.unwrap_or_default();
+            panic!("no `{css}` on {url:?}: {e}\n{page}")
+        }
+    }
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let input = find(c, css).await;
+    input.clear().await.expect("clear");
+    input.send_keys(text).await.expect("type");
+}
+
+/// Sets an input's value the way a date picker would.
+async fn set_value(c: &Client, name: &str, value: &str) {
+    c.execute(
+        "document.getElementsByName(arguments[0])[0].value = arguments[1];",
+        vec![json!(name), json!(value)],
+    )
+    .await
+    .expect("set a value");
+}
+
+async fn sign_in(web: &Web, c: &Client, user: &str) {
+    c.delete_all_cookies().await.expect("sign out");
+    c.goto(&web.url("/login")).await.expect("login page");
+    type_into(c, "#user", user).await;
+    type_into(c, "#password", "signoff").await;
+    find(c, "button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("sign in");
+    find(c, "#task-count").await;
+}
+
+async fn click(c: &Client, css: &str) {
+    find(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = repo_root().join("tests/output");
+    std::fs::create_dir_all(&dir).expect("output dir");
+    let png = c.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(dir.join(name), png).expect("save screenshot");
+}
+
+/// Opens the first task in the inbox and presses `action`.
+async fn act_from_inbox(web: &Web, c: &Client, user: &str, action: &str) {
+    sign_in(web, c, user).await;
+    click(c, "#tasks a[href^='/tasks/']").await;
+    click(c, &format!("button[name=action][value={action}]")).await;
+    let notice = find(c, ".notice").await.text().await.unwrap_or_default();
+    assert!(notice.contains('#'), "{user} {action}: {notice}");
+}
+
+#[tokio::test]
+async fn an_employee_submits_the_manager_approves_finance_pays_and_the_employee_sees_it() {
+    let web = Web::start("browser-run").await;
+    let b = browser("run").await;
+    let c = &b.client;
+
+    sign_in(&web, c, "li.na").await;
+    c.goto(&web.url("/requests/new/reimbursement"))
+        .await
+        .unwrap();
+    find(c, "select[name=region]")
+        .await
+        .select_by_value("east")
+        .await
+        .unwrap();
+    type_into(
+        c,
+        "input[name=purpose]",
+        "客户现场实施 <script>alert(1)</script>",
+    )
+    .await;
+    set_value(c, "start_date", "2026-09-20").await;
+    set_value(c, "end_date", "2026-09-22").await;
+    find(c, "select[name='lines[0].category']")
+        .await
+        .select_by_value("transport")
+        .await
+        .unwrap();
+    set_value(c, "lines[0].date", "2026-09-20").await;
+    type_into(c, "input[name='lines[0].amount']", "560").await;
+    type_into(c, "input[name=receipts]", "2").await;
+    // A second line: the page comes back with one more row and the first kept.
+    click(c, "button[name=_add_line]").await;
+    find(c, "select[name='lines[1].category']")
+        .await
+        .select_by_value("lodging")
+        .await
+        .unwrap();
+    set_value(c, "lines[1].date", "2026-09-20").await;
+    type_into(c, "input[name='lines[1].amount']", "480").await;
+    let kept = find(c, "input[name='lines[0].amount']")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("560"));
+    click(c, "#submit").await;
+    let status = find(c, "#request-status").await.text().await.unwrap();
+    assert_eq!(status, "running");
+    let page = c.source().await.unwrap();
+    assert!(page.contains("1,040.00 CNY"), "the total of both lines");
+
+    // The manager's inbox: the task with its summary; the task page; approve.
+    sign_in(&web, c, "liu.qiang").await;
+    let row = find(c, "#tasks tr[data-task]").await.text().await.unwrap();
+    assert!(
+        row.contains("李娜") && row.contains("直属上级审批"),
+        "{row}"
+    );
+    screenshot(c, "inbox.png").await;
+    click(c, "#tasks a[href^='/tasks/']").await;
+    find(c, "#act-form").await;
+    let current = find(c, "#diagram .node.current")
+        .await
+        .attr("data-step")
+        .await
+        .unwrap();
+    assert_eq!(current.as_deref(), Some("manager_review"));
+    screenshot(c, "task.png").await;
+    type_into(c, "#comment", "同意").await;
+    click(c, "button[name=action][value=approve]").await;
+    find(c, ".notice").await;
+
+    act_from_inbox(&web, c, "song.yi", "approve").await;
+    act_from_inbox(&web, c, "feng.yu", "claim").await;
+    act_from_inbox(&web, c, "feng.yu", "complete").await;
+
+    sign_in(&web, c, "li.na").await;
+    c.goto(&web.url("/requests")).await.unwrap();
+    let row = find(c, "#requests tr[data-request]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("approved"), "{row}");
+    click(c, "#requests a").await;
+    let history = find(c, "#history").await.text().await.unwrap();
+    for who in ["刘强", "宋怡", "冯雨"] {
+        assert!(history.contains(who), "{who} in the history: {history}");
+    }
+    assert!(history.contains("同意"));
+}
+
+#[tokio::test]
+async fn a_bad_form_shows_its_errors_beside_the_fields_and_keeps_what_was_typed() {
+    let web = Web::start("browser-form").await;
+    let b = browser("form").await;
+    let c = &b.client;
+    sign_in(&web, c, "li.na").await;
+    c.goto(&web.url("/requests/new/reimbursement"))
+        .await
+        .unwrap();
+    find(c, "select[name=region]")
+        .await
+        .select_by_value("east")
+        .await
+        .unwrap();
+    set_value(c, "start_date", "2026-09-20").await;
+    set_value(c, "end_date", "2026-09-22").await;
+    find(c, "select[name='lines[0].category']")
+        .await
+        .select_by_value("transport")
+        .await
+        .unwrap();
+    type_into(c, "input[name='lines[0].amount']", "abc").await;
+    click(c, "#submit").await;
+    find(c, "#form-message").await;
+    let amount_error = find(c, ".field-error[data-field='lines[0].amount']")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(amount_error.contains("abc"), "{amount_error}");
+    let kept = find(c, "input[name='lines[0].amount']")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("abc"));
+    let region = find(c, "select[name=region]")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(region.as_deref(), Some("east"));
+    screenshot(c, "form-errors.png").await;
+    // Fix the amount: the engine's checks now name the other missing fields.
+    type_into(c, "input[name='lines[0].amount']", "120").await;
+    click(c, "#submit").await;
+    find(c, ".field-error[data-field=purpose]").await;
+    eventually("no request started", WAIT, || async {
+        web.h
+            .engine
+            .requests(&Default::default())
+            .await
+            .ok()
+            .filter(Vec::is_empty)
+            .map(|_| ())
+    })
+    .await;
+}
