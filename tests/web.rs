@@ -621,3 +621,102 @@ async fn health_and_metrics() {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn someone_copied_on_a_step_is_mailed_sees_it_in_the_inbox_and_may_read_it() {
+    let dir = signoff_tests::scratch_dir("web-cc-defs");
+    for f in ["org.yaml", "calendar.yaml"] {
+        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
+    }
+    let definition = signoff_tests::base_with(
+        "    assignees: [manager]\n",
+        "    assignees: [manager]\n    cc: [{ user: wang.fang }]\n",
+    );
+    std::fs::write(dir.join("expense.yaml"), definition).unwrap();
+    let web = Web::start_with(
+        Harness::with_processes("web-cc", dir).await,
+        signoff_web::server::AuthMode::Password,
+    )
+    .await;
+    let view = web
+        .h
+        .engine
+        .start("expense", "li.na", json!({"amount": 50, "region": "east"}))
+        .await
+        .unwrap();
+    let mail = web.h.engine.mail(&Default::default()).await.unwrap();
+    assert!(
+        mail.iter()
+            .any(|m| m.kind == "cc" && m.recipient == "wang.fang"),
+        "{mail:?}"
+    );
+
+    let (client, _) = web.sign_in("wang.fang").await;
+    let inbox = client
+        .get(web.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let copied = inbox.split("id=\"cc\"").nth(1).unwrap_or_default();
+    assert!(
+        copied.contains(&format!("/requests/{}", view.id)),
+        "listed under 'copied to me'"
+    );
+    let page = client
+        .get(web.url(&format!("/requests/{}", view.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "a watcher may read the request");
+}
+
+#[tokio::test]
+async fn a_non_assignee_cannot_act_from_the_task_page() {
+    let web = Web::start("web-not-yours").await;
+    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+    assert_eq!(created["status"], "running");
+    let task = my_task(&web, "liu.qiang").await;
+    let (stranger, csrf) = web.sign_in("ma.chao").await;
+    let page = stranger
+        .get(web.url(&format!("/tasks/{task}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 403, "not even to look");
+    let response = stranger
+        .post(web.url(&format!("/tasks/{task}/act")))
+        .form(&[("csrf", csrf.as_str()), ("action", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    // The submitter may look, but not approve her own request's step.
+    let (submitter, csrf) = web.sign_in("li.na").await;
+    let page = submitter
+        .get(web.url(&format!("/tasks/{task}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("id=\"act-form\""),
+        "no action buttons for a viewer"
+    );
+    let response = submitter
+        .post(web.url(&format!("/tasks/{task}/act")))
+        .form(&[("csrf", csrf.as_str()), ("action", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        my_task(&web, "liu.qiang").await,
+        task,
+        "the task is still open"
+    );
+}
