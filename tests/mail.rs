@@ -404,19 +404,7 @@ async fn escalation_and_definition_rules_add_recipients() {
 
 #[tokio::test]
 async fn an_incident_tells_the_process_owner() {
-    let dir = signoff_tests::scratch_dir("mail-incident-defs");
-    for f in ["org.yaml", "calendar.yaml", "reimbursement.yaml"] {
-        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
-    }
-    let original = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
-    std::fs::write(
-        dir.join("reimbursement.yaml"),
-        original.replace(
-            "when: form.total > vars.director_tier",
-            "when: form.purpose > vars.director_tier",
-        ),
-    )
-    .unwrap();
+    let (dir, _) = signoff_tests::failing_guard_copy("mail-incident-defs");
     let h = Harness::with_processes("mail-incident", dir).await;
     let id = h
         .engine
@@ -460,10 +448,7 @@ async fn an_incident_tells_the_process_owner() {
 
 #[tokio::test]
 async fn a_process_template_overrides_the_built_in_subject() {
-    let dir = signoff_tests::scratch_dir("mail-template-defs");
-    for f in ["org.yaml", "calendar.yaml", "reimbursement.yaml"] {
-        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
-    }
+    let dir = signoff_tests::processes_copy("mail-template-defs", &["reimbursement.yaml"]);
     std::fs::create_dir_all(dir.join("templates")).unwrap();
     std::fs::write(
         dir.join("templates/task_assigned.zh.txt"),

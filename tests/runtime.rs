@@ -746,17 +746,7 @@ async fn add_signer_transfer_and_out_of_office() {
 
 #[tokio::test]
 async fn a_guard_failing_at_run_time_is_an_incident_that_can_be_retried() {
-    let dir = signoff_tests::scratch_dir("incident-defs");
-    for f in ["org.yaml", "calendar.yaml", "reimbursement.yaml"] {
-        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
-    }
-    let original = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
-    // A guard that type-checks by name but fails at run time (a string compared to a number).
-    let broken = original.replace(
-        "when: form.total > vars.director_tier",
-        "when: form.purpose > vars.director_tier",
-    );
-    std::fs::write(dir.join("reimbursement.yaml"), &broken).unwrap();
+    let (dir, original) = signoff_tests::failing_guard_copy("incident-defs");
     let mut h = Harness::with_processes("incident", dir.clone()).await;
     let id = h
         .engine
@@ -788,10 +778,7 @@ async fn a_guard_failing_at_run_time_is_an_incident_that_can_be_retried() {
 
 #[tokio::test]
 async fn running_requests_stay_on_their_version_and_migrate_refuses_to_strand() {
-    let dir = signoff_tests::scratch_dir("versions-defs");
-    for f in ["org.yaml", "calendar.yaml", "reimbursement.yaml"] {
-        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
-    }
+    let dir = signoff_tests::processes_copy("versions-defs", &["reimbursement.yaml"]);
     let mut h = Harness::with_processes("versions", dir.clone()).await;
     let old = h
         .engine
@@ -878,10 +865,7 @@ steps:
 "#;
 
 async fn committee(definition: &str) -> Harness {
-    let dir = signoff_tests::scratch_dir("committee-defs");
-    for f in ["org.yaml", "calendar.yaml"] {
-        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
-    }
+    let dir = signoff_tests::processes_copy("committee-defs", &[]);
     std::fs::write(dir.join("committee.yaml"), definition).unwrap();
     Harness::with_processes("committee", dir).await
 }
@@ -986,10 +970,7 @@ async fn auto_skip_of_the_submitter_and_urge_is_rate_limited() {
 
     // When the submitter is the only assignee, auto_skip passes the step.
     let skip_def = COMMITTEE.replace("assignees: [manager]", "assignees: [submitter]");
-    let dir = signoff_tests::scratch_dir("skip-defs");
-    for f in ["org.yaml", "calendar.yaml"] {
-        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
-    }
+    let dir = signoff_tests::processes_copy("skip-defs", &[]);
     std::fs::write(dir.join("committee.yaml"), skip_def).unwrap();
     let skip = Harness::with_processes("skip", dir).await;
     let view = skip

@@ -123,6 +123,31 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A scratch processes folder with the demo directory, the calendar and the named
+/// shipped files, for tests that change a definition.
+pub fn processes_copy(name: &str, files: &[&str]) -> PathBuf {
+    let dir = scratch_dir(name);
+    for f in ["org.yaml", "calendar.yaml"].iter().chain(files) {
+        std::fs::copy(processes_dir().join(f), dir.join(f)).expect("copy a shipped file");
+    }
+    dir
+}
+
+/// A processes folder whose reimbursement has a guard that type-checks by name but fails
+/// at run time (a text compared with a number): the service review's approval stops on
+/// an incident. Returns the folder and the shipped text, to fix it with.
+pub fn failing_guard_copy(name: &str) -> (PathBuf, String) {
+    let dir = processes_copy(name, &["reimbursement.yaml"]);
+    let original = std::fs::read_to_string(dir.join("reimbursement.yaml")).expect("read");
+    let broken = original.replace(
+        "when: form.total > vars.director_tier",
+        "when: form.purpose > vars.director_tier",
+    );
+    assert_ne!(broken, original, "the guard to break is in the definition");
+    std::fs::write(dir.join("reimbursement.yaml"), broken).expect("write");
+    (dir, original)
+}
+
 impl Harness {
     /// Monday 28 September 2026, 10:00 in Shanghai: the National Day holiday is ahead.
     pub async fn new(name: &str) -> Harness {

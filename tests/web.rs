@@ -514,10 +514,7 @@ async fn a_trusted_proxy_header_signs_people_in() {
 
 #[tokio::test]
 async fn owners_check_and_publish_definitions_others_may_not() {
-    let dir = signoff_tests::scratch_dir("web-owner-defs");
-    for f in ["org.yaml", "calendar.yaml", "reimbursement.yaml"] {
-        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
-    }
+    let dir = signoff_tests::processes_copy("web-owner-defs", &["reimbursement.yaml"]);
     let web = Web::start_with(
         Harness::with_processes("web-owner", dir.clone()).await,
         signoff_web::server::AuthMode::Password,
@@ -624,10 +621,7 @@ async fn health_and_metrics() {
 
 #[tokio::test]
 async fn someone_copied_on_a_step_is_mailed_sees_it_in_the_inbox_and_may_read_it() {
-    let dir = signoff_tests::scratch_dir("web-cc-defs");
-    for f in ["org.yaml", "calendar.yaml"] {
-        std::fs::copy(signoff_tests::processes_dir().join(f), dir.join(f)).unwrap();
-    }
+    let dir = signoff_tests::processes_copy("web-cc-defs", &[]);
     let definition = signoff_tests::base_with(
         "    assignees: [manager]\n",
         "    assignees: [manager]\n    cc: [{ user: wang.fang }]\n",

@@ -433,11 +433,7 @@ async fn rule_targets(
                     .map(|m| vec![person(&m.id.value, None)])
                     .unwrap_or_default(),
                 Recipient::User(u) => vec![person(u, None)],
-                Recipient::Role(r) => directory
-                    .members(r)
-                    .into_iter()
-                    .map(|u| person(&u.id.value, None))
-                    .collect(),
+                Recipient::Role(r) => principal_users(&Principal::Role(r.clone()), directory),
                 Recipient::Field(f) => inst
                     .form
                     .get(f)
