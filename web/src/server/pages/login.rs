@@ -1,0 +1,146 @@
+//! Signing in and out.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use minijinja::context;
+use serde::Deserialize;
+use signoff_engine::display::Lang;
+
+use super::{CsrfOnly, Notice, Viewer};
+use crate::server::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, SESSION_COOKIE};
+use crate::server::i18n::phrases;
+use crate::server::AppState;
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    axum::Extension(csrf): axum::Extension<CsrfToken>,
+    Query(q): Query<Notice>,
+) -> Response {
+    if matches!(state.auth.as_ref(), AuthMode::TrustedHeader(_)) {
+        return Redirect::to("/inbox").into_response();
+    }
+    login_page(
+        &state,
+        &csrf.0,
+        q.next.as_deref(),
+        q.error.is_some(),
+        "",
+        StatusCode::OK,
+    )
+}
+
+fn login_page(
+    state: &AppState,
+    csrf: &str,
+    next: Option<&str>,
+    failed: bool,
+    user: &str,
+    status: StatusCode,
+) -> Response {
+    let lang = Lang::Zh;
+    state.pages.render_status(
+        status,
+        "login.html",
+        context! {
+            lang => lang.code(),
+            t => phrases(lang),
+            t_en => phrases(Lang::En),
+            csrf,
+            next => safe_next(next),
+            failed,
+            typed_user => user,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    axum::Extension(csrf): axum::Extension<CsrfToken>,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if !csrf_ok(Some(&csrf), &jar, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            "the login form's security token is missing: reload the page",
+        )
+            .into_response();
+    }
+    let user = form.user.trim();
+    let known = state.engine.directory().user(user).is_some();
+    let ok = match state.accounts.verify(user, &form.password).await {
+        Ok(ok) => ok && known,
+        Err(e) => {
+            tracing::error!(error = %e, "verifying a password");
+            false
+        }
+    };
+    if !ok {
+        tracing::warn!(user, "failed sign-in");
+        return login_page(
+            &state,
+            &csrf.0,
+            form.next.as_deref(),
+            true,
+            user,
+            StatusCode::UNAUTHORIZED,
+        );
+    }
+    match state
+        .accounts
+        .start_session(user, chrono::Duration::hours(12))
+        .await
+    {
+        Ok((token, _)) => {
+            let cookie = Cookie::build((SESSION_COOKIE, token))
+                .path("/")
+                .http_only(true)
+                .secure(state.secure_cookies)
+                .same_site(SameSite::Lax)
+                .max_age(time::Duration::hours(12))
+                .build();
+            tracing::info!(user, "signed in");
+            (
+                jar.add(cookie),
+                Redirect::to(&safe_next(form.next.as_deref())),
+            )
+                .into_response()
+        }
+        Err(e) => crate::server::error::ApiError::internal(e).into_response(),
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return viewer.bad_csrf(&state);
+    }
+    if let Some(token) = viewer.jar.get(SESSION_COOKIE) {
+        if let Err(e) = state.accounts.end_session(token.value()).await {
+            tracing::error!(error = %e, "ending a session");
+        }
+    }
+    let jar = viewer
+        .jar
+        .clone()
+        .remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, Redirect::to("/login")).into_response()
+}

@@ -1,0 +1,221 @@
+//! The HTML pages: login, inbox, task, new request, my requests, owner pages. They work
+//! without JavaScript; every state-changing form carries the CSRF token. This module
+//! holds what every page shares: who is looking, in which language, and the layout.
+
+mod inbox;
+mod login;
+mod new_request;
+mod owner;
+mod request;
+
+pub use inbox::inbox;
+pub use login::{login, login_form, logout};
+pub use new_request::{new_request, new_request_form, new_request_list};
+pub use owner::{check, incidents, process, processes, publish, retry};
+pub use request::{act, my_requests, request, task, withdraw};
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use minijinja::{context, Value};
+use serde::Deserialize;
+use signoff_engine::display::Lang;
+use signoff_engine::runtime::EngineError;
+
+use super::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, PageUser};
+use super::i18n::phrases;
+use super::AppState;
+
+const LANG_COOKIE: &str = "signoff_lang";
+
+/// The signed-in person looking at a page, in their language, with the CSRF token.
+pub struct Viewer {
+    pub user: String,
+    pub lang: Lang,
+    pub csrf: String,
+    jar: CookieJar,
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let PageUser(user) = PageUser::from_request_parts(parts, state).await?;
+        let jar = CookieJar::from_headers(&parts.headers);
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let lang = jar
+            .get(LANG_COOKIE)
+            .map(|c| Lang::parse(c.value()))
+            .unwrap_or_else(|| Lang::of_user(state.engine.directory(), &user));
+        Ok(Viewer {
+            user,
+            lang,
+            csrf,
+            jar,
+        })
+    }
+}
+
+impl Viewer {
+    fn csrf_ok(&self, submitted: &str) -> bool {
+        csrf_ok(Some(&CsrfToken(self.csrf.clone())), &self.jar, submitted)
+    }
+
+    fn page(&self, state: &AppState, name: &str, page: Value) -> Response {
+        self.page_status(state, StatusCode::OK, name, page)
+    }
+
+    fn page_status(
+        &self,
+        state: &AppState,
+        status: StatusCode,
+        name: &str,
+        page: Value,
+    ) -> Response {
+        let directory = state.engine.directory();
+        let owns_any = state
+            .engine
+            .registry()
+            .processes()
+            .iter()
+            .any(|(_, d)| state.engine.is_owner(d, &self.user));
+        let ctx = context! {
+            lang => self.lang.code(),
+            t => phrases(self.lang),
+            user => self.user,
+            user_name => directory.user(&self.user).map(|u| u.name.clone()).unwrap_or_default(),
+            csrf => self.csrf,
+            owner => owns_any,
+            sso => matches!(state.auth.as_ref(), AuthMode::TrustedHeader(_)),
+            ..page
+        };
+        state.pages.render_status(status, name, ctx)
+    }
+
+    fn error(&self, state: &AppState, status: StatusCode, message: &str) -> Response {
+        self.page_status(
+            state,
+            status,
+            "error.html",
+            context! { status => status.as_u16(), message },
+        )
+    }
+
+    fn engine_error(&self, state: &AppState, e: &EngineError) -> Response {
+        let status = match e {
+            EngineError::UnknownInstance(_)
+            | EngineError::UnknownTask(_)
+            | EngineError::UnknownProcess(_) => StatusCode::NOT_FOUND,
+            EngineError::NotYourTask { .. } => StatusCode::FORBIDDEN,
+            EngineError::Stale { .. } | EngineError::NotAllowed(_) => StatusCode::CONFLICT,
+            EngineError::InvalidForm(_) | EngineError::UnknownUser(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        self.error(state, status, &e.to_string())
+    }
+
+    fn bad_csrf(&self, state: &AppState) -> Response {
+        self.error(
+            state,
+            StatusCode::FORBIDDEN,
+            "the form's security token is missing or stale: go back, reload the page and try again",
+        )
+    }
+
+    fn name_of(&self, state: &AppState, user: &str) -> String {
+        state
+            .engine
+            .directory()
+            .user(user)
+            .map_or_else(|| user.to_string(), |u| u.name.clone())
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    notice: Option<String>,
+    process: Option<String>,
+    next: Option<String>,
+    error: Option<String>,
+    version: Option<i64>,
+}
+
+pub async fn home() -> Redirect {
+    Redirect::to("/inbox")
+}
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match state.engine.counts().await {
+        Ok(_) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "unavailable", "message": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return super::error::ApiError::not_found(format!("no such endpoint: {}", uri.path()))
+            .into_response();
+    }
+    (
+        StatusCode::NOT_FOUND,
+        axum::response::Html(
+            "<!doctype html><title>404</title><p>Not found. <a href=\"/inbox\">Inbox</a>",
+        ),
+    )
+        .into_response()
+}
+
+/// `/lang/{code}`: remembers the language and goes back.
+pub async fn set_lang(
+    Path(code): Path<String>,
+    jar: CookieJar,
+    Query(q): Query<Notice>,
+) -> Response {
+    let lang = Lang::parse(&code);
+    let cookie = Cookie::build((LANG_COOKIE, lang.code()))
+        .path("/")
+        .same_site(SameSite::Lax)
+        .build();
+    (jar.add(cookie), Redirect::to(&safe_next(q.next.as_deref()))).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+fn process_name(state: &AppState, process: &str, lang: Lang) -> String {
+    state.engine.registry().latest(process).map_or_else(
+        || process.to_string(),
+        |(_, d)| lang.pick(&d.name).to_string(),
+    )
+}
+
+fn step_name(state: &AppState, process: &str, step: &str, lang: Lang) -> String {
+    state
+        .engine
+        .registry()
+        .latest(process)
+        .and_then(|(_, d)| {
+            d.step(step)
+                .and_then(|s| s.name.as_ref())
+                .map(|n| lang.pick(n).to_string())
+        })
+        .unwrap_or_else(|| step.to_string())
+}

@@ -1,0 +1,170 @@
+//! Starting a request: the list of processes and the form generated from a definition.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::{context, Value};
+use signoff_engine::runtime::EngineError;
+
+use super::Viewer;
+use crate::server::auth::urlencode;
+use crate::server::forms::{self, Raw};
+use crate::server::i18n::phrase;
+use crate::server::AppState;
+
+pub async fn new_request_list(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let processes: Vec<Value> = state
+        .engine
+        .registry()
+        .processes()
+        .iter()
+        .map(|(version, d)| {
+            context! {
+                id => d.id.value,
+                name => viewer.lang.pick(&d.name),
+                description => d.description.as_ref().map(|x| viewer.lang.pick(x).to_string()),
+                version,
+            }
+        })
+        .collect();
+    viewer.page(
+        &state,
+        "new_list.html",
+        context! { active => "new", processes },
+    )
+}
+
+pub async fn new_request_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(process): Path<String>,
+) -> Response {
+    request_form(
+        &state,
+        &viewer,
+        &process,
+        &Raw::new(),
+        &BTreeMap::new(),
+        &HashMap::new(),
+        None,
+        StatusCode::OK,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn request_form(
+    state: &AppState,
+    viewer: &Viewer,
+    process: &str,
+    raw: &Raw,
+    errors: &BTreeMap<String, String>,
+    extra: &HashMap<String, usize>,
+    message: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let Some((version, def)) = state.engine.registry().latest(process) else {
+        return viewer.error(
+            state,
+            StatusCode::NOT_FOUND,
+            &format!("no process `{process}`"),
+        );
+    };
+    let widgets = forms::widgets(
+        &def.form.fields,
+        raw,
+        errors,
+        state.engine.directory(),
+        viewer.lang,
+        extra,
+    );
+    viewer.page_status(
+        state,
+        status,
+        "new_request.html",
+        context! {
+            active => "new",
+            process => context! { id => process, name => viewer.lang.pick(&def.name), version, description => def.description.as_ref().map(|x| viewer.lang.pick(x).to_string()) },
+            widgets,
+            form_error => errors.get("").cloned(),
+            message,
+        },
+    )
+}
+
+pub async fn new_request(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(process): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let raw: Raw = pairs.into_iter().collect();
+    if !viewer.csrf_ok(raw.get("csrf").map(String::as_str).unwrap_or_default()) {
+        return viewer.bad_csrf(&state);
+    }
+    let Some((_, def)) = state.engine.registry().latest(&process) else {
+        return viewer.error(
+            &state,
+            StatusCode::NOT_FOUND,
+            &format!("no process `{process}`"),
+        );
+    };
+    let (form, shown, errors) = forms::parse(&def.form.fields, &raw);
+    // "Add a line" posts the form to itself: one more row, nothing submitted.
+    if let Some(table) = raw.get("_add_line") {
+        let extra = HashMap::from([(table.clone(), 1usize)]);
+        return request_form(
+            &state,
+            &viewer,
+            &process,
+            &shown,
+            &BTreeMap::new(),
+            &extra,
+            None,
+            StatusCode::OK,
+        );
+    }
+    if !errors.is_empty() {
+        let message = phrase(viewer.lang, "form_errors");
+        return request_form(
+            &state,
+            &viewer,
+            &process,
+            &shown,
+            &errors,
+            &HashMap::new(),
+            Some(message),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let result = state.engine.start(&process, &viewer.user, form).await;
+    state.metrics.action(
+        "start",
+        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+    );
+    match result {
+        Ok(view) => Redirect::to(&format!(
+            "/requests/{}?notice={}",
+            view.id,
+            urlencode(&phrase(viewer.lang, "submit"))
+        ))
+        .into_response(),
+        Err(EngineError::InvalidForm(e)) => {
+            let message = phrase(viewer.lang, "form_errors");
+            let errors: BTreeMap<String, String> = e.fields.into_iter().collect();
+            request_form(
+                &state,
+                &viewer,
+                &process,
+                &shown,
+                &errors,
+                &HashMap::new(),
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => viewer.engine_error(&state, &e),
+    }
+}

@@ -1,0 +1,297 @@
+//! The owner pages: definitions, versions, the YAML, checking and publishing, incidents.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::{context, Value};
+use serde::Deserialize;
+use signoff_engine::runtime::{
+    EngineError, InstanceId, InstanceStatus, PublishError, RequestQuery,
+};
+
+use super::{process_name, CsrfOnly, Notice, Viewer};
+use crate::server::auth::urlencode;
+use crate::server::i18n::phrase;
+use crate::server::views::{diagram, local_time};
+use crate::server::AppState;
+
+pub async fn processes(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let mut rows = Vec::new();
+    for (version, d) in state.engine.registry().processes() {
+        let versions = state
+            .engine
+            .versions(&d.id.value)
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0);
+        rows.push(context! {
+            id => d.id.value,
+            name => viewer.lang.pick(&d.name),
+            version,
+            versions,
+            owner => state.engine.is_owner(&d, &viewer.user),
+        });
+    }
+    viewer.page(
+        &state,
+        "processes.html",
+        context! { active => "processes", processes => rows },
+    )
+}
+
+pub async fn process(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<Notice>,
+) -> Response {
+    process_page(
+        &state,
+        &viewer,
+        &id,
+        q.version,
+        None,
+        q.notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The owner page; `edited` is a text being checked, with its diagnostics.
+async fn process_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+    version: Option<i64>,
+    edited: Option<(
+        String,
+        Vec<signoff_engine::diagnostic::Diagnostic>,
+        Option<String>,
+    )>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let Some((latest, def)) = state.engine.registry().latest(id) else {
+        return viewer.error(state, StatusCode::NOT_FOUND, &format!("no process `{id}`"));
+    };
+    let version = version.unwrap_or(latest);
+    let versions = state.engine.versions(id).await.unwrap_or_default();
+    let source = match state.engine.source(id, version).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return viewer.error(
+                state,
+                StatusCode::NOT_FOUND,
+                &format!("`{id}` has no version {version}"),
+            )
+        }
+        Err(e) => return viewer.engine_error(state, &e),
+    };
+    let shown_def = state
+        .engine
+        .registry()
+        .version(id, version)
+        .unwrap_or_else(|| def.clone());
+    let (text, diagnostics, error) = edited.unwrap_or((source.clone(), Vec::new(), None));
+    let lines: Vec<Value> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let n = i as u32 + 1;
+            let notes: Vec<String> = diagnostics
+                .iter()
+                .filter(|d| d.line == n)
+                .map(|d| {
+                    format!(
+                        "{}:{} {}: {}{}",
+                        d.line,
+                        d.column,
+                        d.severity.as_str(),
+                        d.message,
+                        d.hint
+                            .as_ref()
+                            .map(|h| format!(" ({h})"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            context! { n, text => line, notes }
+        })
+        .collect();
+    let checked = !diagnostics.is_empty() || error.is_some();
+    viewer.page_status(
+        state,
+        status,
+        "process.html",
+        context! {
+            active => "processes",
+            process => context! { id, name => viewer.lang.pick(&def.name), latest, version, owner => state.engine.is_owner(&def, &viewer.user) },
+            versions => versions.iter().map(|v| context! { version => v.version, created => local_time(&v.created_at), latest => v.latest }).collect::<Vec<_>>(),
+            diagram => diagram(&shown_def, &[], state.engine.directory(), viewer.lang),
+            text,
+            lines,
+            diagnostics => diagnostics.iter().map(|d| context! { line => d.line, column => d.column, severity => d.severity.as_str(), message => d.message, hint => d.hint }).collect::<Vec<_>>(),
+            checked,
+            error,
+            notice,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct YamlForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    yaml: String,
+}
+
+pub async fn check(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<YamlForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return viewer.bad_csrf(&state);
+    }
+    let (_, diagnostics) = state.engine.check_text(&format!("{id}.yaml"), &form.yaml);
+    let ok = diagnostics
+        .is_empty()
+        .then(|| phrase(viewer.lang, "check_ok"));
+    process_page(
+        &state,
+        &viewer,
+        &id,
+        None,
+        Some((form.yaml, diagnostics, None)),
+        ok,
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn publish(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<YamlForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return viewer.bad_csrf(&state);
+    }
+    match state.engine.publish(&viewer.user, &form.yaml).await {
+        Ok((process, version)) => Redirect::to(&format!(
+            "/processes/{process}?notice={}",
+            urlencode(&format!("{} {version}", phrase(viewer.lang, "published")))
+        ))
+        .into_response(),
+        Err(PublishError::Invalid(diagnostics)) => {
+            process_page(
+                &state,
+                &viewer,
+                &id,
+                None,
+                Some((form.yaml, diagnostics, None)),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(PublishError::NotOwner(p)) => viewer.error(
+            &state,
+            StatusCode::FORBIDDEN,
+            &format!("only the owner of `{p}` may publish it"),
+        ),
+        Err(e) => {
+            let message = e.to_string();
+            process_page(
+                &state,
+                &viewer,
+                &id,
+                None,
+                Some((form.yaml, Vec::new(), Some(message))),
+                None,
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn incidents(State(state): State<AppState>, viewer: Viewer) -> Response {
+    let list = match state
+        .engine
+        .requests(&RequestQuery {
+            status: Some(InstanceStatus::Incident),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
+    let rows: Vec<Value> = list
+        .iter()
+        .filter(|r| {
+            state
+                .engine
+                .registry()
+                .version(&r.process, r.version)
+                .is_some_and(|d| state.engine.is_owner(&d, &viewer.user))
+        })
+        .map(|r| {
+            context! {
+                id => r.id.0,
+                process => process_name(&state, &r.process, viewer.lang),
+                version => r.version,
+                submitter => viewer.name_of(&state, &r.submitter),
+                steps => r.current_steps.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>().join(", "),
+                reason => r.incident,
+                updated => local_time(&r.updated_at),
+            }
+        })
+        .collect();
+    viewer.page(
+        &state,
+        "incidents.html",
+        context! { active => "incidents", incidents => rows },
+    )
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return viewer.bad_csrf(&state);
+    }
+    let view = match state.engine.instance(InstanceId(id)).await {
+        Ok(v) => v,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
+    let owner = state
+        .engine
+        .registry()
+        .version(&view.process, view.version)
+        .is_some_and(|d| state.engine.is_owner(&d, &viewer.user));
+    if !owner {
+        return viewer.error(
+            &state,
+            StatusCode::FORBIDDEN,
+            "only the process owner may retry a request",
+        );
+    }
+    let result = state.engine.retry(InstanceId(id), &viewer.user).await;
+    state.metrics.action(
+        "retry",
+        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+    );
+    match result {
+        Ok(_) => Redirect::to("/incidents").into_response(),
+        Err(e) => viewer.engine_error(&state, &e),
+    }
+}

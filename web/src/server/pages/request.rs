@@ -1,0 +1,476 @@
+//! A request and a task on it: the fields, history and diagram, the step's actions,
+//! resubmitting after a return; my requests and withdrawing one.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use minijinja::{context, Value};
+use signoff_engine::display::{computed_value, field_value, Lang};
+use signoff_engine::model::{FieldType, ProcessDef};
+use signoff_engine::runtime::{
+    ActionKind, ActionRequest, EngineError, InstanceId, InstanceStatus, InstanceView, RequestQuery,
+    TaskId, TaskStatus,
+};
+
+use super::{process_name, CsrfOnly, Notice, Viewer};
+use crate::server::auth::urlencode;
+use crate::server::forms::{self, Raw};
+use crate::server::i18n::phrase;
+use crate::server::views::{diagram, history, local_time};
+use crate::server::AppState;
+
+/// The request's fields as label and text, tables as rows of cells.
+fn field_rows(
+    def: &ProcessDef,
+    form: &serde_json::Value,
+    state: &AppState,
+    lang: Lang,
+) -> Vec<Value> {
+    let directory = state.engine.directory();
+    let mut rows: Vec<Value> = def
+        .form
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let value = form.get(&f.id.value)?;
+            if f.kind.value == FieldType::Table {
+                let header: Vec<String> = f.columns.iter().map(|c| lang.pick(&c.label).to_string()).collect();
+                let lines: Vec<Vec<String>> = value
+                    .as_array()
+                    .map(|lines| {
+                        lines
+                            .iter()
+                            .map(|line| {
+                                f.columns
+                                    .iter()
+                                    .map(|c| line.get(&c.id.value).map(|v| field_value(c, v, directory, lang)).unwrap_or_default())
+                                    .collect()
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                return Some(context! { label => lang.pick(&f.label), table => true, header, lines });
+            }
+            Some(context! { label => lang.pick(&f.label), value => field_value(f, value, directory, lang), long => f.kind.value == FieldType::LongText })
+        })
+        .collect();
+    for c in &def.form.computed {
+        if let (Some(label), Some(value)) = (&c.label, form.get(&c.id.value)) {
+            rows.push(context! { label => lang.pick(label), value => computed_value(c, value, lang), computed => true });
+        }
+    }
+    rows
+}
+
+/// Everything the task and request pages show about a request.
+fn request_context(state: &AppState, viewer: &Viewer, view: &InstanceView) -> Value {
+    let def = state.engine.registry().version(&view.process, view.version);
+    let directory = state.engine.directory();
+    let (fields, diagram_rows) = match &def {
+        Some(d) => (
+            field_rows(d, &view.form, state, viewer.lang),
+            diagram(d, &view.current_steps, directory, viewer.lang),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let holders: Vec<String> = view
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Open)
+        .map(|t| viewer.name_of(state, t.delegate.as_deref().unwrap_or(&t.assignee)))
+        .collect();
+    context! {
+        request => context! {
+            id => view.id.0,
+            process => process_name(state, &view.process, viewer.lang),
+            process_id => view.process,
+            version => view.version,
+            status => view.status.as_str(),
+            outcome => view.outcome,
+            submitter => viewer.name_of(state, &view.submitter),
+            submitter_id => view.submitter,
+            created => local_time(&view.created_at),
+            incident => view.incident,
+            running => matches!(view.status, InstanceStatus::Running | InstanceStatus::Incident),
+            steps => view.current_steps.iter().map(|s| def.as_ref().and_then(|d| d.step(s)).and_then(|st| st.name.as_ref()).map_or_else(|| s.clone(), |n| viewer.lang.pick(n).to_string())).collect::<Vec<_>>(),
+            holders,
+        },
+        fields,
+        history => history(&view.history, def.as_deref(), directory),
+        diagram => diagram_rows,
+    }
+}
+
+pub async fn request(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<Notice>,
+) -> Response {
+    let id = InstanceId(id);
+    match state.engine.can_view(id, &viewer.user).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return viewer.error(
+                &state,
+                StatusCode::FORBIDDEN,
+                "this request is not yours to see",
+            )
+        }
+        Err(e) => return viewer.engine_error(&state, &e),
+    }
+    let view = match state.engine.instance(id).await {
+        Ok(v) => v,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
+    let resubmit = view
+        .tasks
+        .iter()
+        .find(|t| t.kind == "resubmit" && t.assignee == viewer.user && t.status == TaskStatus::Open)
+        .map(|t| t.id.0);
+    let page = request_context(&state, &viewer, &view);
+    viewer.page(
+        &state,
+        "task.html",
+        context! {
+            active => "requests",
+            can_withdraw => view.submitter == viewer.user && matches!(view.status, InstanceStatus::Running | InstanceStatus::Incident),
+            resubmit_task => resubmit,
+            notice => q.notice,
+            ..page
+        },
+    )
+}
+
+pub async fn task(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Query(q): Query<Notice>,
+) -> Response {
+    task_page(&state, &viewer, TaskId(id), q.notice, None, StatusCode::OK).await
+}
+
+/// What a failed action brings back to the task page.
+struct Retyped {
+    message: String,
+    raw: Raw,
+    errors: BTreeMap<String, String>,
+    comment: String,
+}
+
+async fn task_page(
+    state: &AppState,
+    viewer: &Viewer,
+    id: TaskId,
+    notice: Option<String>,
+    failed: Option<Retyped>,
+    status: StatusCode,
+) -> Response {
+    let task = match state.engine.task(id).await {
+        Ok(t) => t,
+        Err(e) => return viewer.engine_error(state, &e),
+    };
+    match state.engine.can_view(task.instance, &viewer.user).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return viewer.error(
+                state,
+                StatusCode::FORBIDDEN,
+                "this task is not yours to see",
+            )
+        }
+        Err(e) => return viewer.engine_error(state, &e),
+    }
+    let view = match state.engine.instance(task.instance).await {
+        Ok(v) => v,
+        Err(e) => return viewer.engine_error(state, &e),
+    };
+    let def = state.engine.registry().version(&task.process, task.version);
+    let holder =
+        task.assignee == viewer.user || task.delegate.as_deref() == Some(viewer.user.as_str());
+    let open = task.status == TaskStatus::Open;
+    let step = def.as_ref().and_then(|d| d.step(&task.step).cloned());
+    let lang = viewer.lang;
+    let actions: Vec<Value> = if holder && open {
+        task.actions
+            .iter()
+            .map(|a| context! { id => a, label => phrase(lang, if a == "comment" { "comment_action" } else { a }), needs_user => matches!(a.as_str(), "delegate" | "transfer" | "add_signer" | "remove_signer") })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let return_to: Vec<String> = step
+        .as_ref()
+        .map(|s| s.return_to.iter().map(|r| r.value.clone()).collect())
+        .unwrap_or_default();
+    let failed_ref = failed.as_ref();
+    let inputs = step
+        .as_ref()
+        .map(|s| {
+            forms::widgets(
+                &s.inputs,
+                &failed_ref
+                    .map(|f| prefixless(&f.raw, "input."))
+                    .unwrap_or_default(),
+                &failed_ref.map(|f| f.errors.clone()).unwrap_or_default(),
+                state.engine.directory(),
+                lang,
+                &HashMap::new(),
+            )
+        })
+        .unwrap_or_default();
+    // A returned request is resubmitted with its form, prefilled.
+    let resubmit_form = if task.kind == "resubmit" && holder && open {
+        def.as_ref().map(|d| {
+            let raw = failed_ref
+                .map(|f| f.raw.clone())
+                .unwrap_or_else(|| forms::raw_of(&d.form.fields, &view.form));
+            forms::widgets(
+                &d.form.fields,
+                &raw,
+                &failed_ref.map(|f| f.errors.clone()).unwrap_or_default(),
+                state.engine.directory(),
+                lang,
+                &HashMap::new(),
+            )
+        })
+    } else {
+        None
+    };
+    let page = request_context(state, viewer, &view);
+    viewer.page_status(
+        state,
+        status,
+        "task.html",
+        context! {
+            active => "inbox",
+            task => context! {
+                id => task.id.0,
+                step => step.as_ref().and_then(|s| s.name.as_ref()).map_or_else(|| task.step.clone(), |n| lang.pick(n).to_string()),
+                status => task.status.as_str(),
+                due => task.due_at.as_deref().map(local_time),
+                kind => task.kind,
+                holder,
+                open,
+                delegate_for => task.delegate.as_ref().filter(|d| **d == viewer.user).map(|_| viewer.name_of(state, &task.assignee)),
+            },
+            actions,
+            return_to,
+            inputs,
+            resubmit_form,
+            error => failed_ref.map(|f| f.message.clone()),
+            typed_comment => failed_ref.map(|f| f.comment.clone()).unwrap_or_default(),
+            users => state.engine.directory().users.iter().map(|u| context! { id => u.id.value, name => u.name }).collect::<Vec<_>>(),
+            notice,
+            ..page
+        },
+    )
+}
+
+/// The `input.NAME` entries of a posted form, without the prefix.
+fn prefixless(raw: &Raw, prefix: &str) -> Raw {
+    raw.iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone())))
+        .collect()
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let raw: Raw = pairs.into_iter().collect();
+    let get = |k: &str| {
+        raw.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    if !viewer.csrf_ok(raw.get("csrf").map(String::as_str).unwrap_or_default()) {
+        return viewer.bad_csrf(&state);
+    }
+    let id = TaskId(id);
+    let comment = get("comment");
+    let retyped = |message: String, raw: Raw, errors: BTreeMap<String, String>| Retyped {
+        message,
+        raw,
+        errors,
+        comment: comment.clone().unwrap_or_default(),
+    };
+    let Some(action) = get("action").and_then(|a| a.parse::<ActionKind>().ok()) else {
+        let failed = retyped("choose an action".into(), raw.clone(), BTreeMap::new());
+        return task_page(
+            &state,
+            &viewer,
+            id,
+            None,
+            Some(failed),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let task = match state.engine.task(id).await {
+        Ok(t) => t,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
+    let def = state.engine.registry().version(&task.process, task.version);
+    let mut request = ActionRequest::new(action);
+    request.comment = comment.clone();
+    request.to = if action == ActionKind::Return {
+        get("to_step")
+    } else {
+        get("to")
+    };
+    let mut shown = raw.clone();
+    let mut errors = BTreeMap::new();
+    if let Some(step) = def.as_ref().and_then(|d| d.step(&task.step)) {
+        if !step.inputs.is_empty()
+            && matches!(
+                action,
+                ActionKind::Approve | ActionKind::Reject | ActionKind::Complete
+            )
+        {
+            let (inputs, _, input_errors) = forms::parse(&step.inputs, &prefixless(&raw, "input."));
+            errors.extend(
+                input_errors
+                    .into_iter()
+                    .map(|(k, v)| (format!("input.{k}"), v)),
+            );
+            request.inputs = Some(inputs);
+        }
+    }
+    if action == ActionKind::Resubmit {
+        if let Some(d) = &def {
+            let (form, kept, form_errors) = forms::parse(&d.form.fields, &raw);
+            shown = kept;
+            errors.extend(form_errors);
+            request.form = Some(form);
+        }
+    }
+    if !errors.is_empty() {
+        let failed = retyped(phrase(viewer.lang, "form_errors"), shown, errors);
+        return task_page(
+            &state,
+            &viewer,
+            id,
+            None,
+            Some(failed),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let result = state.engine.act(id, &viewer.user, request).await;
+    state.metrics.action(
+        action.as_str(),
+        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+    );
+    match result {
+        Ok(_) => {
+            let notice = format!(
+                "{} #{} · {}",
+                phrase(viewer.lang, action.as_str()),
+                task.instance,
+                phrase(viewer.lang, "done_notice")
+            );
+            Redirect::to(&format!("/inbox?notice={}", urlencode(&notice))).into_response()
+        }
+        Err(EngineError::InvalidForm(form_errors)) => {
+            let failed = retyped(
+                phrase(viewer.lang, "form_errors"),
+                shown,
+                form_errors.fields.into_iter().collect(),
+            );
+            task_page(
+                &state,
+                &viewer,
+                id,
+                None,
+                Some(failed),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => {
+            let status = match e {
+                EngineError::NotYourTask { .. } => StatusCode::FORBIDDEN,
+                EngineError::Stale { .. } | EngineError::NotAllowed(_) => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let failed = retyped(e.to_string(), shown, BTreeMap::new());
+            task_page(&state, &viewer, id, None, Some(failed), status).await
+        }
+    }
+}
+
+pub async fn my_requests(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(q): Query<Notice>,
+) -> Response {
+    let list = match state
+        .engine
+        .requests(&RequestQuery {
+            submitter: Some(viewer.user.clone()),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|r| {
+            context! {
+                id => r.id.0,
+                process => process_name(&state, &r.process, viewer.lang),
+                status => r.status.as_str(),
+                outcome => r.outcome,
+                steps => r.current_steps.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>().join(", "),
+                holders => r.holders.iter().map(|h| viewer.name_of(&state, h)).collect::<Vec<_>>().join(", "),
+                created => local_time(&r.created_at),
+                running => matches!(r.status, InstanceStatus::Running | InstanceStatus::Incident),
+            }
+        })
+        .collect();
+    viewer.page(
+        &state,
+        "requests.html",
+        context! { active => "requests", requests => rows, notice => q.notice },
+    )
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return viewer.bad_csrf(&state);
+    }
+    let result = state
+        .engine
+        .withdraw(
+            InstanceId(id),
+            &viewer.user,
+            form.comment.as_deref().filter(|c| !c.trim().is_empty()),
+        )
+        .await;
+    state.metrics.action(
+        "withdraw",
+        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+    );
+    match result {
+        Ok(_) => Redirect::to(&format!(
+            "/requests?notice={}",
+            urlencode(&format!("#{id} {}", phrase(viewer.lang, "withdraw")))
+        ))
+        .into_response(),
+        Err(e) => viewer.engine_error(&state, &e),
+    }
+}
