@@ -330,3 +330,43 @@ fn json_output_is_stable() {
         })
     );
 }
+
+#[test]
+fn a_rule_naming_a_missing_mail_template_is_an_error_at_its_line() {
+    let dir = signoff_tests::processes_copy("checker-template", &["reimbursement.yaml"]);
+    let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
+    let changed = text.replacen(
+        "  - on: approved\n    to: [submitter]\n",
+        "  - on: approved\n    to: [submitter]\n    template: paid\n",
+        1,
+    );
+    std::fs::write(dir.join("reimbursement.yaml"), &changed).unwrap();
+    let catalog = signoff_engine::catalog::Catalog::load(std::slice::from_ref(&dir));
+    let d = catalog
+        .diagnostics
+        .iter()
+        .find(|d| d.code == signoff_engine::diagnostic::Code::UnknownTemplate)
+        .expect("the missing template is reported");
+    let line = changed
+        .lines()
+        .position(|l| l.contains("template: paid"))
+        .unwrap()
+        + 1;
+    assert_eq!(d.line as usize, line);
+    assert!(d
+        .hint
+        .as_deref()
+        .unwrap_or_default()
+        .contains("paid.zh.txt"));
+    // With the file in place the definition checks clean.
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("templates/paid.zh.txt"),
+        "{% block subject %}x{% endblock %}{% block intro %}{% endblock %}{% block ask %}{% endblock %}",
+    )
+    .unwrap();
+    assert_eq!(
+        signoff_engine::catalog::Catalog::load(&[dir]).error_count(),
+        0
+    );
+}

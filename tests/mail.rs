@@ -465,3 +465,51 @@ async fn a_process_template_overrides_the_built_in_subject() {
     let mail = outbox(&h, id).await;
     assert_eq!(mail[0].subject, "请审批：李娜 的费用报销");
 }
+
+#[tokio::test]
+async fn a_rule_with_a_template_replaces_the_default_mail_for_its_recipients() {
+    let dir = signoff_tests::processes_copy("mail-rule-template-defs", &["reimbursement.yaml"]);
+    let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
+    let with_rule = text.replacen(
+        "  - on: approved\n    to: [submitter]\n",
+        "  - on: approved\n    to: [submitter]\n    template: paid\n",
+        1,
+    );
+    assert_ne!(with_rule, text, "the rule is in the definition");
+    std::fs::write(dir.join("reimbursement.yaml"), with_rule).unwrap();
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("templates/paid.zh.txt"),
+        "{% block subject %}已付款：#{{ request_id }}{% endblock %}{% block intro %}款项已付。{% endblock %}{% block ask %}{% endblock %}",
+    )
+    .unwrap();
+    let h = Harness::with_processes("mail-rule-template", dir).await;
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "liu.qiang", ActionRequest::new(ActionKind::Approve))
+        .await;
+    h.act(id, "song.yi", ActionRequest::new(ActionKind::Approve))
+        .await;
+    let finance = h.task(id, "feng.yu").await;
+    for kind in [ActionKind::Claim, ActionKind::Complete] {
+        h.engine
+            .act(finance, "feng.yu", ActionRequest::new(kind))
+            .await
+            .unwrap();
+    }
+    let approved: Vec<String> = outbox(&h, id)
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "approved")
+        .map(|m| m.subject)
+        .collect();
+    assert_eq!(
+        approved,
+        [format!("已付款：#{id}")],
+        "one mail, with the rule's template"
+    );
+}

@@ -11,9 +11,12 @@ use crate::directory::Directory;
 use crate::loader::SourceFile;
 use crate::located::Position;
 use crate::model::ProcessDef;
+use crate::notify::Templates;
 
 pub const DIRECTORY_FILE: &str = "org.yaml";
 pub const CALENDAR_FILE: &str = "calendar.yaml";
+/// The folder of mail templates beside the definitions.
+pub const TEMPLATES_DIR: &str = "templates";
 
 /// A loaded definition with its source.
 #[derive(Debug, Clone)]
@@ -135,7 +138,49 @@ impl Catalog {
                 catalog.definitions.push(Definition { source, def });
             }
         }
+        catalog.check_templates(&home.join(TEMPLATES_DIR));
         catalog
+    }
+
+    /// The mail templates compile, and every template a notification rule names exists.
+    fn check_templates(&mut self, dir: &Path) {
+        let templates = match Templates::load(dir) {
+            Ok(t) => t,
+            Err(e) => {
+                self.diagnostics.push(Diagnostic::error(
+                    Code::Io,
+                    dir,
+                    Position::UNKNOWN,
+                    e.to_string(),
+                ));
+                return;
+            }
+        };
+        for d in &self.definitions {
+            let steps = d.def.all_steps();
+            let rules = d
+                .def
+                .notify
+                .iter()
+                .chain(steps.iter().flat_map(|s| &s.notify));
+            for name in rules.filter_map(|r| r.template.as_ref()) {
+                if !templates.has(&name.value) {
+                    self.diagnostics.push(
+                        Diagnostic::error(
+                            Code::UnknownTemplate,
+                            &d.source.path,
+                            name.at,
+                            format!("no mail template `{}`", name.value),
+                        )
+                        .with_hint(format!(
+                            "add {}/{}.zh.txt (and .en.txt) with the blocks subject, intro and ask",
+                            dir.display(),
+                            name.value
+                        )),
+                    );
+                }
+            }
+        }
     }
 
     fn load_directory(&mut self, path: &Path) {

@@ -133,16 +133,13 @@ impl Planner {
             };
             let mut targets = default_targets(conn, kind, event, inst, &registry.directory).await?;
             targets.extend(rule_targets(conn, kind, event, inst, &registry.directory).await?);
-            let mut seen = HashSet::new();
-            for target in targets {
-                let human_actor = event.actor != "engine";
-                if (human_actor && target.user == event.actor)
-                    || !seen.insert(target.user.clone())
-                    || (kind == Event::TaskAssigned
-                        && target
-                            .task
-                            .is_some_and(|t| escalated.contains(&(t, target.user.clone()))))
-                {
+            let human_actor = event.actor != "engine";
+            for target in merge(targets) {
+                let superseded = kind == Event::TaskAssigned
+                    && target
+                        .task
+                        .is_some_and(|t| escalated.contains(&(t, target.user.clone())));
+                if (human_actor && target.user == event.actor) || superseded {
                     continue;
                 }
                 queued += self
@@ -327,6 +324,26 @@ async fn load_instance(
         submitter: row.get(2),
         form: serde_json::from_str(row.get::<&str, _>(3)).unwrap_or(Value::Null),
     }))
+}
+
+/// One message per person: a rule's template wins over the default one, and a task to
+/// link to is kept whichever entry named it.
+fn merge(targets: Vec<Target>) -> Vec<Target> {
+    let mut out: Vec<Target> = Vec::with_capacity(targets.len());
+    for target in targets {
+        match out.iter_mut().find(|t| t.user == target.user) {
+            Some(kept) => {
+                if kept.template.is_none() {
+                    kept.template = target.template;
+                }
+                if kept.task.is_none() {
+                    kept.task = target.task;
+                }
+            }
+            None => out.push(target),
+        }
+    }
+    out
 }
 
 fn person(user: &str, task: Option<i64>) -> Target {

@@ -161,7 +161,7 @@ impl Engine {
             .connect_with(connect.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let templates = Templates::load(&options.processes.join("templates"))
+        let templates = Templates::load(&options.processes.join(crate::catalog::TEMPLATES_DIR))
             .map_err(|e| EngineError::Definition(e.to_string()))?;
         let registry = Arc::new(Registry::load(&pool, &catalog, options.clock.now()).await?);
         let writer_conn = SqliteConnection::connect_with(&connect).await?;
