@@ -298,3 +298,75 @@ fn bench_prints_the_bench_line_last() {
     }
     assert!(text.contains("write actions   100"));
 }
+
+/// A plain HTTP/1.0 GET, so the test needs no HTTP client: (status line, body).
+fn http_get(port: u16, path: &str) -> Option<(String, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    Some((head.lines().next()?.to_string(), body.to_string()))
+}
+
+#[test]
+fn serve_answers_and_stops_cleanly_on_sigterm() {
+    let dir = temp_dir("serve");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut server = signoff()
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--smtp",
+            "log",
+        ])
+        .arg("--db")
+        .arg(format!("sqlite://{}", dir.join("serve.db").display()))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let health = loop {
+        if let Some(answer) = http_get(port, "/healthz") {
+            break answer;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not answer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(health.0.contains("200"), "{health:?}");
+    assert!(health.1.contains("\"ok\""));
+    let login = http_get(port, "/login").unwrap();
+    assert!(login.0.contains("200") && login.1.contains("name=\"csrf\""));
+    let inbox = http_get(port, "/inbox").unwrap();
+    assert!(
+        inbox.0.contains("303"),
+        "signed out: to the login page: {inbox:?}"
+    );
+
+    let pid = server.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not stop"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "a clean exit: {status}");
+}
