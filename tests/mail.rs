@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use serde_json::json;
+use signoff_engine::notify::Transport;
 use signoff_engine::notify::{MailQuery, MailStatus, MailView};
 use signoff_engine::runtime::{ActionKind, ActionRequest, EngineError, InstanceId};
-use signoff_tests::{claim, eventually, quick_sender, shanghai, Harness, SmtpServer};
+use signoff_tests::{claim, eventually, quick_sender, shanghai, Harness, SmtpServer, SmtpTls};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -512,4 +513,49 @@ async fn a_rule_with_a_template_replaces_the_default_mail_for_its_recipients() {
         [format!("已付款：#{id}")],
         "one mail, with the rule's template"
     );
+}
+
+async fn delivered_over_tls(mode: SmtpTls) {
+    let smtp = SmtpServer::start_tls(&format!("smtp-{mode:?}"), mode).await;
+    let h = Harness::new(&format!("mail-{mode:?}")).await;
+    h.engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap();
+    let (ca, _) = smtp.tls.clone().unwrap();
+
+    // Without the company CA the server's certificate is not trusted: nothing is sent.
+    let mut untrusted = quick_sender(&smtp.url());
+    untrusted.max_attempts = 1;
+    let pass = h.engine.deliver_mail(&untrusted).await.unwrap();
+    assert_eq!(
+        (pass.sent, pass.failed),
+        (0, 1),
+        "{mode:?}: an unknown CA is refused"
+    );
+    assert!(smtp.received().is_empty());
+
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[200.0]))
+        .await
+        .unwrap()
+        .id;
+    let mut trusted = quick_sender("log");
+    trusted.transport = Transport::parse_with_ca(&smtp.url(), Some(ca.as_bytes())).unwrap();
+    let pass = h.engine.deliver_mail(&trusted).await.unwrap();
+    assert_eq!(pass.sent, 1, "{mode:?}");
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].subject.contains(&format!("#{id}")));
+}
+
+#[tokio::test]
+async fn starttls_delivers_to_a_server_whose_certificate_the_company_ca_signed() {
+    delivered_over_tls(SmtpTls::StartTls).await;
+}
+
+#[tokio::test]
+async fn implicit_tls_delivers_to_a_server_whose_certificate_the_company_ca_signed() {
+    delivered_over_tls(SmtpTls::Implicit).await;
 }

@@ -252,7 +252,18 @@ where
 pub struct SmtpServer {
     pub port: u16,
     pub maildir: PathBuf,
+    /// With TLS: the CA that signed the server's certificate (PEM), and how TLS starts.
+    pub tls: Option<(String, SmtpTls)>,
     child: Option<std::process::Child>,
+}
+
+/// How an SMTP server speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, required before mail.
+    StartTls,
+    /// TLS from the first byte (smtps).
+    Implicit,
 }
 
 /// One message as the SMTP server received it.
@@ -277,6 +288,7 @@ impl SmtpServer {
         SmtpServer {
             port,
             maildir: scratch_dir(name).join("maildir"),
+            tls: None,
             child: None,
         }
     }
@@ -288,12 +300,53 @@ impl SmtpServer {
         server
     }
 
+    /// A server with TLS: a certificate for `localhost` signed by a fresh test CA.
+    pub async fn start_tls(name: &str, mode: SmtpTls) -> SmtpServer {
+        let mut server = SmtpServer::reserve(name);
+        let dir = server
+            .maildir
+            .parent()
+            .expect("a scratch dir")
+            .to_path_buf();
+        let ca_key = rcgen::KeyPair::generate().expect("CA key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Signoff test CA");
+        let ca = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let key = rcgen::KeyPair::generate().expect("server key");
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .expect("server params")
+            .signed_by(&key, &ca, &ca_key)
+            .expect("server certificate");
+        std::fs::write(dir.join("server.pem"), leaf.pem()).expect("write cert");
+        std::fs::write(dir.join("server.key"), key.serialize_pem()).expect("write key");
+        server.tls = Some((ca.pem(), mode));
+        server.run().await;
+        server
+    }
+
     /// Starts (or restarts) the server on this server's port.
     pub async fn run(&mut self) {
         let python = std::env::var("SIGNOFF_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let child = std::process::Command::new(&python)
+        let dir = self.maildir.parent().expect("a scratch dir").to_path_buf();
+        let mut command = std::process::Command::new(&python);
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
+            .arg(format!("127.0.0.1:{}", self.port));
+        match self.tls.as_ref().map(|(_, mode)| *mode) {
+            Some(SmtpTls::StartTls) => {
+                command.arg("--tlscert").arg(dir.join("server.pem"));
+                command.arg("--tlskey").arg(dir.join("server.key"));
+            }
+            Some(SmtpTls::Implicit) => {
+                command.arg("--smtpscert").arg(dir.join("server.pem"));
+                command.arg("--smtpskey").arg(dir.join("server.key"));
+            }
+            None => {}
+        }
+        let child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&self.maildir)
             .stdout(std::process::Stdio::null())
@@ -323,8 +376,13 @@ impl SmtpServer {
         }
     }
 
+    /// The transport URL for this server (by the name its certificate carries).
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        match self.tls.as_ref().map(|(_, mode)| *mode) {
+            Some(SmtpTls::StartTls) => format!("smtp://localhost:{}?tls=required", self.port),
+            Some(SmtpTls::Implicit) => format!("smtps://localhost:{}", self.port),
+            None => format!("smtp://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Every message received so far, in arrival order.

@@ -27,6 +27,10 @@ pub struct MailArgs {
     /// (STARTTLS), smtps://user:pass@host (TLS), file://DIR (one .eml per message) or log.
     #[arg(long, env = "SIGNOFF_SMTP", default_value = "file://mail")]
     pub smtp: String,
+    /// A PEM file with a CA certificate to trust for the SMTP server's TLS certificate,
+    /// besides the public roots (a company's own CA).
+    #[arg(long, env = "SIGNOFF_SMTP_CA")]
+    pub smtp_ca: Option<PathBuf>,
     /// The sender of Signoff's mail.
     #[arg(long, env = "SIGNOFF_MAIL_FROM", default_value = signoff_engine::notify::outbox::DEFAULT_FROM)]
     pub mail_from: String,
@@ -39,6 +43,7 @@ impl MailArgs {
     pub fn defaults() -> MailArgs {
         MailArgs {
             smtp: "log".into(),
+            smtp_ca: None,
             mail_from: signoff_engine::notify::outbox::DEFAULT_FROM.into(),
             base_url: signoff_engine::runtime::DEFAULT_BASE_URL.into(),
         }
@@ -46,7 +51,15 @@ impl MailArgs {
 
     /// The sender's settings; call inside the async runtime (an SMTP pool lives there).
     pub fn sender_options(&self) -> anyhow::Result<signoff_engine::notify::SenderOptions> {
-        let transport = signoff_engine::notify::Transport::parse(&self.smtp)?;
+        let ca = match &self.smtp_ca {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .with_context(|| format!("reading --smtp-ca {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let transport =
+            signoff_engine::notify::Transport::parse_with_ca(&self.smtp, ca.as_deref())?;
         let from = self
             .mail_from
             .parse()

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// A message as the outbox holds it.
@@ -73,6 +74,12 @@ impl Transport {
     /// local relay otherwise; `?tls=required|opportunistic` decides explicitly),
     /// `smtps://user:pass@host[:465]` (implicit TLS), `file://DIR`, or `log`.
     pub fn parse(spec: &str) -> Result<Transport, TransportError> {
+        Transport::parse_with_ca(spec, None)
+    }
+
+    /// Like [`Transport::parse`], also trusting the PEM certificate `root_ca` (a company
+    /// CA that signed the mail server's certificate) besides the public roots.
+    pub fn parse_with_ca(spec: &str, root_ca: Option<&[u8]>) -> Result<Transport, TransportError> {
         let fail = |reason: String| TransportError {
             spec: redact(spec),
             reason,
@@ -96,10 +103,13 @@ impl Transport {
                 url.push(if spec.contains('?') { '&' } else { '?' });
                 url.push_str("tls=required");
             }
-            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+            let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
                 .map_err(|e| fail(e.to_string()))?
-                .timeout(Some(Duration::from_secs(30)))
-                .build();
+                .timeout(Some(Duration::from_secs(30)));
+            if let Some(pem) = root_ca {
+                builder = builder.tls(tls_with_root(&url, pem).map_err(fail)?);
+            }
+            let transport = builder.build();
             return Ok(Transport::Smtp {
                 transport,
                 shown: redact(spec),
@@ -148,6 +158,32 @@ impl Transport {
             }
         }
     }
+}
+
+/// The TLS mode `url` asks for, trusting `pem` as well as the public roots.
+fn tls_with_root(url: &str, pem: &[u8]) -> Result<Tls, String> {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    let certificate = Certificate::from_pem(pem).map_err(|e| format!("the CA certificate: {e}"))?;
+    let parameters = TlsParameters::builder(host.to_string())
+        .add_root_certificate(certificate)
+        .build_rustls()
+        .map_err(|e| e.to_string())?;
+    let query = rest.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    Ok(if scheme == "smtps" {
+        Tls::Wrapper(parameters)
+    } else if query.contains("tls=opportunistic") {
+        Tls::Opportunistic(parameters)
+    } else if query.contains("tls=required") {
+        Tls::Required(parameters)
+    } else {
+        Tls::None
+    })
 }
 
 fn build(from: &Mailbox, mail: &Outgoing) -> Result<Message, SendError> {
