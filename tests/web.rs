@@ -714,3 +714,140 @@ async fn a_non_assignee_cannot_act_from_the_task_page() {
         "the task is still open"
     );
 }
+
+#[tokio::test]
+async fn a_returned_request_is_resubmitted_from_its_prefilled_form() {
+    let web = Web::start("web-resubmit").await;
+    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+    let id = created["id"].as_i64().unwrap();
+    let task = my_task(&web, "liu.qiang").await;
+    let (manager, csrf) = web.sign_in("liu.qiang").await;
+    let response = manager
+        .post(web.url(&format!("/tasks/{task}/act")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "return"),
+            ("to_step", "submitter"),
+            ("comment", "请补充事由"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "back to the inbox");
+    assert!(response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/inbox?notice="));
+
+    let (submitter, csrf) = web.sign_in("li.na").await;
+    let page = submitter
+        .get(web.url(&format!("/requests/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let resubmit = my_task(&web, "li.na").await;
+    assert!(
+        page.contains(&format!("/tasks/{resubmit}")),
+        "a link to resubmit"
+    );
+    let form = submitter
+        .get(web.url(&format!("/tasks/{resubmit}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("id=\"resubmit-form\""));
+    assert!(
+        form.contains("value=\"客户现场实施\""),
+        "the form comes prefilled"
+    );
+    assert!(
+        form.contains("name=\"lines[0].amount\" id=\"lines[0].amount\" value=\"100\""),
+        "the amount as typed"
+    );
+    let response = submitter
+        .post(web.url(&format!("/tasks/{resubmit}/act")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "resubmit"),
+            ("region", "east"),
+            ("purpose", "客户现场实施（补充发票）"),
+            ("start_date", "2026-09-20"),
+            ("end_date", "2026-09-22"),
+            ("lines[0].category", "transport"),
+            ("lines[0].date", "2026-09-20"),
+            ("lines[0].amount", "100"),
+            ("receipts", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let view = web
+        .h
+        .engine
+        .instance(signoff_engine::runtime::InstanceId(id))
+        .await
+        .unwrap();
+    assert_eq!(view.current_steps, vec!["manager_review"]);
+    assert_eq!(view.form["purpose"], "客户现场实施（补充发票）");
+    let resubmitted = view
+        .history
+        .iter()
+        .find(|e| e.action == "resubmit")
+        .unwrap();
+    assert!(
+        resubmitted
+            .changes
+            .as_ref()
+            .unwrap()
+            .get("purpose")
+            .is_some(),
+        "the change is in the history"
+    );
+}
+
+#[tokio::test]
+async fn pages_speak_the_readers_language() {
+    let web = Web::start("web-lang").await;
+    let (english, _) = web.sign_in("huang.lei").await;
+    let inbox = english
+        .get(web.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(inbox.contains("My open tasks"), "huang.lei's locale is en");
+    let (chinese, _) = web.sign_in("li.na").await;
+    let inbox = chinese
+        .get(web.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(inbox.contains("我的待办"));
+    let switched = chinese
+        .get(web.url("/lang/en?next=/inbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 303);
+    let inbox = chinese
+        .get(web.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(inbox.contains("My open tasks"), "the switch is remembered");
+}

@@ -263,6 +263,14 @@ fn fill_raw(fields: &[Field], form: &Value, prefix: &str, raw: &mut Raw) {
                 raw.insert(name, "true".into());
             }
             (FieldType::Boolean, _) => {}
+            // 100.0 is shown as typed: 100.
+            (_, Value::Number(n)) => {
+                let text = match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+                    _ => n.to_string(),
+                };
+                raw.insert(name, text);
+            }
             _ => {
                 raw.insert(name, plain(value));
             }
