@@ -8,7 +8,7 @@ use minijinja::{context, Value};
 use signoff_engine::display::key_facts;
 use signoff_engine::runtime::{RequestQuery, TaskQuery, TaskView};
 
-use super::{process_name, step_name, Notice, Viewer};
+use super::{process_name, request_row, step_name, Notice, Viewer};
 use crate::server::views::local_time;
 use crate::server::AppState;
 
@@ -53,18 +53,7 @@ pub async fn inbox(
         })
         .await
         .unwrap_or_default();
-    let cc: Vec<Value> = cc
-        .iter()
-        .map(|r| {
-            context! {
-                id => r.id.0,
-                process => process_name(&state, &r.process, viewer.lang),
-                submitter => viewer.name_of(&state, &r.submitter),
-                status => r.status.as_str(),
-                steps => r.current_steps.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>().join(", "),
-            }
-        })
-        .collect();
+    let cc: Vec<Value> = cc.iter().map(|r| request_row(&state, &viewer, r)).collect();
     viewer.page(
         &state,
         "inbox.html",

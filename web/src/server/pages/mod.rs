@@ -23,10 +23,11 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use minijinja::{context, Value};
 use serde::Deserialize;
 use signoff_engine::display::Lang;
-use signoff_engine::runtime::EngineError;
+use signoff_engine::runtime::{EngineError, RequestSummary};
 
 use super::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, PageUser};
 use super::i18n::phrases;
+use super::views::local_time;
 use super::AppState;
 
 const LANG_COOKIE: &str = "signoff_lang";
@@ -218,4 +219,21 @@ fn step_name(state: &AppState, process: &str, step: &str, lang: Lang) -> String 
                 .map(|n| lang.pick(n).to_string())
         })
         .unwrap_or_else(|| step.to_string())
+}
+
+/// One line of a list of requests (my requests, copied to me, incidents).
+fn request_row(state: &AppState, viewer: &Viewer, r: &RequestSummary) -> Value {
+    context! {
+        id => r.id.0,
+        process => process_name(state, &r.process, viewer.lang),
+        version => r.version,
+        submitter => viewer.name_of(state, &r.submitter),
+        status => r.status.as_str(),
+        outcome => r.outcome,
+        steps => r.current_steps.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", "),
+        holders => r.holders.iter().map(|h| viewer.name_of(state, h)).collect::<Vec<_>>().join(", "),
+        reason => r.incident,
+        created => local_time(&r.created_at),
+        updated => local_time(&r.updated_at),
+    }
 }

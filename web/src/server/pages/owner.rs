@@ -10,7 +10,7 @@ use signoff_engine::runtime::{
     EngineError, InstanceId, InstanceStatus, PublishError, RequestQuery,
 };
 
-use super::{process_name, CsrfOnly, Notice, Viewer};
+use super::{request_row, CsrfOnly, Notice, Viewer};
 use crate::server::auth::urlencode;
 use crate::server::i18n::phrase;
 use crate::server::views::{diagram, local_time};
@@ -241,17 +241,7 @@ pub async fn incidents(State(state): State<AppState>, viewer: Viewer) -> Respons
                 .version(&r.process, r.version)
                 .is_some_and(|d| state.engine.is_owner(&d, &viewer.user))
         })
-        .map(|r| {
-            context! {
-                id => r.id.0,
-                process => process_name(&state, &r.process, viewer.lang),
-                version => r.version,
-                submitter => viewer.name_of(&state, &r.submitter),
-                steps => r.current_steps.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>().join(", "),
-                reason => r.incident,
-                updated => local_time(&r.updated_at),
-            }
-        })
+        .map(|r| request_row(&state, &viewer, r))
         .collect();
     viewer.page(
         &state,

@@ -15,7 +15,7 @@ use signoff_engine::runtime::{
     TaskId, TaskStatus,
 };
 
-use super::{process_name, CsrfOnly, Notice, Viewer};
+use super::{process_name, request_row, CsrfOnly, Notice, Viewer};
 use crate::server::auth::urlencode;
 use crate::server::forms::{self, Raw};
 use crate::server::i18n::phrase;
@@ -424,18 +424,7 @@ pub async fn my_requests(
     };
     let rows: Vec<Value> = list
         .iter()
-        .map(|r| {
-            context! {
-                id => r.id.0,
-                process => process_name(&state, &r.process, viewer.lang),
-                status => r.status.as_str(),
-                outcome => r.outcome,
-                steps => r.current_steps.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>().join(", "),
-                holders => r.holders.iter().map(|h| viewer.name_of(&state, h)).collect::<Vec<_>>().join(", "),
-                created => local_time(&r.created_at),
-                running => matches!(r.status, InstanceStatus::Running | InstanceStatus::Incident),
-            }
-        })
+        .map(|r| request_row(&state, &viewer, r))
         .collect();
     viewer.page(
         &state,
