@@ -851,3 +851,47 @@ async fn pages_speak_the_readers_language() {
         .unwrap();
     assert!(inbox.contains("My open tasks"), "the switch is remembered");
 }
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_name_for_a_while() {
+    let web = Web::start("web-throttle").await;
+    for _ in 0..5 {
+        let response = reqwest::Client::new()
+            .get(api(&web, "/tasks"))
+            .basic_auth("li.na", Some("guess"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    // Now even the right password is refused, over the API and on the login form.
+    let (status, body) = get(&web, Some("li.na"), "/tasks").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"))
+    );
+    let client = Web::browser_like_client();
+    let page = client
+        .get(web.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = signoff_tests::hidden_csrf(&page);
+    let response = client
+        .post(web.url("/login"))
+        .form(&[
+            ("user", "li.na"),
+            ("password", "signoff"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    // Other people are not affected.
+    let (status, _) = get(&web, Some("liu.qiang"), "/tasks").await;
+    assert_eq!(status, 200);
+}

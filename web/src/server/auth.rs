@@ -8,7 +8,7 @@
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
@@ -16,6 +16,7 @@ use base64::Engine as _;
 use signoff_engine::accounts::{random_token, same_secret};
 
 use super::error::ApiError;
+use super::throttle::minutes;
 use super::AppState;
 
 pub const SESSION_COOKIE: &str = "signoff_session";
@@ -118,6 +119,16 @@ async fn identify(
     }
     if allow_basic {
         if let Some((user, password)) = basic_credentials(&parts.headers) {
+            if let Some(wait) = state.throttle.locked_for(&user) {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    format!(
+                        "too many wrong passwords for `{user}`: try again in {}",
+                        minutes(wait)
+                    ),
+                ));
+            }
             if known(&user)
                 && state
                     .accounts
@@ -125,11 +136,13 @@ async fn identify(
                     .await
                     .map_err(ApiError::internal)?
             {
+                state.throttle.succeeded(&user);
                 return Ok(Some(Caller {
                     user,
                     via: Via::Basic,
                 }));
             }
+            state.throttle.failed(&user);
             return Err(ApiError::unauthorized());
         }
     }

@@ -8,6 +8,7 @@ mod forms;
 mod i18n;
 mod metrics;
 mod pages;
+mod throttle;
 mod views;
 
 use std::net::SocketAddr;
@@ -57,6 +58,7 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Cookies get `Secure` when the base URL is https.
     pub secure_cookies: bool,
+    pub throttle: Arc<throttle::LoginThrottle>,
 }
 
 /// Builds the router for an open engine (used by `serve` and by the tests).
@@ -127,6 +129,7 @@ pub async fn state(
         auth: Arc::new(auth),
         pages: Arc::new(views::Pages::new()),
         secure_cookies: base_url.starts_with("https://"),
+        throttle: Arc::new(throttle::LoginThrottle::default()),
     })
 }
 

@@ -12,6 +12,7 @@ use signoff_engine::display::Lang;
 use super::{CsrfOnly, Notice, Viewer};
 use crate::server::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, SESSION_COOKIE};
 use crate::server::i18n::phrases;
+use crate::server::throttle::minutes;
 use crate::server::AppState;
 
 pub async fn login_form(
@@ -82,6 +83,12 @@ pub async fn login(
             .into_response();
     }
     let user = form.user.trim();
+    if let Some(wait) = state.throttle.locked_for(user) {
+        tracing::warn!(user, "sign-in refused: too many wrong passwords");
+        let wait = minutes(wait);
+        let message = format!("Too many wrong passwords for {user}: try again in {wait}. 密码错误次数过多，请 {wait} 后再试。");
+        return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+    }
     let known = state.engine.directory().user(user).is_some();
     let ok = match state.accounts.verify(user, &form.password).await {
         Ok(ok) => ok && known,
@@ -91,6 +98,7 @@ pub async fn login(
         }
     };
     if !ok {
+        state.throttle.failed(user);
         tracing::warn!(user, "failed sign-in");
         return login_page(
             &state,
@@ -114,6 +122,7 @@ pub async fn login(
                 .same_site(SameSite::Lax)
                 .max_age(time::Duration::hours(12))
                 .build();
+            state.throttle.succeeded(user);
             tracing::info!(user, "signed in");
             (
                 jar.add(cookie),
