@@ -8,7 +8,7 @@ use minijinja::{context, Value};
 use signoff_engine::display::key_facts;
 use signoff_engine::runtime::{RequestQuery, TaskQuery, TaskView};
 
-use super::{process_name, request_row, step_name, Notice, Viewer};
+use super::{process_name, request_row, step_label, Notice, Viewer};
 use crate::server::views::local_time;
 use crate::server::AppState;
 
@@ -84,10 +84,9 @@ fn task_row(
             format!("{}h", d.num_hours().max(0))
         }
     });
-    let summary = state
-        .engine
-        .registry()
-        .version(&t.process, t.version)
+    let def = state.engine.registry().version(&t.process, t.version);
+    let summary = def
+        .as_ref()
         .map(|d| {
             key_facts(&d, &t.form, state.engine.directory(), viewer.lang)
                 .into_iter()
@@ -102,7 +101,7 @@ fn task_row(
         instance => t.instance.0,
         summary,
         process => process_name(state, &t.process, viewer.lang),
-        step => step_name(state, &t.process, &t.step, viewer.lang),
+        step => step_label(def.as_deref(), &t.step, viewer.lang),
         submitter => viewer.name_of(state, &t.submitter),
         delegate_for => t.delegate.as_ref().filter(|d| **d == viewer.user).map(|_| viewer.name_of(state, &t.assignee)),
         pool => t.pool,

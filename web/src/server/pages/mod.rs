@@ -23,6 +23,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use minijinja::{context, Value};
 use serde::Deserialize;
 use signoff_engine::display::Lang;
+use signoff_engine::model::ProcessDef;
 use signoff_engine::runtime::{EngineError, RequestSummary};
 
 use super::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, PageUser};
@@ -208,17 +209,11 @@ fn process_name(state: &AppState, process: &str, lang: Lang) -> String {
     )
 }
 
-fn step_name(state: &AppState, process: &str, step: &str, lang: Lang) -> String {
-    state
-        .engine
-        .registry()
-        .latest(process)
-        .and_then(|(_, d)| {
-            d.step(step)
-                .and_then(|s| s.name.as_ref())
-                .map(|n| lang.pick(n).to_string())
-        })
-        .unwrap_or_else(|| step.to_string())
+/// A step's name in the reader's language (its id when the definition names none).
+fn step_label(def: Option<&ProcessDef>, step: &str, lang: Lang) -> String {
+    def.and_then(|d| d.step(step))
+        .and_then(|s| s.name.as_ref())
+        .map_or_else(|| step.to_string(), |n| lang.pick(n).to_string())
 }
 
 /// One line of a list of requests (my requests, copied to me, incidents).

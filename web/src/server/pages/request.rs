@@ -15,7 +15,7 @@ use signoff_engine::runtime::{
     TaskId, TaskStatus,
 };
 
-use super::{process_name, request_row, CsrfOnly, Notice, Viewer};
+use super::{process_name, request_row, step_label, CsrfOnly, Notice, Viewer};
 use crate::server::auth::urlencode;
 use crate::server::forms::{self, Raw};
 use crate::server::i18n::phrase;
@@ -95,7 +95,7 @@ fn request_context(state: &AppState, viewer: &Viewer, view: &InstanceView) -> Va
             created => local_time(&view.created_at),
             incident => view.incident,
             running => matches!(view.status, InstanceStatus::Running | InstanceStatus::Incident),
-            steps => view.current_steps.iter().map(|s| def.as_ref().and_then(|d| d.step(s)).and_then(|st| st.name.as_ref()).map_or_else(|| s.clone(), |n| viewer.lang.pick(n).to_string())).collect::<Vec<_>>(),
+            steps => view.current_steps.iter().map(|s| step_label(def.as_deref(), s, viewer.lang)).collect::<Vec<_>>(),
             holders,
         },
         fields,
@@ -250,7 +250,7 @@ async fn task_page(
             active => "inbox",
             task => context! {
                 id => task.id.0,
-                step => step.as_ref().and_then(|s| s.name.as_ref()).map_or_else(|| task.step.clone(), |n| lang.pick(n).to_string()),
+                step => step_label(def.as_deref(), &task.step, lang),
                 status => task.status.as_str(),
                 due => task.due_at.as_deref().map(local_time),
                 kind => task.kind,
