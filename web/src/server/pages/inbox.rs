@@ -88,7 +88,7 @@ fn task_row(
     let summary = def
         .as_ref()
         .map(|d| {
-            key_facts(&d, &t.form, state.engine.directory(), viewer.lang)
+            key_facts(d, &t.form, state.engine.directory(), viewer.lang)
                 .into_iter()
                 .take(3)
                 .map(|f| format!("{}: {}", f.label, f.value))
