@@ -234,7 +234,9 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     let deadline = std::time::Instant::now() + limit;
+    let mut polls = tokio::time::interval(std::time::Duration::from_millis(25));
     loop {
+        polls.tick().await;
         if let Some(value) = check().await {
             return value;
         }
@@ -242,7 +244,6 @@ where
             std::time::Instant::now() < deadline,
             "timed out after {limit:?} waiting for {what}"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
 

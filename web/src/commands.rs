@@ -236,7 +236,8 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             .await?;
             let result = bench::run(engine.clone(), requests, clients).await;
             engine.shutdown().await;
-            print!("{}", bench::report(&result?, clients, &db));
+            let render = bench::mail_render_cost()?;
+            print!("{}", bench::report(&result?, clients, &db, render));
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}

@@ -327,20 +327,27 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         ])
         .arg("--db")
         .arg(format!("sqlite://{}", dir.join("serve.db").display()))
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let health = loop {
-        if let Some(answer) = http_get(port, "/healthz") {
-            break answer;
+    // The server says when it listens; wait for that line, with a deadline.
+    let stderr = server.stderr.take().unwrap();
+    let (ready, listening) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("Signoff is serving on") {
+                let _ = ready.send(());
+            }
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not answer"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    });
+    listening
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the server did not start listening");
+    let health = http_get(port, "/healthz").expect("an answer");
     assert!(health.0.contains("200"), "{health:?}");
     assert!(health.1.contains("\"ok\""));
     let login = http_get(port, "/login").unwrap();
@@ -357,16 +364,13 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         .status()
         .unwrap()
         .success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server did not stop"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited.send(server.wait());
+    });
+    let status = exit
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the server did not stop")
+        .unwrap();
     assert!(status.success(), "a clean exit: {status}");
 }

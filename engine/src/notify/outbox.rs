@@ -255,6 +255,8 @@ fn backoff(options: &SenderOptions, attempts: i64) -> Duration {
 /// mail, and every `poll` for retries and for mail queued by other servers.
 pub async fn run(pool: SqlitePool, options: SenderOptions, signal: Arc<Notify>) {
     tracing::info!(transport = %options.transport.describe(), "mail sender started");
+    let mut ticks = tokio::time::interval(options.poll);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         match deliver_due(&pool, &options).await {
             Ok(_) => {}
@@ -266,7 +268,7 @@ pub async fn run(pool: SqlitePool, options: SenderOptions, signal: Arc<Notify>) 
         }
         tokio::select! {
             _ = signal.notified() => {}
-            _ = tokio::time::sleep(options.poll) => {}
+            _ = ticks.tick() => {}
         }
     }
     tracing::info!("mail sender stopped");

@@ -442,32 +442,3 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-
-    #[test]
-    #[ignore = "a measurement: cargo test --release -p signoff-engine timing -- --ignored --nocapture"]
-    fn render_cost() {
-        let templates = Templates::built_in();
-        let ctx = MailContext {
-            lang: "zh".into(),
-            recipient_name: "李娜".into(),
-            process_name: "费用报销".into(),
-            request_id: 7,
-            facts: (0..8)
-                .map(|i| Fact {
-                    label: format!("字段{i}"),
-                    value: format!("值 {i}"),
-                })
-                .collect(),
-            ..MailContext::default()
-        };
-        let start = std::time::Instant::now();
-        for _ in 0..2000 {
-            templates.render("task_assigned", &ctx).expect("renders");
-        }
-        println!("render: {:?} per message", start.elapsed() / 2000);
-    }
-}
