@@ -333,14 +333,7 @@ fn json_output_is_stable() {
 
 #[test]
 fn a_rule_naming_a_missing_mail_template_is_an_error_at_its_line() {
-    let dir = signoff_tests::processes_copy("checker-template", &["reimbursement.yaml"]);
-    let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
-    let changed = text.replacen(
-        "  - on: approved\n    to: [submitter]\n",
-        "  - on: approved\n    to: [submitter]\n    template: paid\n",
-        1,
-    );
-    std::fs::write(dir.join("reimbursement.yaml"), &changed).unwrap();
+    let (dir, changed) = signoff_tests::paid_template_rule_copy("checker-template");
     let catalog = signoff_engine::catalog::Catalog::load(std::slice::from_ref(&dir));
     let d = catalog
         .diagnostics
@@ -359,7 +352,7 @@ fn a_rule_naming_a_missing_mail_template_is_an_error_at_its_line() {
         .unwrap_or_default()
         .contains("paid.zh.txt"));
     // With the file in place the definition checks clean.
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    signoff_tests::write_mail_template(&dir, "paid.zh.txt", "x", "");
     std::fs::write(
         dir.join("templates/paid.zh.txt"),
         "{% block subject %}x{% endblock %}{% block intro %}{% endblock %}{% block ask %}{% endblock %}",

@@ -450,12 +450,12 @@ async fn an_incident_tells_the_process_owner() {
 #[tokio::test]
 async fn a_process_template_overrides_the_built_in_subject() {
     let dir = signoff_tests::processes_copy("mail-template-defs", &["reimbursement.yaml"]);
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("templates/task_assigned.zh.txt"),
-        "{% block subject %}请审批：{{ submitter_name }} 的{{ process_name }}{% endblock %}\n{% block intro %}见下。{% endblock %}\n{% block ask %}{% endblock %}",
-    )
-    .unwrap();
+    signoff_tests::write_mail_template(
+        &dir,
+        "task_assigned.zh.txt",
+        "请审批：{{ submitter_name }} 的{{ process_name }}",
+        "见下。",
+    );
     let h = Harness::with_processes("mail-template", dir).await;
     let id = h
         .engine
@@ -469,21 +469,13 @@ async fn a_process_template_overrides_the_built_in_subject() {
 
 #[tokio::test]
 async fn a_rule_with_a_template_replaces_the_default_mail_for_its_recipients() {
-    let dir = signoff_tests::processes_copy("mail-rule-template-defs", &["reimbursement.yaml"]);
-    let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
-    let with_rule = text.replacen(
-        "  - on: approved\n    to: [submitter]\n",
-        "  - on: approved\n    to: [submitter]\n    template: paid\n",
-        1,
+    let (dir, _) = signoff_tests::paid_template_rule_copy("mail-rule-template-defs");
+    signoff_tests::write_mail_template(
+        &dir,
+        "paid.zh.txt",
+        "已付款：#{{ request_id }}",
+        "款项已付。",
     );
-    assert_ne!(with_rule, text, "the rule is in the definition");
-    std::fs::write(dir.join("reimbursement.yaml"), with_rule).unwrap();
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(
-        dir.join("templates/paid.zh.txt"),
-        "{% block subject %}已付款：#{{ request_id }}{% endblock %}{% block intro %}款项已付。{% endblock %}{% block ask %}{% endblock %}",
-    )
-    .unwrap();
     let h = Harness::with_processes("mail-rule-template", dir).await;
     let id = h
         .engine

@@ -148,6 +148,31 @@ pub fn failing_guard_copy(name: &str) -> (PathBuf, String) {
     (dir, original)
 }
 
+/// A copy of the shipped processes whose reimbursement "approved" rule names the mail
+/// template `paid`; returns the folder and the changed definition text.
+pub fn paid_template_rule_copy(name: &str) -> (PathBuf, String) {
+    let dir = processes_copy(name, &["reimbursement.yaml"]);
+    let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).expect("read");
+    let changed = text.replacen(
+        "  - on: approved\n    to: [submitter]\n",
+        "  - on: approved\n    to: [submitter]\n    template: paid\n",
+        1,
+    );
+    assert_ne!(changed, text, "the rule is in the definition");
+    std::fs::write(dir.join("reimbursement.yaml"), &changed).expect("write");
+    (dir, changed)
+}
+
+/// Writes `processes/templates/FILE` with the three blocks a mail template defines.
+pub fn write_mail_template(dir: &Path, file: &str, subject: &str, intro: &str) {
+    std::fs::create_dir_all(dir.join("templates")).expect("templates folder");
+    std::fs::write(
+        dir.join("templates").join(file),
+        format!("{{% block subject %}}{subject}{{% endblock %}}\n{{% block intro %}}{intro}{{% endblock %}}\n{{% block ask %}}{{% endblock %}}"),
+    )
+    .expect("write a template");
+}
+
 impl Harness {
     /// Monday 28 September 2026, 10:00 in Shanghai: the National Day holiday is ahead.
     pub async fn new(name: &str) -> Harness {
