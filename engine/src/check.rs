@@ -86,6 +86,20 @@ impl<'a> Checker<'a> {
     fn run(&mut self) {
         let def = self.def;
         self.check_id(&def.id, "process");
+        if crate::catalog::RESERVED_IDS.contains(&def.id.value.as_str()) {
+            self.error(
+                Code::ReservedId,
+                def.id.at,
+                format!(
+                    "`{}` is reserved: the processes folder uses that name for another file",
+                    def.id.value
+                ),
+                Some(format!(
+                    "choose another id; reserved are {}",
+                    crate::catalog::RESERVED_IDS.join(", ")
+                )),
+            );
+        }
         self.check_principal(&def.owner);
         self.check_fields(&def.form.fields, "form field", true);
         self.check_computed();
@@ -386,6 +400,15 @@ impl<'a> Checker<'a> {
             Err(guard::GuardError::Syntax { message, offset }) => {
                 let at = self.position_in(expr.at, expr, offset);
                 self.error(Code::CelSyntax, at, format!("CEL syntax error: {message}"), Some("see https://cel.dev for the expression syntax; quote the whole expression in YAML if it contains `: ` or `#`".into()));
+            }
+            Err(guard::GuardError::TooCostly { message, offset }) => {
+                let at = self.position_in(expr.at, expr, offset);
+                self.error(
+                    Code::CelTooCostly,
+                    at,
+                    format!("CEL expression too costly: {message}"),
+                    Some("the server bounds every expression so one rule cannot stall or crash it; move parts into computed form values".into()),
+                );
             }
             Err(other) => self.error(Code::CelSyntax, expr.at, other.to_string(), None),
             Ok(compiled) => {

@@ -10,6 +10,32 @@ use crate::directory::Directory;
 use crate::guard::{self, Scope};
 use crate::model::{Field, FieldType, ProcessDef};
 
+/// The longest single-line text a field takes when its definition sets no `max_length`.
+pub const TEXT_MAX_CHARS: u32 = 2_000;
+/// The longest multi-line text a field takes when its definition sets no `max_length`.
+pub const LONG_TEXT_MAX_CHARS: u32 = 20_000;
+/// The most lines a table takes when its definition sets no `max_rows`. Guards iterate
+/// over tables, so this also bounds what an expression may cost
+/// ([`guard::MAX_LIST_ITEMS`]).
+pub const TABLE_MAX_ROWS: u32 = 200;
+
+fn max_length(field: &Field) -> u32 {
+    let default = if field.kind.value == FieldType::LongText {
+        LONG_TEXT_MAX_CHARS
+    } else {
+        TEXT_MAX_CHARS
+    };
+    field
+        .max_length
+        .map_or(default, |m| m.min(LONG_TEXT_MAX_CHARS))
+}
+
+fn max_rows(field: &Field) -> u32 {
+    field
+        .max_rows
+        .map_or(TABLE_MAX_ROWS, |m| m.min(guard::MAX_LIST_ITEMS as u32))
+}
+
 /// Every problem with a submitted form, by field path (`lines[1].amount`); the empty key
 /// holds problems with the form as a whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -126,13 +152,10 @@ fn validate_value(
                         field.min_length.unwrap_or_default()
                     ),
                 );
-            } else if field.max_length.is_some_and(|max| length > max) {
+            } else if length > max_length(field) {
                 errors.add(
                     path,
-                    format!(
-                        "must be at most {} characters",
-                        field.max_length.unwrap_or_default()
-                    ),
+                    format!("must be at most {} characters", max_length(field)),
                 );
             } else if let Some(pattern) = &field.pattern {
                 let anchored = format!("^(?:{})$", pattern.value);
@@ -249,14 +272,9 @@ fn validate_value(
                     ),
                 );
             }
-            if field.max_rows.is_some_and(|max| count > max) {
-                errors.add(
-                    path,
-                    format!(
-                        "allows at most {} lines",
-                        field.max_rows.unwrap_or_default()
-                    ),
-                );
+            if count > max_rows(field) {
+                errors.add(path, format!("allows at most {} lines", max_rows(field)));
+                return None;
             }
             let clean: Vec<Value> = rows
                 .iter()

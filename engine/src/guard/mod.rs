@@ -12,6 +12,11 @@
 //!
 //! Functions besides CEL's standard ones: `sum(list)`, `avg(list)`,
 //! `days_between(from, to)` and `end_of_month(date)` over `YYYY-MM-DD` dates.
+//!
+//! What an expression may cost is bounded when it is compiled and checked again on its
+//! inputs when it runs (see [`cost`]).
+
+mod cost;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -20,6 +25,11 @@ use std::sync::Arc;
 use cel::common::ast::{Expr, IdedExpr};
 use cel::extractors::Arguments;
 use cel::{Context, Program, Value};
+
+pub use cost::{
+    MAX_BRACKETS, MAX_CHARS, MAX_COMPREHENSION_NESTING, MAX_DEPTH, MAX_LIST_ITEMS, MAX_NODES,
+    MAX_STEPS, MAX_TOKENS,
+};
 
 /// Names every expression can use at its top level.
 pub const ROOTS: &[&str] = &["form", "submitter", "votes", "vars", "today"];
@@ -36,6 +46,16 @@ pub enum GuardError {
         /// Character offset of the error within the expression.
         offset: usize,
     },
+    /// The expression is larger, deeper or costlier than the server allows.
+    #[error("the expression is too costly: {message}")]
+    TooCostly {
+        message: String,
+        /// Character offset within the expression where a bound was crossed.
+        offset: usize,
+    },
+    /// The inputs are larger than the expression's cost was bounded for.
+    #[error("evaluating `{expr}` was refused: {message}")]
+    OverBudget { expr: String, message: String },
     #[error("evaluating `{expr}` failed: {message}")]
     Evaluation { expr: String, message: String },
     #[error("`{expr}` gave {got}, but a {expected} was needed")]
@@ -51,36 +71,63 @@ pub enum GuardError {
 pub struct Compiled {
     pub source: String,
     program: Program,
+    /// How deep the tree is, for the stack evaluation needs.
+    depth: usize,
 }
 
-/// Compiles a CEL expression. Never panics, whatever the text.
+/// The stack the CEL parser runs on: enough for [`MAX_BRACKETS`] nested brackets in a
+/// debug build, with room to spare.
+const PARSER_STACK: usize = 16 * 1024 * 1024;
+
+/// Compiles a CEL expression. Never panics and never recurses without a bound, whatever
+/// the text; refuses expressions beyond the bounds of [`cost`].
 pub fn compile(source: &str) -> Result<Compiled, GuardError> {
-    let result = catch_unwind(AssertUnwindSafe(|| Program::compile(source)));
-    match result {
-        Ok(Ok(program)) => Ok(Compiled {
-            source: source.to_string(),
-            program,
-        }),
-        Ok(Err(errors)) => {
-            let first = errors.errors.first();
-            let message = first
-                .map(|e| e.msg.clone())
-                .unwrap_or_else(|| "invalid expression".to_string());
-            // The parser reports a 1-based line and a 1-based column within the expression.
-            let offset = first.map_or(0, |e| {
-                let (line, col) = e.pos;
-                let line_start: usize = source
-                    .split('\n')
-                    .take((line.max(1) - 1) as usize)
-                    .map(|l| l.chars().count() + 1)
-                    .sum();
-                line_start + (col.max(1) - 1) as usize
-            });
-            Err(GuardError::Syntax { message, offset })
-        }
-        Err(_) => Err(GuardError::Syntax {
+    cost::check_text(source)?;
+    // The parser recurses about ten frames per bracket, and debug frames are large: parse,
+    // measure and (when refused) drop the tree on a stack of its own rather than on
+    // whatever thread called.
+    let result = stacker::grow(PARSER_STACK, || {
+        catch_unwind(AssertUnwindSafe(|| parse_and_measure(source)))
+    });
+    result.unwrap_or_else(|_| {
+        Err(GuardError::Syntax {
             message: "the expression could not be parsed".to_string(),
             offset: 0,
+        })
+    })
+}
+
+fn parse_and_measure(source: &str) -> Result<Compiled, GuardError> {
+    let program = Program::compile(source).map_err(|errors| {
+        let first = errors.errors.first();
+        let message = first
+            .map(|e| e.msg.clone())
+            .unwrap_or_else(|| "invalid expression".to_string());
+        // The parser reports a 1-based line and a 1-based column within the expression.
+        let offset = first.map_or(0, |e| {
+            let (line, col) = e.pos;
+            let line_start: usize = source
+                .split('\n')
+                .take((line.max(1) - 1) as usize)
+                .map(|l| l.chars().count() + 1)
+                .sum();
+            line_start + (col.max(1) - 1) as usize
+        });
+        GuardError::Syntax { message, offset }
+    })?;
+    let mut compiled = Compiled {
+        source: source.to_string(),
+        program,
+        depth: 0,
+    };
+    match cost::check_tree(compiled.program.expression()) {
+        Ok(depth) => {
+            compiled.depth = depth;
+            Ok(compiled)
+        }
+        Err((id, message)) => Err(GuardError::TooCostly {
+            offset: compiled.offset(id),
+            message,
         }),
     }
 }
@@ -247,14 +294,30 @@ impl Compiled {
             expr: self.source.clone(),
             message,
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut ctx = Context::default();
-            register_functions(&mut ctx);
-            for (name, value) in scope.bindings() {
-                ctx.add_variable_from_value(name, json_to_cel(&value));
-            }
-            self.program.execute(&ctx)
-        }));
+        let bindings = scope.bindings();
+        for (name, value) in &bindings {
+            cost::check_inputs(name, value).map_err(|message| GuardError::OverBudget {
+                expr: self.source.clone(),
+                message,
+            })?;
+        }
+        let started = std::time::Instant::now();
+        // Grows the stack only for deep expressions on a thread with little stack left.
+        let need = cost::eval_stack(self.depth);
+        let outcome = stacker::maybe_grow(need, need.max(PARSER_STACK), || {
+            catch_unwind(AssertUnwindSafe(|| {
+                let mut ctx = Context::default();
+                register_functions(&mut ctx);
+                for (name, value) in bindings {
+                    ctx.add_variable_from_value(name, json_to_cel(&value));
+                }
+                self.program.execute(&ctx)
+            }))
+        });
+        let took = started.elapsed();
+        if took > std::time::Duration::from_millis(20) {
+            tracing::warn!(expr = %self.source, ms = took.as_millis() as u64, "a slow expression");
+        }
         match outcome {
             Ok(Ok(value)) => cel_to_json(&value).map_err(fail),
             Ok(Err(e)) => Err(fail(e.to_string())),
