@@ -262,6 +262,7 @@ impl Machine<'_, '_> {
             }
             ActionKind::Delegate | ActionKind::Transfer => {
                 let to = self.other_user(request)?;
+                super::policy::refuse_own_request(&to, &self.inst.submitter)?;
                 if to == task.assignee {
                     return Err(EngineError::NotAllowed(format!(
                         "`{to}` already holds task {}",
@@ -295,6 +296,7 @@ impl Machine<'_, '_> {
             }
             ActionKind::AddSigner => {
                 let to = self.other_user(request)?;
+                super::policy::refuse_own_request(&to, &self.inst.submitter)?;
                 let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting')")
                     .bind(task.run)
                     .bind(&to)

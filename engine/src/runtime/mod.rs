@@ -7,6 +7,7 @@
 
 mod actions;
 mod machine;
+mod policy;
 mod queries;
 mod registry;
 mod types;
@@ -31,6 +32,7 @@ use crate::notify::{outbox, MailQuery, MailView, Pass, Planner, SenderOptions, T
 
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;
+pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use registry::Registry;
 pub use types::*;
 
@@ -108,6 +110,8 @@ struct Core {
     processes: std::path::PathBuf,
     /// Woken after a commit that queued mail, so the sender delivers at once.
     mail_queued: Arc<Notify>,
+    /// Checks of submitted definitions running at once (see [`policy::MAX_CHECKS`]).
+    checks: Arc<tokio::sync::Semaphore>,
 }
 
 /// How to open an engine.
@@ -167,6 +171,7 @@ impl Engine {
         let writer_conn = SqliteConnection::connect_with(&connect).await?;
         let (tx, rx) = mpsc::channel(4096);
         let core = Arc::new(Core {
+            checks: Arc::new(tokio::sync::Semaphore::new(policy::MAX_CHECKS)),
             pool,
             registry,
             clock: options.clock,
@@ -249,12 +254,15 @@ impl Engine {
         actor: &str,
         request: ActionRequest,
     ) -> Result<InstanceView, EngineError> {
-        self.send_for_instance(Command::Act {
-            task,
-            actor: actor.into(),
-            request,
-        })
-        .await
+        policy::check_comment(request.comment.as_deref())?;
+        let result = self
+            .send_for_instance(Command::Act {
+                task,
+                actor: actor.into(),
+                request,
+            })
+            .await;
+        self.hide_unseen(result, actor).await
     }
 
     pub async fn withdraw(
@@ -263,6 +271,7 @@ impl Engine {
         actor: &str,
         comment: Option<&str>,
     ) -> Result<InstanceView, EngineError> {
+        policy::check_comment(comment)?;
         self.send_for_instance(Command::Withdraw {
             instance,
             actor: actor.into(),

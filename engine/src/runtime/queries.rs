@@ -13,7 +13,7 @@ use crate::catalog::check_source;
 use crate::clock::to_db;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::loader::SourceFile;
-use crate::model::{Principal, ProcessDef};
+use crate::model::ProcessDef;
 
 use super::{hex, Engine, EngineError, InstanceId, InstanceStatus};
 
@@ -69,8 +69,10 @@ pub struct Counts {
 pub enum PublishError {
     #[error("the definition has {} error(s)", .0.iter().filter(|d| d.severity == Severity::Error).count())]
     Invalid(Vec<Diagnostic>),
-    #[error("only the owner of `{0}` may publish it")]
+    #[error("only the owner of `{0}` (or a process administrator) may publish it")]
     NotOwner(String),
+    #[error("only a process administrator (role `{}`) may create a new process", super::policy::PROCESS_ADMIN_ROLE)]
+    NotAdmin,
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error("writing {path}: {message}")]
@@ -186,17 +188,6 @@ impl Engine {
         Ok(involved > 0)
     }
 
-    /// Whether `user` owns the definition (is its owner, or has its owner role).
-    pub fn is_owner(&self, def: &ProcessDef, user: &str) -> bool {
-        match &def.owner.value {
-            Principal::User(u) => u == user,
-            Principal::Role(r) => self
-                .directory()
-                .user(user)
-                .is_some_and(|u| u.roles.iter().any(|role| &role.value == r)),
-        }
-    }
-
     /// The stored versions of a process, oldest first.
     pub async fn versions(&self, process: &str) -> Result<Vec<VersionInfo>, EngineError> {
         let latest = self.core.registry.latest(process).map(|(v, _)| v);
@@ -236,21 +227,48 @@ impl Engine {
         }
     }
 
+    /// Checks `text` like [`Engine::check_text`], off the async workers and at most
+    /// [`super::policy::MAX_CHECKS`] at once: [`EngineError::Busy`] beyond that. For texts
+    /// people submit to the server.
+    pub async fn check_bounded(
+        &self,
+        name: &str,
+        text: &str,
+    ) -> Result<(Option<ProcessDef>, Vec<Diagnostic>), EngineError> {
+        let permit = Arc::clone(&self.core.checks)
+            .try_acquire_owned()
+            .map_err(|_| EngineError::Busy)?;
+        let engine = self.clone();
+        let (name, text) = (name.to_string(), text.to_string());
+        tokio::task::spawn_blocking(move || {
+            let checked = engine.check_text(&name, &text);
+            drop(permit);
+            checked
+        })
+        .await
+        .map_err(|e| EngineError::Definition(format!("the check failed: {e}")))
+    }
+
     /// Publishes `text` as the newest version of its process, on behalf of `user` (an
-    /// owner of the current version, or of the new one for a new process). The file in
+    /// owner of the current version or a process administrator; only an administrator
+    /// creates a new process). The file in
     /// the processes folder is replaced too, so a restart keeps the new version.
     pub async fn publish(&self, user: &str, text: &str) -> Result<(String, i64), PublishError> {
-        let (def, diagnostics) = self.check_text("published.yaml", text);
+        let (def, diagnostics) = self.check_bounded("published.yaml", text).await?;
         let def = match def {
             Some(def) if !diagnostics.iter().any(|d| d.severity == Severity::Error) => def,
             _ => return Err(PublishError::Invalid(diagnostics)),
         };
         let process = def.id.value.clone();
-        let current = self.core.registry.latest(&process).map(|(_, d)| d);
-        let owner_of = current.as_deref().unwrap_or(&def);
-        if !self.is_owner(owner_of, user) {
-            return Err(PublishError::NotOwner(process));
+        match self.core.registry.latest(&process) {
+            Some((_, current)) if !self.may_manage(&current, user) => {
+                return Err(PublishError::NotOwner(process));
+            }
+            None if !self.is_process_admin(user) => return Err(PublishError::NotAdmin),
+            _ => {}
         }
+        let path = self.core.processes.join(format!("{process}.yaml"));
+        refuse_foreign_file(&path, &process)?;
         let hash = hex(&Sha256::digest(text.as_bytes()));
         sqlx::query(
             "INSERT INTO definitions (process_id, version, hash, source, created_at) \
@@ -272,7 +290,6 @@ impl Engine {
         .fetch_one(&self.core.pool)
         .await
         .map_err(EngineError::from)?;
-        let path = self.core.processes.join(format!("{process}.yaml"));
         let tmp = path.with_extension("yaml.publishing");
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
@@ -283,5 +300,20 @@ impl Engine {
         self.core.registry.publish(&process, version, Arc::new(def));
         tracing::info!(process, version, user, "published a definition version");
         Ok((process, version))
+    }
+}
+
+/// Refuses to replace a file that holds another process (a file named after a process
+/// id that is not its own), so a publish only ever writes that process's definition.
+fn refuse_foreign_file(path: &Path, process: &str) -> Result<(), PublishError> {
+    let Ok(source) = SourceFile::read(path) else {
+        return Ok(());
+    };
+    match source.parse::<ProcessDef>() {
+        Ok(existing) if existing.id.value != process => Err(PublishError::Write {
+            path: path.display().to_string(),
+            message: format!("the file holds process `{}`", existing.id.value),
+        }),
+        _ => Ok(()),
     }
 }

@@ -327,6 +327,12 @@ pub enum EngineError {
     InvalidForm(FormErrors),
     #[error("{0}")]
     NotAllowed(String),
+    /// A task of a request would go to its submitter (delegate, transfer, add-signer).
+    #[error("`{0}` submitted this request and may not decide it: choose someone else")]
+    OwnRequest(String),
+    /// A text input is longer than the engine takes.
+    #[error("the {field} is too long: at most {max} characters")]
+    TooLong { field: &'static str, max: usize },
     #[error("the definition cannot run: {0}")]
     Definition(String),
     #[error("storage: {0}")]
@@ -335,6 +341,9 @@ pub enum EngineError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("the engine is shutting down")]
     Closed,
+    /// A bounded resource (definition checks) is in use: try again shortly.
+    #[error("the server is busy: try again in a moment")]
+    Busy,
 }
 
 impl EngineError {
@@ -349,8 +358,11 @@ impl EngineError {
             EngineError::Stale { .. } => "conflict",
             EngineError::InvalidForm(_) => "invalid_form",
             EngineError::NotAllowed(_) => "not_allowed",
+            EngineError::OwnRequest(_) => "own_request",
+            EngineError::TooLong { .. } => "too_long",
             EngineError::Definition(_) => "definition",
             EngineError::Storage(_) | EngineError::Migration(_) | EngineError::Closed => "internal",
+            EngineError::Busy => "busy",
         }
     }
 }

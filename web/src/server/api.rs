@@ -203,13 +203,7 @@ pub async fn instance(
     ApiUser(user): ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<InstanceView>, ApiError> {
-    let id = InstanceId(id);
-    if !state.engine.can_view(id, &user).await? {
-        return Err(ApiError::forbidden(format!(
-            "request {id} is not yours to see"
-        )));
-    }
-    Ok(Json(state.engine.instance(id).await?))
+    Ok(Json(state.engine.instance_for(InstanceId(id), &user).await?))
 }
 
 /// Withdraws a request (its submitter, while the definition allows).
@@ -224,12 +218,7 @@ pub async fn withdraw(
 ) -> Result<Json<InstanceView>, ApiError> {
     let request = payload.map(|Json(r)| r).unwrap_or_default();
     let id = InstanceId(id);
-    let submitter = state.engine.instance(id).await?.submitter;
-    if submitter != user {
-        return Err(ApiError::forbidden(format!(
-            "only the submitter `{submitter}` can withdraw request {id}"
-        )));
-    }
+    state.engine.instance_for(id, &user).await?;
     let result = state
         .engine
         .withdraw(id, &user, request.comment.as_deref())

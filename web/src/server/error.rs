@@ -74,51 +74,68 @@ impl ApiError {
     }
 }
 
+/// The one mapping from an engine error to an HTTP status and a stable code, shared by
+/// the API and the pages.
+pub fn engine_status(e: &EngineError) -> (StatusCode, &'static str) {
+    match e {
+        EngineError::UnknownProcess(_)
+        | EngineError::UnknownTask(_)
+        | EngineError::UnknownInstance(_) => (StatusCode::NOT_FOUND, "not_found"),
+        EngineError::NotYourTask { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+        EngineError::Stale { .. } => (StatusCode::CONFLICT, "conflict"),
+        EngineError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
+        EngineError::InvalidForm(_) | EngineError::UnknownUser(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+        }
+        EngineError::OwnRequest(_) | EngineError::TooLong { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+        }
+        EngineError::Closed | EngineError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        EngineError::Definition(_) | EngineError::Storage(_) | EngineError::Migration(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}
+
+/// The form field an engine error is about, with what is wrong with it.
+pub fn engine_fields(e: &EngineError) -> BTreeMap<String, String> {
+    match e {
+        EngineError::InvalidForm(errors) => errors
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                let key = if k.is_empty() {
+                    "form".into()
+                } else {
+                    format!("form.{k}")
+                };
+                (key, v.clone())
+            })
+            .collect(),
+        EngineError::UnknownUser(user) => {
+            [("to".into(), format!("no user `{user}` in the directory"))].into()
+        }
+        EngineError::OwnRequest(_) => [("to".into(), e.to_string())].into(),
+        EngineError::TooLong { field, .. } => [((*field).to_string(), e.to_string())].into(),
+        _ => BTreeMap::new(),
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
-        let message = e.to_string();
-        match e {
-            EngineError::UnknownProcess(_)
-            | EngineError::UnknownTask(_)
-            | EngineError::UnknownInstance(_) => ApiError::not_found(message),
-            EngineError::NotYourTask { .. } => ApiError::forbidden(message),
-            EngineError::Stale { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", message),
-            EngineError::NotAllowed(_) => {
-                ApiError::new(StatusCode::CONFLICT, "not_allowed", message)
-            }
-            EngineError::InvalidForm(errors) => {
-                let fields = errors
-                    .fields
-                    .into_iter()
-                    .map(|(k, v)| {
-                        (
-                            if k.is_empty() {
-                                "form".into()
-                            } else {
-                                format!("form.{k}")
-                            },
-                            v,
-                        )
-                    })
-                    .collect();
-                ApiError::invalid(fields)
-            }
-            EngineError::UnknownUser(user) => ApiError::invalid(
-                [(
-                    "to".to_string(),
-                    format!("no user `{user}` in the directory"),
-                )]
-                .into(),
-            ),
-            EngineError::Closed => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the server is shutting down",
-            ),
-            EngineError::Definition(_) | EngineError::Storage(_) | EngineError::Migration(_) => {
-                ApiError::internal(message)
-            }
+        let (status, code) = engine_status(&e);
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            return ApiError::internal(e);
         }
+        let fields = engine_fields(&e);
+        if !fields.is_empty() {
+            return ApiError::invalid(fields);
+        }
+        let message = match e {
+            EngineError::Closed => "the server is shutting down".to_string(),
+            other => other.to_string(),
+        };
+        ApiError::new(status, code, message)
     }
 }
 

@@ -8,6 +8,11 @@ use signoff_engine::display::Lang;
 /// (key, Chinese, English).
 const PHRASES: &[(&str, &str, &str)] = &[
     ("app", "Signoff 审批", "Signoff approvals"),
+    (
+        "internal_error",
+        "服务器内部错误，详情见服务器日志。",
+        "An internal error; the server log has the details.",
+    ),
     ("inbox", "待办", "Inbox"),
     ("my_requests", "我的申请", "My requests"),
     ("new_request", "发起申请", "New request"),

@@ -26,6 +26,8 @@ use signoff_engine::display::Lang;
 use signoff_engine::model::ProcessDef;
 use signoff_engine::runtime::{EngineError, RequestSummary};
 
+use super::error::engine_status;
+use super::i18n::phrase;
 use super::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, PageUser};
 use super::i18n::phrases;
 use super::views::local_time;
@@ -87,7 +89,7 @@ impl Viewer {
             .registry()
             .processes()
             .iter()
-            .any(|(_, d)| state.engine.is_owner(d, &self.user));
+            .any(|(_, d)| state.engine.may_manage(d, &self.user));
         let ctx = context! {
             lang => self.lang.code(),
             t => phrases(self.lang),
@@ -111,17 +113,11 @@ impl Viewer {
     }
 
     fn engine_error(&self, state: &AppState, e: &EngineError) -> Response {
-        let status = match e {
-            EngineError::UnknownInstance(_)
-            | EngineError::UnknownTask(_)
-            | EngineError::UnknownProcess(_) => StatusCode::NOT_FOUND,
-            EngineError::NotYourTask { .. } => StatusCode::FORBIDDEN,
-            EngineError::Stale { .. } | EngineError::NotAllowed(_) => StatusCode::CONFLICT,
-            EngineError::InvalidForm(_) | EngineError::UnknownUser(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let (status, _) = engine_status(e);
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "internal error on a page");
+            return self.error(state, status, &phrase(self.lang, "internal_error"));
+        }
         self.error(state, status, &e.to_string())
     }
 

@@ -19,6 +19,9 @@ use crate::server::AppState;
 pub async fn processes(State(state): State<AppState>, viewer: Viewer) -> Response {
     let mut rows = Vec::new();
     for (version, d) in state.engine.registry().processes() {
+        if !state.engine.may_manage(&d, &viewer.user) {
+            continue;
+        }
         let versions = state
             .engine
             .versions(&d.id.value)
@@ -30,7 +33,7 @@ pub async fn processes(State(state): State<AppState>, viewer: Viewer) -> Respons
             name => viewer.lang.pick(&d.name),
             version,
             versions,
-            owner => state.engine.is_owner(&d, &viewer.user),
+            owner => true,
         });
     }
     viewer.page(
@@ -72,7 +75,12 @@ async fn process_page(
     notice: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let Some((latest, def)) = state.engine.registry().latest(id) else {
+    let Some((latest, def)) = state
+        .engine
+        .registry()
+        .latest(id)
+        .filter(|(_, d)| state.engine.may_manage(d, &viewer.user))
+    else {
         return viewer.error(state, StatusCode::NOT_FOUND, &format!("no process `{id}`"));
     };
     let version = version.unwrap_or(latest);
@@ -126,7 +134,7 @@ async fn process_page(
         "process.html",
         context! {
             active => "processes",
-            process => context! { id, name => viewer.lang.pick(&def.name), latest, version, owner => state.engine.is_owner(&def, &viewer.user) },
+            process => context! { id, name => viewer.lang.pick(&def.name), latest, version, owner => true },
             versions => versions.iter().map(|v| context! { version => v.version, created => local_time(&v.created_at), latest => v.latest }).collect::<Vec<_>>(),
             diagram => diagram(&shown_def, &[], state.engine.directory(), viewer.lang),
             text,
@@ -156,7 +164,17 @@ pub async fn check(
     if !viewer.csrf_ok(&form.csrf) {
         return viewer.bad_csrf(&state);
     }
-    let (_, diagnostics) = state.engine.check_text(&format!("{id}.yaml"), &form.yaml);
+    let allowed = match state.engine.registry().latest(&id) {
+        Some((_, def)) => state.engine.may_manage(&def, &viewer.user),
+        None => state.engine.is_process_admin(&viewer.user),
+    };
+    if !allowed {
+        return viewer.error(&state, StatusCode::NOT_FOUND, &format!("no process `{id}`"));
+    }
+    let diagnostics = match state.engine.check_bounded(&format!("{id}.yaml"), &form.yaml).await {
+        Ok((_, diagnostics)) => diagnostics,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
     let ok = diagnostics
         .is_empty()
         .then(|| phrase(viewer.lang, "check_ok"));
@@ -199,11 +217,10 @@ pub async fn publish(
             )
             .await
         }
-        Err(PublishError::NotOwner(p)) => viewer.error(
-            &state,
-            StatusCode::FORBIDDEN,
-            &format!("only the owner of `{p}` may publish it"),
-        ),
+        Err(e @ (PublishError::NotOwner(_) | PublishError::NotAdmin)) => {
+            viewer.error(&state, StatusCode::FORBIDDEN, &e.to_string())
+        }
+        Err(PublishError::Engine(e)) => viewer.engine_error(&state, &e),
         Err(e) => {
             let message = e.to_string();
             process_page(
@@ -239,7 +256,7 @@ pub async fn incidents(State(state): State<AppState>, viewer: Viewer) -> Respons
                 .engine
                 .registry()
                 .version(&r.process, r.version)
-                .is_some_and(|d| state.engine.is_owner(&d, &viewer.user))
+                .is_some_and(|d| state.engine.may_manage(&d, &viewer.user))
         })
         .map(|r| request_row(&state, &viewer, r))
         .collect();
@@ -267,7 +284,7 @@ pub async fn retry(
         .engine
         .registry()
         .version(&view.process, view.version)
-        .is_some_and(|d| state.engine.is_owner(&d, &viewer.user));
+        .is_some_and(|d| state.engine.may_manage(&d, &viewer.user));
     if !owner {
         return viewer.error(
             &state,

@@ -15,6 +15,7 @@ use signoff_engine::runtime::{
     TaskId, TaskStatus,
 };
 
+use crate::server::error::engine_status;
 use super::{process_name, request_row, step_label, CsrfOnly, Notice, Viewer};
 use crate::server::auth::urlencode;
 use crate::server::forms::{self, Raw};
@@ -110,19 +111,7 @@ pub async fn request(
     Path(id): Path<i64>,
     Query(q): Query<Notice>,
 ) -> Response {
-    let id = InstanceId(id);
-    match state.engine.can_view(id, &viewer.user).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return viewer.error(
-                &state,
-                StatusCode::FORBIDDEN,
-                "this request is not yours to see",
-            )
-        }
-        Err(e) => return viewer.engine_error(&state, &e),
-    }
-    let view = match state.engine.instance(id).await {
+    let view = match state.engine.instance_for(InstanceId(id), &viewer.user).await {
         Ok(v) => v,
         Err(e) => return viewer.engine_error(&state, &e),
     };
@@ -170,21 +159,10 @@ async fn task_page(
     failed: Option<Retyped>,
     status: StatusCode,
 ) -> Response {
-    let task = match state.engine.task(id).await {
+    let task = match state.engine.task_for(id, &viewer.user).await {
         Ok(t) => t,
         Err(e) => return viewer.engine_error(state, &e),
     };
-    match state.engine.can_view(task.instance, &viewer.user).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return viewer.error(
-                state,
-                StatusCode::FORBIDDEN,
-                "this task is not yours to see",
-            )
-        }
-        Err(e) => return viewer.engine_error(state, &e),
-    }
     let view = match state.engine.instance(task.instance).await {
         Ok(v) => v,
         Err(e) => return viewer.engine_error(state, &e),
@@ -395,11 +373,7 @@ pub async fn act(
             .await
         }
         Err(e) => {
-            let status = match e {
-                EngineError::NotYourTask { .. } => StatusCode::FORBIDDEN,
-                EngineError::Stale { .. } | EngineError::NotAllowed(_) => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
+            let (status, _) = engine_status(&e);
             let failed = retyped(e.to_string(), shown, BTreeMap::new());
             task_page(&state, &viewer, id, None, Some(failed), status).await
         }

@@ -1,0 +1,103 @@
+//! Who may do what beyond acting on a task: process owners and administrators, and the
+//! people an approval may never go to (the submitter, and whoever the request is about).
+
+use crate::model::{Principal, ProcessDef};
+
+use super::{Engine, EngineError, InstanceId, InstanceView, TaskId, TaskView};
+
+/// The longest comment an action takes, in characters: comments are stored, shown and
+/// mailed.
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+
+/// How many submitted definitions are checked at once; more wait for none and are told
+/// the server is busy. A check is CPU work (a merge-key-heavy YAML costs about a second).
+pub const MAX_CHECKS: usize = 2;
+
+/// The directory role that may create processes and manage every process.
+pub const PROCESS_ADMIN_ROLE: &str = "process_admin";
+
+impl Engine {
+    /// Whether `user` owns the definition (is its owner, or has its owner role).
+    pub fn is_owner(&self, def: &ProcessDef, user: &str) -> bool {
+        match &def.owner.value {
+            Principal::User(u) => u == user,
+            Principal::Role(r) => self.has_role(user, r),
+        }
+    }
+
+    /// Whether `user` is a process administrator: may create processes, and see and
+    /// publish every one.
+    pub fn is_process_admin(&self, user: &str) -> bool {
+        self.has_role(user, PROCESS_ADMIN_ROLE)
+    }
+
+    /// Whether `user` may see a process's sources and versions, check and publish it, and
+    /// handle its incidents: its owners and the process administrators.
+    pub fn may_manage(&self, def: &ProcessDef, user: &str) -> bool {
+        self.is_owner(def, user) || self.is_process_admin(user)
+    }
+
+    /// The request, if `user` may see it. A request they may not see is "unknown", like
+    /// one that does not exist, so the answer does not tell which ids exist.
+    pub async fn instance_for(
+        &self,
+        id: InstanceId,
+        user: &str,
+    ) -> Result<InstanceView, EngineError> {
+        if !self.can_view(id, user).await? {
+            return Err(EngineError::UnknownInstance(id));
+        }
+        self.instance(id).await
+    }
+
+    /// The task, if `user` may see its request; otherwise "unknown", as above.
+    pub async fn task_for(&self, id: TaskId, user: &str) -> Result<TaskView, EngineError> {
+        let task = self.task(id).await?;
+        if !self.can_view(task.instance, user).await? {
+            return Err(EngineError::UnknownTask(id));
+        }
+        Ok(task)
+    }
+
+    /// Turns "not your task" into "unknown task" for someone who may not even see the
+    /// request, so the refusal names nobody to them.
+    pub(super) async fn hide_unseen(
+        &self,
+        result: Result<InstanceView, EngineError>,
+        actor: &str,
+    ) -> Result<InstanceView, EngineError> {
+        match result {
+            Err(EngineError::NotYourTask { task, allowed }) => {
+                self.task_for(task, actor).await?;
+                Err(EngineError::NotYourTask { task, allowed })
+            }
+            other => other,
+        }
+    }
+
+    fn has_role(&self, user: &str, role: &str) -> bool {
+        self.directory()
+            .user(user)
+            .is_some_and(|u| u.roles.iter().any(|r| r.value == role))
+    }
+}
+
+/// Refuses to hand a task of `submitter`'s request to `to` (by delegate, transfer or
+/// add-signer): nobody decides their own request.
+pub(super) fn refuse_own_request(to: &str, submitter: &str) -> Result<(), EngineError> {
+    if to == submitter {
+        return Err(EngineError::OwnRequest(to.to_string()));
+    }
+    Ok(())
+}
+
+/// Refuses a comment longer than [`MAX_COMMENT_CHARS`].
+pub(super) fn check_comment(comment: Option<&str>) -> Result<(), EngineError> {
+    if comment.is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
+        return Err(EngineError::TooLong {
+            field: "comment",
+            max: MAX_COMMENT_CHARS,
+        });
+    }
+    Ok(())
+}
