@@ -563,6 +563,17 @@ impl Web {
             .await
             .expect("login");
         assert_eq!(response.status(), 303, "{user} signs in");
+        // The token is bound to the session, so a signed-in page carries a new one.
+        let inbox = client
+            .get(self.url("/inbox"))
+            .send()
+            .await
+            .expect("inbox")
+            .text()
+            .await
+            .expect("inbox text");
+        let csrf = hidden_csrf(&inbox);
+        assert!(!csrf.is_empty(), "the inbox carries a CSRF token");
         (client, csrf)
     }
 }

@@ -1,15 +1,23 @@
-//! Who may sign in: argon2 password hashes and web sessions,
-//! kept in the database so several servers share them.
+//! Who may sign in: argon2 password hashes, web sessions and personal API tokens, kept in
+//! the database so several servers share them.
 //!
 //! A demo installation can give every directory user without a password of their own
 //! one shared demo password: it is hashed once at start, never stored.
+//!
+//! Checking a password is slow and takes 19 MiB on purpose, so at most as many run at
+//! once as the machine has cores, and at most [`MAX_WAITING_VERIFIES`] wait for a turn;
+//! beyond that [`AccountError::Busy`]. API tokens are long random secrets, so they are
+//! stored by their SHA-256 and checked in microseconds.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
 use sqlx::{Row, SqlitePool};
+use tokio::sync::Semaphore;
 
 use crate::clock::to_db;
 use crate::runtime::hex;
@@ -23,6 +31,37 @@ pub enum AccountError {
     Hash(String),
     #[error("a password needs at least 8 characters")]
     WeakPassword,
+    #[error("a password may have at most {MAX_PASSWORD_CHARS} characters")]
+    LongPassword,
+    /// Too many password checks at once: try again shortly.
+    #[error("too many sign-ins at once: try again in a moment")]
+    Busy,
+    #[error("a token's name needs 1 to {MAX_TOKEN_NAME_CHARS} characters")]
+    BadTokenName,
+    #[error("at most {MAX_TOKENS_PER_USER} API tokens per person: revoke one first")]
+    TooManyTokens,
+}
+
+/// The longest password taken; longer ones are refused before any hashing.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// Password checks that may wait for a core; more are refused as busy at once.
+pub const MAX_WAITING_VERIFIES: usize = 16;
+/// How long a password check waits for a core before giving up as busy.
+const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Live API tokens one person may hold.
+pub const MAX_TOKENS_PER_USER: i64 = 20;
+/// The longest name of an API token.
+pub const MAX_TOKEN_NAME_CHARS: usize = 80;
+/// What every API token starts with, so a leaked one is recognisable.
+pub const TOKEN_PREFIX: &str = "sot_";
+
+/// A personal API token as its owner sees it (never the secret itself).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
 }
 
 /// A signed-in user's session.
@@ -37,6 +76,12 @@ pub struct Session {
 pub struct Accounts {
     pool: SqlitePool,
     demo_hash: Option<String>,
+    /// Checked against for unknown users, so they cost what a known one costs.
+    dummy_hash: Arc<tokio::sync::OnceCell<String>>,
+    /// One permit per core: the password checks running now.
+    verifying: Arc<Semaphore>,
+    /// The checks running or waiting for a core.
+    queued: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -49,9 +94,13 @@ impl std::fmt::Debug for Accounts {
 
 impl Accounts {
     pub(crate) fn new(pool: SqlitePool) -> Accounts {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Accounts {
             pool,
             demo_hash: None,
+            dummy_hash: Arc::default(),
+            verifying: Arc::new(Semaphore::new(cores)),
+            queued: Arc::new(Semaphore::new(cores + MAX_WAITING_VERIFIES)),
         }
     }
 
@@ -66,6 +115,9 @@ impl Accounts {
         if password.chars().count() < 8 {
             return Err(AccountError::WeakPassword);
         }
+        if password.chars().count() > MAX_PASSWORD_CHARS {
+            return Err(AccountError::LongPassword);
+        }
         let hash = hash(password.to_string()).await?;
         sqlx::query(
             "INSERT INTO credentials (user_id, hash, updated_at) VALUES ($1, $2, $3) \
@@ -79,21 +131,32 @@ impl Accounts {
         Ok(())
     }
 
-    /// Whether `password` is `user`'s. Takes the same time for unknown users, so the
-    /// answer does not tell which user names exist.
+    /// Whether `password` is `user`'s. Takes the same time for users without a
+    /// password (checked against a dummy hash), so the answer does not tell which user
+    /// names exist; the caller still checks that `user` is in the directory.
     pub async fn verify(&self, user: &str, password: &str) -> Result<bool, AccountError> {
+        if password.chars().count() > MAX_PASSWORD_CHARS {
+            return Ok(false);
+        }
+        let _queued = self
+            .queued
+            .try_acquire()
+            .map_err(|_| AccountError::Busy)?;
         let stored: Option<String> =
             sqlx::query_scalar("SELECT hash FROM credentials WHERE user_id = $1")
                 .bind(user)
                 .fetch_optional(&self.pool)
                 .await?;
-        let Some(hash) = stored.or_else(|| self.demo_hash.clone()) else {
-            // Burn the same work as a real check.
-            let _ = self::hash(password.to_string()).await;
-            return Ok(false);
+        let (hash, real) = match stored.or_else(|| self.demo_hash.clone()) {
+            Some(hash) => (hash, true),
+            None => (self.dummy_hash().await?, false),
         };
+        let _turn = tokio::time::timeout(VERIFY_WAIT, self.verifying.acquire())
+            .await
+            .map_err(|_| AccountError::Busy)?
+            .map_err(|_| AccountError::Busy)?;
         let password = password.to_string();
-        tokio::task::spawn_blocking(move || {
+        let matches = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash)
                 .map(|parsed| {
                     Argon2::default()
@@ -103,7 +166,113 @@ impl Accounts {
                 .map_err(|e| AccountError::Hash(e.to_string()))
         })
         .await
-        .map_err(|e| AccountError::Hash(e.to_string()))?
+        .map_err(|e| AccountError::Hash(e.to_string()))??;
+        Ok(matches && real)
+    }
+
+    async fn dummy_hash(&self) -> Result<String, AccountError> {
+        self.dummy_hash
+            .get_or_try_init(|| hash(random_token()))
+            .await
+            .cloned()
+    }
+
+    /// Makes a personal API token for `user`: the secret is returned once, and only its
+    /// hash is kept.
+    pub async fn create_token(&self, user: &str, name: &str) -> Result<(ApiToken, String), AccountError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
+            return Err(AccountError::BadTokenName);
+        }
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        if live >= MAX_TOKENS_PER_USER {
+            return Err(AccountError::TooManyTokens);
+        }
+        let secret = format!("{TOKEN_PREFIX}{}", random_token());
+        let created_at = to_db(Utc::now());
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(user)
+        .bind(name)
+        .bind(token_hash(&secret))
+        .bind(&created_at)
+        .fetch_one(&self.pool)
+        .await?;
+        let token = ApiToken {
+            id,
+            name: name.to_string(),
+            created_at,
+            last_used_at: None,
+        };
+        Ok((token, secret))
+    }
+
+    /// `user`'s live API tokens, newest first.
+    pub async fn tokens(&self, user: &str) -> Result<Vec<ApiToken>, AccountError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, last_used_at FROM api_tokens \
+             WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ApiToken {
+                id: r.get(0),
+                name: r.get(1),
+                created_at: r.get(2),
+                last_used_at: r.get(3),
+            })
+            .collect())
+    }
+
+    /// Revokes one of `user`'s tokens; false when they have no such live token.
+    pub async fn revoke_token(&self, user: &str, id: i64) -> Result<bool, AccountError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(user)
+        .bind(to_db(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whose live token `secret` is. Notes when it was last used, at most once an hour.
+    pub async fn token_user(&self, secret: &str) -> Result<Option<String>, AccountError> {
+        if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 128 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash(secret))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        let stale = row
+            .get::<Option<String>, _>(2)
+            .and_then(|t| crate::clock::from_db(&t))
+            .is_none_or(|last| now - last > chrono::Duration::hours(1));
+        if stale {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                .bind(row.get::<i64, _>(0))
+                .bind(to_db(now))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(row.get(1)))
     }
 
     /// Starts a session for `user`; returns its token (for the cookie) and the session.
@@ -180,6 +349,12 @@ pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     hex(&bytes)
+}
+
+/// The CSRF token bound to a session: derived from its secret, so nobody who cannot read
+/// the session cookie can know it, and it changes at every sign-in.
+pub fn session_csrf_token(session_token: &str) -> String {
+    hex(&Sha256::digest(format!("signoff-csrf\0{session_token}").as_bytes()))
 }
 
 fn token_hash(token: &str) -> String {

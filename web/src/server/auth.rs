@@ -1,19 +1,25 @@
-//! Who is calling: a session cookie (after the login form), HTTP Basic (API), or a user
-//! header set by a trusted reverse proxy; and the CSRF check on state-changing requests.
+//! Who is calling: a session cookie (after the login form), a personal API token or
+//! HTTP Basic (API), or a user header set by a trusted reverse proxy; and the CSRF
+//! check on state-changing requests.
 //!
-//! CSRF uses a double-submit token: a random `signoff_csrf` cookie (HttpOnly,
-//! SameSite=Strict) whose value every form carries in a hidden `csrf` field, and every
-//! cookie-authenticated API call in an `X-CSRF-Token` header. Another site can neither
-//! read the cookie nor make the browser send it.
+//! CSRF: a signed-in browser's token is derived from its session secret (SHA-256 of a
+//! label and the session token), so it is bound to that session, unknown to anyone who
+//! cannot read the session cookie, and new at every sign-in. Before signing in (the
+//! login form) it is a random double-submit value. Forms carry it in a hidden `csrf`
+//! field; cookie-authenticated API calls send it as `X-CSRF-Token` (the `signoff_csrf`
+//! cookie holds the current value). Token and Basic callers need none.
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine as _;
-use signoff_engine::accounts::{random_token, same_secret};
+use signoff_engine::accounts::{random_token, same_secret, session_csrf_token, AccountError};
 
 use super::error::ApiError;
 use super::throttle::minutes;
@@ -31,28 +37,47 @@ pub enum AuthMode {
     TrustedHeader(String),
 }
 
-/// This request's CSRF token, from the cookie or freshly made (see [`csrf_cookie`]).
+/// This request's CSRF token (see the module doc), and whether a form may be checked
+/// against it: false for a fresh random one the browser has never been given.
 #[derive(Debug, Clone)]
-pub struct CsrfToken(pub String);
+pub struct CsrfToken {
+    pub value: String,
+    established: bool,
+}
 
-/// Makes sure every browser has a CSRF cookie, and hands its value to the handlers.
+/// Works out this request's CSRF token, hands it to the handlers, and keeps the
+/// `signoff_csrf` cookie equal to it.
 pub async fn csrf_cookie(
     State(state): State<AppState>,
     jar: CookieJar,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let existing = jar
+    let cookie = jar
         .get(CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .filter(|v| v.len() == 64);
-    let token = existing.clone().unwrap_or_else(random_token);
-    request.extensions_mut().insert(CsrfToken(token.clone()));
+    let token = match (jar.get(SESSION_COOKIE), &cookie) {
+        (Some(session), _) => CsrfToken {
+            value: session_csrf_token(session.value()),
+            established: true,
+        },
+        (None, Some(value)) => CsrfToken {
+            value: value.clone(),
+            established: true,
+        },
+        (None, None) => CsrfToken {
+            value: random_token(),
+            established: false,
+        },
+    };
+    let value = token.value.clone();
+    request.extensions_mut().insert(token);
     let response = next.run(request).await;
-    if existing.is_some() {
+    if cookie.as_deref() == Some(value.as_str()) {
         return response;
     }
-    let cookie = Cookie::build((CSRF_COOKIE, token))
+    let cookie = Cookie::build((CSRF_COOKIE, value))
         .path("/")
         .http_only(true)
         .secure(state.secure_cookies)
@@ -61,12 +86,87 @@ pub async fn csrf_cookie(
     (jar.add(cookie), response).into_response()
 }
 
-/// Whether the form's token matches the cookie's.
-pub fn csrf_ok(parts_token: Option<&CsrfToken>, jar: &CookieJar, submitted: &str) -> bool {
-    let Some(cookie) = jar.get(CSRF_COOKIE) else {
-        return false;
-    };
-    parts_token.is_some() && !submitted.is_empty() && same_secret(cookie.value(), submitted)
+/// Whether a submitted token is this request's.
+pub fn csrf_ok(token: Option<&CsrfToken>, submitted: &str) -> bool {
+    token.is_some_and(|t| t.established && !submitted.is_empty() && same_secret(&t.value, submitted))
+}
+
+/// The client's address, when the server knows it (served with connect info).
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip())
+}
+
+/// The client's address as an extractor; `None` when the server does not know it.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(&parts.extensions)))
+    }
+}
+
+/// Why a password sign-in did not go through.
+#[derive(Debug)]
+pub enum Refused {
+    /// Too many attempts for the name or from the address: wait this long.
+    Locked(Duration),
+    /// Too many password checks at once.
+    Busy,
+    /// Wrong name or password.
+    Wrong,
+    /// Something broke (logged).
+    Internal,
+}
+
+impl Refused {
+    /// The API's answer.
+    pub fn api_error(&self, user: &str) -> ApiError {
+        match self {
+            Refused::Locked(wait) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many sign-in attempts for `{user}` or from this address: try again in {}", minutes(*wait)),
+            ),
+            Refused::Busy => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "too many sign-ins at once: try again in a moment",
+            ),
+            Refused::Wrong => ApiError::unauthorized(),
+            Refused::Internal => ApiError::internal("checking a password failed"),
+        }
+    }
+}
+
+/// Checks `user`'s password, counting the attempt first (see [`super::throttle`]).
+/// Unknown names cost what known ones do and are refused the same way.
+pub async fn check_password(
+    state: &AppState,
+    user: &str,
+    password: &str,
+    address: Option<IpAddr>,
+) -> Result<(), Refused> {
+    state.throttle.begin(user, address).map_err(Refused::Locked)?;
+    let known = state.engine.directory().user(user).is_some();
+    match state.accounts.verify(user, password).await {
+        Ok(true) if known => {
+            state.throttle.succeeded(user, address);
+            Ok(())
+        }
+        Ok(_) => {
+            tracing::warn!(user, "failed sign-in");
+            Err(Refused::Wrong)
+        }
+        Err(AccountError::Busy) => Err(Refused::Busy),
+        Err(e) => {
+            tracing::error!(error = %e, "verifying a password");
+            Err(Refused::Internal)
+        }
+    }
 }
 
 /// How a caller was recognised.
@@ -74,6 +174,7 @@ pub fn csrf_ok(parts_token: Option<&CsrfToken>, jar: &CookieJar, submitted: &str
 pub enum Via {
     Session,
     Basic,
+    Token,
     Header,
 }
 
@@ -88,10 +189,10 @@ pub struct Caller {
 async fn identify(
     parts: &Parts,
     state: &AppState,
-    allow_basic: bool,
+    allow_api: bool,
 ) -> Result<Option<Caller>, ApiError> {
-    let known = |user: &str| state.engine.directory().user(user).is_some();
     if let AuthMode::TrustedHeader(name) = state.auth.as_ref() {
+        let known = |user: &str| state.engine.directory().user(user).is_some();
         let user = parts
             .headers
             .get(name.as_str())
@@ -117,36 +218,38 @@ async fn identify(
             }));
         }
     }
-    if allow_basic {
-        if let Some((user, password)) = basic_credentials(&parts.headers) {
-            if let Some(wait) = state.throttle.locked_for(&user) {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_attempts",
-                    format!(
-                        "too many wrong passwords for `{user}`: try again in {}",
-                        minutes(wait)
-                    ),
-                ));
-            }
-            if known(&user)
-                && state
-                    .accounts
-                    .verify(&user, &password)
-                    .await
-                    .map_err(ApiError::internal)?
-            {
-                state.throttle.succeeded(&user);
-                return Ok(Some(Caller {
-                    user,
-                    via: Via::Basic,
-                }));
-            }
-            state.throttle.failed(&user);
-            return Err(ApiError::unauthorized());
-        }
+    if !allow_api {
+        return Ok(None);
+    }
+    if let Some(secret) = bearer_token(&parts.headers) {
+        return match state.accounts.token_user(secret).await {
+            Ok(Some(user)) => Ok(Some(Caller {
+                user,
+                via: Via::Token,
+            })),
+            Ok(None) => Err(ApiError::unauthorized()),
+            Err(e) => Err(ApiError::internal(e)),
+        };
+    }
+    if let Some((user, password)) = basic_credentials(&parts.headers) {
+        let address = client_address(&parts.extensions);
+        check_password(state, &user, &password, address)
+            .await
+            .map_err(|refused| refused.api_error(&user))?;
+        return Ok(Some(Caller {
+            user,
+            via: Via::Basic,
+        }));
     }
     Ok(None)
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -175,13 +278,12 @@ impl FromRequestParts<AppState> for ApiUser {
             .ok_or_else(ApiError::unauthorized)?;
         let changes_state = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if changes_state && caller.via == Via::Session {
-            let jar = CookieJar::from_headers(&parts.headers);
             let submitted = parts
                 .headers
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            if !csrf_ok(parts.extensions.get::<CsrfToken>(), &jar, submitted) {
+            if !csrf_ok(parts.extensions.get::<CsrfToken>(), submitted) {
                 return Err(ApiError::forbidden(
                     "a state-changing call with a session cookie needs the X-CSRF-Token header (the signoff_csrf cookie's value)",
                 ));
@@ -239,10 +341,44 @@ pub fn urlencode(text: &str) -> String {
         .collect()
 }
 
-/// Only local paths are followed after login, never another site.
+/// Only paths of this site are followed after login or a language switch, never another
+/// site: a single `/` then printable ASCII, with no `//`, `\\` or control characters
+/// anywhere (browsers drop tabs and newlines, so `/\t/evil.example` is `//evil.example`).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && n.bytes().all(|b| b.is_ascii_graphic())
+                && !n.contains("//")
+                && !n.contains('\\') =>
+        {
+            n.to_string()
+        }
         _ => "/inbox".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/\\evil.example",
+            "/inbox\nSet-Cookie: x=1",
+            "https://evil.example",
+            "/a//b",
+            "/ inbox",
+            "inbox",
+        ] {
+            let decoded = bad.replace("%09", "\t");
+            assert_eq!(safe_next(Some(&decoded)), "/inbox", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/tasks/3?x=1")), "/tasks/3?x=1");
+        assert_eq!(safe_next(None), "/inbox");
     }
 }

@@ -152,3 +152,40 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Answers every API error in the JSON shape, also those made outside the handlers
+/// (a body too large, a path that does not parse, a timeout): a non-JSON error body is
+/// replaced by an [`ApiError`] for its status.
+pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !status.is_client_error() && !status.is_server_error() || is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is too large"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed here"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "send JSON with content-type application/json")
+        }
+        s if s.is_server_error() => ("internal", "an internal error; the server log has the details"),
+        _ => ("bad_request", "the request is malformed: check the path and the body"),
+    };
+    let mut error = ApiError::new(status, code, message);
+    // Say what the framework said about a malformed path or body.
+    if status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY {
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        let detail = String::from_utf8_lossy(&bytes).trim().to_string();
+        if !detail.is_empty() {
+            error.message = detail;
+        }
+    }
+    error.into_response()
+}

@@ -8,6 +8,25 @@ use signoff_engine::display::Lang;
 /// (key, Chinese, English).
 const PHRASES: &[(&str, &str, &str)] = &[
     ("app", "Signoff 审批", "Signoff approvals"),
+    ("settings", "设置", "Settings"),
+    ("api_tokens", "API 令牌", "API tokens"),
+    (
+        "api_tokens_help",
+        "脚本和其他系统调用 API 时用令牌代替密码：请求头 Authorization: Bearer <令牌>。令牌只在生成时显示一次，可随时撤销。",
+        "Scripts and other systems call the API with a token instead of a password: header Authorization: Bearer <token>. A token is shown once, when it is made, and can be revoked at any time.",
+    ),
+    (
+        "token_made",
+        "新令牌如下，请立即复制保存，离开本页后将无法再次查看：",
+        "Your new token is below. Copy it now: it will not be shown again.",
+    ),
+    ("token_name", "令牌名称", "Token name"),
+    ("make_token", "生成令牌", "Make a token"),
+    ("last_used", "最近使用", "Last used"),
+    ("never", "从未", "Never"),
+    ("revoke", "撤销", "Revoke"),
+    ("no_tokens", "还没有令牌。", "No tokens yet."),
+    ("token_created", "创建时间", "Created"),
     (
         "internal_error",
         "服务器内部错误，详情见服务器日志。",

@@ -5,7 +5,9 @@ mod api;
 mod auth;
 mod error;
 mod forms;
+mod headers;
 mod i18n;
+mod listen;
 mod metrics;
 mod pages;
 mod throttle;
@@ -20,12 +22,15 @@ use axum::routing::{get, post};
 use axum::Router;
 use signoff_engine::accounts::Accounts;
 use signoff_engine::runtime::{Engine, EngineOptions};
+use axum::http::StatusCode;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::Store;
 
 pub use auth::AuthMode;
+pub use listen::run_on;
 
 /// How the server runs.
 #[derive(clap::Args, Clone)]
@@ -44,6 +49,10 @@ pub struct ServeArgs {
     /// How often due timers are fired, in seconds.
     #[arg(long, env = "SIGNOFF_TIMER_INTERVAL", default_value_t = 30)]
     pub timer_interval: u64,
+    /// Serve Prometheus metrics at `/metrics` on this separate address (for example
+    /// `127.0.0.1:9090`); off by default, so the public port never shows them.
+    #[arg(long, env = "SIGNOFF_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub store: Store,
 }
@@ -93,10 +102,15 @@ pub fn router(state: AppState) -> Router {
         .route("/processes/{id}/check", post(pages::check))
         .route("/processes/{id}/publish", post(pages::publish))
         .route("/incidents", get(pages::incidents))
+        .route("/settings", get(pages::settings))
+        .route("/settings/tokens", post(pages::create_token))
+        .route("/settings/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/lang/{code}", get(pages::set_lang))
         .route("/healthz", get(pages::healthz))
-        .route("/metrics", get(metrics::render))
-        .nest("/api/v1", api)
+        .nest(
+            "/api/v1",
+            api.layer(axum::middleware::from_fn(error::json_errors)),
+        )
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -106,8 +120,23 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            listen::REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn(headers::protect))
         .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The largest request body taken (a definition's YAML is at most 1 MiB).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The metrics endpoint alone, for its own listener.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
         .with_state(state)
 }
 
@@ -148,18 +177,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(header) if !header.is_empty() => AuthMode::TrustedHeader(header.to_ascii_lowercase()),
         _ => AuthMode::Password,
     };
-    let app = router(
-        state(
-            engine.clone(),
-            auth,
-            &args.demo_password,
-            &store.mail.base_url,
-        )
-        .await?,
-    );
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let state = state(
+        engine.clone(),
+        auth,
+        &args.demo_password,
+        &store.mail.base_url,
+    )
+    .await?;
+    let metrics = match args.metrics_listen {
+        Some(address) => {
+            let listener = listen::bind(address).await?;
+            tracing::info!(%address, "metrics at /metrics");
+            let app = metrics_router(state.clone());
+            Some(tokio::spawn(run_on(listener, app, std::future::pending())))
+        }
+        None => None,
+    };
+    let app = router(state);
+    let listener = listen::bind(args.listen).await?;
     tracing::info!(address = %args.listen, db = %store.db, "Signoff is serving");
     eprintln!(
         "Signoff is serving on http://{} (database {}, mail via {})",
@@ -169,21 +204,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: finishing the actions in flight");
     scheduler.abort();
     mailer.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     engine.shutdown().await;
     Ok(())
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then lets the requests in
-/// flight finish.
-pub async fn run_on(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")
 }
 
 async fn shutdown_signal() {

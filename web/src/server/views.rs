@@ -38,6 +38,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/incidents.html"),
     ),
     ("error.html", include_str!("../../templates/error.html")),
+    (
+        "settings.html",
+        include_str!("../../templates/settings.html"),
+    ),
 ];
 
 pub struct Pages {

@@ -62,9 +62,9 @@ pub async fn inbox(
             tasks => rows,
             total => all.len(),
             counts => counts.into_iter().map(|(id, (name, n))| context! { id, name, n }).collect::<Vec<_>>(),
-            filter => q.process.unwrap_or_default(),
+            filter => q.process.clone().unwrap_or_default(),
             cc,
-            notice => q.notice,
+            notice => q.text(viewer.lang),
         },
     )
 }

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use signoff_engine::display::Lang;
 
 use super::{CsrfOnly, Notice, Viewer};
-use crate::server::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, SESSION_COOKIE};
+use crate::server::auth::{
+    check_password, csrf_ok, ClientAddress, safe_next, AuthMode, CsrfToken, Refused, SESSION_COOKIE,
+};
 use crate::server::i18n::phrases;
 use crate::server::throttle::minutes;
 use crate::server::AppState;
@@ -25,7 +27,7 @@ pub async fn login_form(
     }
     login_page(
         &state,
-        &csrf.0,
+        &csrf.value,
         q.next.as_deref(),
         q.error.is_some(),
         "",
@@ -73,9 +75,10 @@ pub async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
     axum::Extension(csrf): axum::Extension<CsrfToken>,
+    ClientAddress(address): ClientAddress,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if !csrf_ok(Some(&csrf), &jar, &form.csrf) {
+    if !csrf_ok(Some(&csrf), &form.csrf) {
         return (
             StatusCode::FORBIDDEN,
             "the login form's security token is missing: reload the page",
@@ -83,31 +86,25 @@ pub async fn login(
             .into_response();
     }
     let user = form.user.trim();
-    if let Some(wait) = state.throttle.locked_for(user) {
-        tracing::warn!(user, "sign-in refused: too many wrong passwords");
-        let wait = minutes(wait);
-        let message = format!("Too many wrong passwords for {user}: try again in {wait}. 密码错误次数过多，请 {wait} 后再试。");
-        return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
-    }
-    let known = state.engine.directory().user(user).is_some();
-    let ok = match state.accounts.verify(user, &form.password).await {
-        Ok(ok) => ok && known,
-        Err(e) => {
-            tracing::error!(error = %e, "verifying a password");
-            false
+    match check_password(&state, user, &form.password, address).await {
+        Ok(()) => {}
+        Err(Refused::Wrong) => {
+            return login_page(
+                &state,
+                &csrf.value,
+                form.next.as_deref(),
+                true,
+                user,
+                StatusCode::UNAUTHORIZED,
+            )
         }
-    };
-    if !ok {
-        state.throttle.failed(user);
-        tracing::warn!(user, "failed sign-in");
-        return login_page(
-            &state,
-            &csrf.0,
-            form.next.as_deref(),
-            true,
-            user,
-            StatusCode::UNAUTHORIZED,
-        );
+        Err(Refused::Locked(wait)) => {
+            tracing::warn!(user, "sign-in refused: too many attempts");
+            let wait = minutes(wait);
+            let message = format!("Too many sign-in attempts for {user} or from this address: try again in {wait}. 登录尝试次数过多，请 {wait} 后再试。");
+            return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+        }
+        Err(refused) => return refused.api_error(user).into_response(),
     }
     match state
         .accounts
@@ -122,7 +119,6 @@ pub async fn login(
                 .same_site(SameSite::Lax)
                 .max_age(time::Duration::hours(12))
                 .build();
-            state.throttle.succeeded(user);
             tracing::info!(user, "signed in");
             (
                 jar.add(cookie),

@@ -7,12 +7,14 @@ mod login;
 mod new_request;
 mod owner;
 mod request;
+mod settings;
 
 pub use inbox::inbox;
 pub use login::{login, login_form, logout};
 pub use new_request::{new_request, new_request_form, new_request_list};
 pub use owner::{check, incidents, process, processes, publish, retry};
 pub use request::{act, my_requests, request, task, withdraw};
+pub use settings::{create_token, revoke_token, settings};
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -24,7 +26,7 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 use signoff_engine::display::Lang;
 use signoff_engine::model::ProcessDef;
-use signoff_engine::runtime::{EngineError, RequestSummary};
+use signoff_engine::runtime::{ActionKind, EngineError, RequestSummary};
 
 use super::error::engine_status;
 use super::i18n::phrase;
@@ -40,6 +42,7 @@ pub struct Viewer {
     pub user: String,
     pub lang: Lang,
     pub csrf: String,
+    token: Option<CsrfToken>,
     jar: CookieJar,
 }
 
@@ -49,11 +52,8 @@ impl FromRequestParts<AppState> for Viewer {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let PageUser(user) = PageUser::from_request_parts(parts, state).await?;
         let jar = CookieJar::from_headers(&parts.headers);
-        let csrf = parts
-            .extensions
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
+        let token = parts.extensions.get::<CsrfToken>().cloned();
+        let csrf = token.as_ref().map(|t| t.value.clone()).unwrap_or_default();
         let lang = jar
             .get(LANG_COOKIE)
             .map(|c| Lang::parse(c.value()))
@@ -62,6 +62,7 @@ impl FromRequestParts<AppState> for Viewer {
             user,
             lang,
             csrf,
+            token,
             jar,
         })
     }
@@ -69,7 +70,7 @@ impl FromRequestParts<AppState> for Viewer {
 
 impl Viewer {
     fn csrf_ok(&self, submitted: &str) -> bool {
-        csrf_ok(Some(&CsrfToken(self.csrf.clone())), &self.jar, submitted)
+        csrf_ok(self.token.as_ref(), submitted)
     }
 
     fn page(&self, state: &AppState, name: &str, page: Value) -> Response {
@@ -138,13 +139,42 @@ impl Viewer {
     }
 }
 
+/// A page's query: after a redirect, what was just done (`done`, a known code, never
+/// free text from the URL, with the number it is about), and the pages' other options.
 #[derive(Deserialize, Default)]
 pub struct Notice {
-    notice: Option<String>,
+    done: Option<String>,
+    n: Option<i64>,
     process: Option<String>,
     next: Option<String>,
     error: Option<String>,
     version: Option<i64>,
+}
+
+impl Notice {
+    /// The sentence for `done`, in the reader's language; nothing for an unknown code.
+    fn text(&self, lang: Lang) -> Option<String> {
+        let done = self.done.as_deref()?;
+        let n = self.n.unwrap_or_default();
+        match done {
+            "submit" => Some(format!("#{n} {}", phrase(lang, "submit"))),
+            "withdraw" => Some(format!("#{n} {}", phrase(lang, "withdraw"))),
+            "published" => Some(format!("{} {n}", phrase(lang, "published"))),
+            other => {
+                let action = other.parse::<ActionKind>().ok()?;
+                Some(format!(
+                    "{} #{n} · {}",
+                    phrase(lang, action.as_str()),
+                    phrase(lang, "done_notice")
+                ))
+            }
+        }
+    }
+}
+
+/// Where to go after `done` (see [`Notice`]) on request or version `n`.
+fn done_url(path: &str, done: &str, n: i64) -> String {
+    format!("{path}?done={done}&n={n}")
 }
 
 pub async fn home() -> Redirect {

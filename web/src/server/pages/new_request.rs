@@ -9,8 +9,7 @@ use axum::Form;
 use minijinja::{context, Value};
 use signoff_engine::runtime::EngineError;
 
-use super::Viewer;
-use crate::server::auth::urlencode;
+use super::{done_url, Viewer};
 use crate::server::forms::{self, Raw};
 use crate::server::i18n::phrase;
 use crate::server::AppState;
@@ -145,10 +144,10 @@ pub async fn new_request(
         result.as_ref().map_or_else(EngineError::code, |_| "ok"),
     );
     match result {
-        Ok(view) => Redirect::to(&format!(
-            "/requests/{}?notice={}",
-            view.id,
-            urlencode(&phrase(viewer.lang, "submit"))
+        Ok(view) => Redirect::to(&done_url(
+            &format!("/requests/{}", view.id),
+            "submit",
+            view.id.0,
         ))
         .into_response(),
         Err(EngineError::InvalidForm(e)) => {

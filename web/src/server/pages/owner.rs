@@ -10,8 +10,7 @@ use signoff_engine::runtime::{
     EngineError, InstanceId, InstanceStatus, PublishError, RequestQuery,
 };
 
-use super::{request_row, CsrfOnly, Notice, Viewer};
-use crate::server::auth::urlencode;
+use super::{done_url, request_row, CsrfOnly, Notice, Viewer};
 use crate::server::i18n::phrase;
 use crate::server::views::{diagram, local_time};
 use crate::server::AppState;
@@ -55,7 +54,7 @@ pub async fn process(
         &id,
         q.version,
         None,
-        q.notice,
+        q.text(viewer.lang),
         StatusCode::OK,
     )
     .await
@@ -200,11 +199,10 @@ pub async fn publish(
         return viewer.bad_csrf(&state);
     }
     match state.engine.publish(&viewer.user, &form.yaml).await {
-        Ok((process, version)) => Redirect::to(&format!(
-            "/processes/{process}?notice={}",
-            urlencode(&format!("{} {version}", phrase(viewer.lang, "published")))
-        ))
-        .into_response(),
+        Ok((process, version)) => {
+            Redirect::to(&done_url(&format!("/processes/{process}"), "published", version))
+                .into_response()
+        }
         Err(PublishError::Invalid(diagnostics)) => {
             process_page(
                 &state,

@@ -16,8 +16,7 @@ use signoff_engine::runtime::{
 };
 
 use crate::server::error::engine_status;
-use super::{process_name, request_row, step_label, CsrfOnly, Notice, Viewer};
-use crate::server::auth::urlencode;
+use super::{done_url, process_name, request_row, step_label, CsrfOnly, Notice, Viewer};
 use crate::server::forms::{self, Raw};
 use crate::server::i18n::phrase;
 use crate::server::views::{diagram, history, local_time};
@@ -128,7 +127,7 @@ pub async fn request(
             active => "requests",
             can_withdraw => view.submitter == viewer.user && matches!(view.status, InstanceStatus::Running | InstanceStatus::Incident),
             resubmit_task => resubmit,
-            notice => q.notice,
+            notice => q.text(viewer.lang),
             ..page
         },
     )
@@ -140,7 +139,8 @@ pub async fn task(
     Path(id): Path<i64>,
     Query(q): Query<Notice>,
 ) -> Response {
-    task_page(&state, &viewer, TaskId(id), q.notice, None, StatusCode::OK).await
+    let notice = q.text(viewer.lang);
+    task_page(&state, &viewer, TaskId(id), notice, None, StatusCode::OK).await
 }
 
 /// What a failed action brings back to the task page.
@@ -348,13 +348,7 @@ pub async fn act(
     );
     match result {
         Ok(_) => {
-            let notice = format!(
-                "{} #{} · {}",
-                phrase(viewer.lang, action.as_str()),
-                task.instance,
-                phrase(viewer.lang, "done_notice")
-            );
-            Redirect::to(&format!("/inbox?notice={}", urlencode(&notice))).into_response()
+            Redirect::to(&done_url("/inbox", action.as_str(), task.instance.0)).into_response()
         }
         Err(EngineError::InvalidForm(form_errors)) => {
             let failed = retyped(
@@ -403,7 +397,7 @@ pub async fn my_requests(
     viewer.page(
         &state,
         "requests.html",
-        context! { active => "requests", requests => rows, notice => q.notice },
+        context! { active => "requests", requests => rows, notice => q.text(viewer.lang) },
     )
 }
 
@@ -429,11 +423,7 @@ pub async fn withdraw(
         result.as_ref().map_or_else(EngineError::code, |_| "ok"),
     );
     match result {
-        Ok(_) => Redirect::to(&format!(
-            "/requests?notice={}",
-            urlencode(&format!("#{id} {}", phrase(viewer.lang, "withdraw")))
-        ))
-        .into_response(),
+        Ok(_) => Redirect::to(&done_url("/requests", "withdraw", id)).into_response(),
         Err(e) => viewer.engine_error(&state, &e),
     }
 }
