@@ -491,6 +491,8 @@ pub fn quick_sender(transport: &str) -> signoff_engine::notify::SenderOptions {
 /// over a [`Harness`] engine.
 pub struct Web {
     pub base: String,
+    /// Where the metrics listener (`--metrics-listen`) answers.
+    pub metrics_base: String,
     pub h: Harness,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -513,6 +515,15 @@ impl Web {
         let state = signoff_web::server::state(h.engine.clone(), auth, "signoff", &base)
             .await
             .expect("server state");
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free local port");
+        let metrics_base = format!("http://{}", metrics.local_addr().expect("address"));
+        tokio::spawn(signoff_web::server::run_on(
+            metrics,
+            signoff_web::server::metrics_router(state.clone()),
+            std::future::pending(),
+        ));
         let app = signoff_web::server::router(state);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(signoff_web::server::run_on(listener, app, async {
@@ -520,6 +531,7 @@ impl Web {
         }));
         Web {
             base,
+            metrics_base,
             h,
             stop: Some(stop),
         }

@@ -178,11 +178,13 @@ async fn tasks_actions_and_their_errors() {
     let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
     let id = created["id"].as_i64().unwrap();
 
+    // A request one may not see is answered like one that does not exist.
     let (status, body) = get(&web, Some("ma.chao"), &format!("/instances/{id}")).await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("forbidden"))
+        (StatusCode::NOT_FOUND, Some("not_found"))
     );
+    assert!(!body.to_string().contains("li.na"), "{body}");
     let (status, _) = get(&web, Some("li.na"), "/instances/999").await;
     assert_eq!(status, 404);
     let (status, view) = get(&web, Some("liu.qiang"), &format!("/instances/{id}")).await;
@@ -193,8 +195,12 @@ async fn tasks_actions_and_their_errors() {
     let (status, body) = act(&web, "ma.chao", task, json!({"action": "approve"})).await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (StatusCode::FORBIDDEN, Some("forbidden")),
+        (StatusCode::NOT_FOUND, Some("not_found")),
         "{body}"
+    );
+    assert!(
+        !body.to_string().contains("liu.qiang"),
+        "names nobody: {body}"
     );
     let (status, body) = act(
         &web,
@@ -602,7 +608,9 @@ async fn health_and_metrics() {
     assert_eq!(created["status"], "running");
     let health = reqwest::get(web.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
-    let metrics = reqwest::get(web.url("/metrics"))
+    let public = reqwest::get(web.url("/metrics")).await.unwrap();
+    assert_eq!(public.status(), 404, "metrics are not on the public port");
+    let metrics = reqwest::get(format!("{}/metrics", web.metrics_base))
         .await
         .unwrap()
         .text()
@@ -679,14 +687,18 @@ async fn a_non_assignee_cannot_act_from_the_task_page() {
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), 403, "not even to look");
+    assert_eq!(
+        page.status(),
+        404,
+        "not even to look, nor to learn it exists"
+    );
     let response = stranger
         .post(web.url(&format!("/tasks/{task}/act")))
         .form(&[("csrf", csrf.as_str()), ("action", "approve")])
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 403);
+    assert_eq!(response.status(), 404);
     // The submitter may look, but not approve her own request's step.
     let (submitter, csrf) = web.sign_in("li.na").await;
     let page = submitter
@@ -737,7 +749,7 @@ async fn a_returned_request_is_resubmitted_from_its_prefilled_form() {
     assert!(response.headers()["location"]
         .to_str()
         .unwrap()
-        .starts_with("/inbox?notice="));
+        .starts_with("/inbox?done=return&n="));
 
     let (submitter, csrf) = web.sign_in("li.na").await;
     let page = submitter

@@ -138,10 +138,7 @@ impl Accounts {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Ok(false);
         }
-        let _queued = self
-            .queued
-            .try_acquire()
-            .map_err(|_| AccountError::Busy)?;
+        let _queued = self.queued.try_acquire().map_err(|_| AccountError::Busy)?;
         let stored: Option<String> =
             sqlx::query_scalar("SELECT hash FROM credentials WHERE user_id = $1")
                 .bind(user)
@@ -179,7 +176,11 @@ impl Accounts {
 
     /// Makes a personal API token for `user`: the secret is returned once, and only its
     /// hash is kept.
-    pub async fn create_token(&self, user: &str, name: &str) -> Result<(ApiToken, String), AccountError> {
+    pub async fn create_token(
+        &self,
+        user: &str,
+        name: &str,
+    ) -> Result<(ApiToken, String), AccountError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
             return Err(AccountError::BadTokenName);
@@ -354,7 +355,9 @@ pub fn random_token() -> String {
 /// The CSRF token bound to a session: derived from its secret, so nobody who cannot read
 /// the session cookie can know it, and it changes at every sign-in.
 pub fn session_csrf_token(session_token: &str) -> String {
-    hex(&Sha256::digest(format!("signoff-csrf\0{session_token}").as_bytes()))
+    hex(&Sha256::digest(
+        format!("signoff-csrf\0{session_token}").as_bytes(),
+    ))
 }
 
 fn token_hash(token: &str) -> String {

@@ -30,9 +30,9 @@ use crate::form::validate_form;
 use crate::model::{EndOutcome, Outcome, WithdrawPolicy};
 use crate::notify::{outbox, MailQuery, MailView, Pass, Planner, SenderOptions, Templates};
 
+pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;
-pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use registry::Registry;
 pub use types::*;
 
@@ -645,10 +645,10 @@ impl Core {
             } => {
                 let mut m = self.machine(conn, &env, instance).await?;
                 if actor != m.inst.submitter {
-                    return Err(EngineError::NotAllowed(format!(
-                        "only the submitter `{}` can withdraw request {instance}",
-                        m.inst.submitter
-                    )));
+                    return Err(EngineError::OnlySubmitter {
+                        instance,
+                        action: "withdraw",
+                    });
                 }
                 if !matches!(
                     m.inst.status,
@@ -684,9 +684,10 @@ impl Core {
             Command::Urge { instance, actor } => {
                 let mut m = self.machine(conn, &env, instance).await?;
                 if actor != m.inst.submitter {
-                    return Err(EngineError::NotAllowed(
-                        "only the submitter can urge".into(),
-                    ));
+                    return Err(EngineError::OnlySubmitter {
+                        instance,
+                        action: "urge",
+                    });
                 }
                 let last: Option<String> = sqlx::query_scalar(
                     "SELECT MAX(at) FROM events WHERE instance_id = $1 AND action = 'urge'",

@@ -71,7 +71,10 @@ pub enum PublishError {
     Invalid(Vec<Diagnostic>),
     #[error("only the owner of `{0}` (or a process administrator) may publish it")]
     NotOwner(String),
-    #[error("only a process administrator (role `{}`) may create a new process", super::policy::PROCESS_ADMIN_ROLE)]
+    #[error(
+        "only a process administrator (role `{}`) may create a new process",
+        super::policy::PROCESS_ADMIN_ROLE
+    )]
     NotAdmin,
     #[error(transparent)]
     Engine(#[from] EngineError),

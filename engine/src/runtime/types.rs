@@ -327,6 +327,12 @@ pub enum EngineError {
     InvalidForm(FormErrors),
     #[error("{0}")]
     NotAllowed(String),
+    /// Only the request's submitter may do this.
+    #[error("only the submitter of request {instance} may {action} it")]
+    OnlySubmitter {
+        instance: InstanceId,
+        action: &'static str,
+    },
     /// A task of a request would go to its submitter (delegate, transfer, add-signer).
     #[error("`{0}` submitted this request and may not decide it: choose someone else")]
     OwnRequest(String),
@@ -354,7 +360,7 @@ impl EngineError {
             | EngineError::UnknownTask(_)
             | EngineError::UnknownInstance(_) => "not_found",
             EngineError::UnknownUser(_) => "unknown_user",
-            EngineError::NotYourTask { .. } => "forbidden",
+            EngineError::NotYourTask { .. } | EngineError::OnlySubmitter { .. } => "forbidden",
             EngineError::Stale { .. } => "conflict",
             EngineError::InvalidForm(_) => "invalid_form",
             EngineError::NotAllowed(_) => "not_allowed",

@@ -203,7 +203,9 @@ pub async fn instance(
     ApiUser(user): ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<InstanceView>, ApiError> {
-    Ok(Json(state.engine.instance_for(InstanceId(id), &user).await?))
+    Ok(Json(
+        state.engine.instance_for(InstanceId(id), &user).await?,
+    ))
 }
 
 /// Withdraws a request (its submitter, while the definition allows).

@@ -88,7 +88,8 @@ pub async fn csrf_cookie(
 
 /// Whether a submitted token is this request's.
 pub fn csrf_ok(token: Option<&CsrfToken>, submitted: &str) -> bool {
-    token.is_some_and(|t| t.established && !submitted.is_empty() && same_secret(&t.value, submitted))
+    token
+        .is_some_and(|t| t.established && !submitted.is_empty() && same_secret(&t.value, submitted))
 }
 
 /// The client's address, when the server knows it (served with connect info).
@@ -129,7 +130,10 @@ impl Refused {
             Refused::Locked(wait) => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",
-                format!("too many sign-in attempts for `{user}` or from this address: try again in {}", minutes(*wait)),
+                format!(
+                    "too many sign-in attempts for `{user}` or from this address: try again in {}",
+                    minutes(*wait)
+                ),
             ),
             Refused::Busy => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -150,7 +154,10 @@ pub async fn check_password(
     password: &str,
     address: Option<IpAddr>,
 ) -> Result<(), Refused> {
-    state.throttle.begin(user, address).map_err(Refused::Locked)?;
+    state
+        .throttle
+        .begin(user, address)
+        .map_err(Refused::Locked)?;
     let known = state.engine.directory().user(user).is_some();
     match state.accounts.verify(user, password).await {
         Ok(true) if known => {

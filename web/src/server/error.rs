@@ -81,7 +81,9 @@ pub fn engine_status(e: &EngineError) -> (StatusCode, &'static str) {
         EngineError::UnknownProcess(_)
         | EngineError::UnknownTask(_)
         | EngineError::UnknownInstance(_) => (StatusCode::NOT_FOUND, "not_found"),
-        EngineError::NotYourTask { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+        EngineError::NotYourTask { .. } | EngineError::OnlySubmitter { .. } => {
+            (StatusCode::FORBIDDEN, "forbidden")
+        }
         EngineError::Stale { .. } => (StatusCode::CONFLICT, "conflict"),
         EngineError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
         EngineError::InvalidForm(_) | EngineError::UnknownUser(_) => {
@@ -156,7 +158,10 @@ impl IntoResponse for ApiError {
 /// Answers every API error in the JSON shape, also those made outside the handlers
 /// (a body too large, a path that does not parse, a timeout): a non-JSON error body is
 /// replaced by an [`ApiError`] for its status.
-pub async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response
@@ -170,11 +175,18 @@ pub async fn json_errors(request: axum::extract::Request, next: axum::middleware
         StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is too large"),
         StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed here"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("unsupported_media_type", "send JSON with content-type application/json")
-        }
-        s if s.is_server_error() => ("internal", "an internal error; the server log has the details"),
-        _ => ("bad_request", "the request is malformed: check the path and the body"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send JSON with content-type application/json",
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "an internal error; the server log has the details",
+        ),
+        _ => (
+            "bad_request",
+            "the request is malformed: check the path and the body",
+        ),
     };
     let mut error = ApiError::new(status, code, message);
     // Say what the framework said about a malformed path or body.

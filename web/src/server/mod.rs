@@ -18,11 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use signoff_engine::accounts::Accounts;
 use signoff_engine::runtime::{Engine, EngineOptions};
-use axum::http::StatusCode;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;

@@ -41,7 +41,8 @@ impl<K: Hash + Eq + Clone> Counter<K> {
 
     fn count(&mut self, key: &K) {
         if self.attempts.len() > SWEEP_ABOVE {
-            self.attempts.retain(|_, (_, since)| since.elapsed() < WINDOW);
+            self.attempts
+                .retain(|_, (_, since)| since.elapsed() < WINDOW);
         }
         let entry = self
             .attempts

@@ -11,7 +11,7 @@ use signoff_engine::display::Lang;
 
 use super::{CsrfOnly, Notice, Viewer};
 use crate::server::auth::{
-    check_password, csrf_ok, ClientAddress, safe_next, AuthMode, CsrfToken, Refused, SESSION_COOKIE,
+    check_password, csrf_ok, safe_next, AuthMode, ClientAddress, CsrfToken, Refused, SESSION_COOKIE,
 };
 use crate::server::i18n::phrases;
 use crate::server::throttle::minutes;

@@ -28,9 +28,9 @@ use signoff_engine::display::Lang;
 use signoff_engine::model::ProcessDef;
 use signoff_engine::runtime::{ActionKind, EngineError, RequestSummary};
 
+use super::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, PageUser};
 use super::error::engine_status;
 use super::i18n::phrase;
-use super::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, PageUser};
 use super::i18n::phrases;
 use super::views::local_time;
 use super::AppState;

@@ -170,7 +170,11 @@ pub async fn check(
     if !allowed {
         return viewer.error(&state, StatusCode::NOT_FOUND, &format!("no process `{id}`"));
     }
-    let diagnostics = match state.engine.check_bounded(&format!("{id}.yaml"), &form.yaml).await {
+    let diagnostics = match state
+        .engine
+        .check_bounded(&format!("{id}.yaml"), &form.yaml)
+        .await
+    {
         Ok((_, diagnostics)) => diagnostics,
         Err(e) => return viewer.engine_error(&state, &e),
     };
@@ -199,10 +203,12 @@ pub async fn publish(
         return viewer.bad_csrf(&state);
     }
     match state.engine.publish(&viewer.user, &form.yaml).await {
-        Ok((process, version)) => {
-            Redirect::to(&done_url(&format!("/processes/{process}"), "published", version))
-                .into_response()
-        }
+        Ok((process, version)) => Redirect::to(&done_url(
+            &format!("/processes/{process}"),
+            "published",
+            version,
+        ))
+        .into_response(),
         Err(PublishError::Invalid(diagnostics)) => {
             process_page(
                 &state,

@@ -15,8 +15,8 @@ use signoff_engine::runtime::{
     TaskId, TaskStatus,
 };
 
-use crate::server::error::engine_status;
 use super::{done_url, process_name, request_row, step_label, CsrfOnly, Notice, Viewer};
+use crate::server::error::engine_status;
 use crate::server::forms::{self, Raw};
 use crate::server::i18n::phrase;
 use crate::server::views::{diagram, history, local_time};
@@ -110,7 +110,11 @@ pub async fn request(
     Path(id): Path<i64>,
     Query(q): Query<Notice>,
 ) -> Response {
-    let view = match state.engine.instance_for(InstanceId(id), &viewer.user).await {
+    let view = match state
+        .engine
+        .instance_for(InstanceId(id), &viewer.user)
+        .await
+    {
         Ok(v) => v,
         Err(e) => return viewer.engine_error(&state, &e),
     };
