@@ -32,8 +32,8 @@ use super::AppState;
         ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, ActionBody, ApiError,
         InstanceView, TaskView, VersionInfo, ActionKind
     )),
-    modifiers(&BasicAuth),
-    security(("basic" = []))
+    modifiers(&BasicAuth, &CommonResponses),
+    security(("basic" = []), ("token" = []))
 )]
 pub struct ApiDoc;
 
@@ -47,6 +47,62 @@ impl utoipa::Modify for BasicAuth {
             "basic",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("a personal API token from the settings page"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The answers any operation may give besides its own: a malformed path or body, no or
+/// wrong credentials, too many sign-in attempts, a request too slow, and a busy server;
+/// and for operations with a body, one too large or not JSON. All in the error shape.
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let answer = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ApiError")))
+                        .build(),
+                )
+                .build()
+        };
+        let common = [
+            ("400", "the path or the body is malformed"),
+            ("401", "no or wrong credentials"),
+            ("408", "the request took too long"),
+            ("429", "too many sign-in attempts for the name or from the address"),
+            ("503", "too many sign-ins at once, or the server is shutting down"),
+        ];
+        let with_body = [
+            ("413", "the body is larger than 2 MiB"),
+            ("415", "the body is not sent as application/json"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let extra = has_body.then_some(&with_body[..]).unwrap_or_default();
+                for (status, description) in common.iter().chain(extra) {
+                    operation
+                        .responses
+                        .responses
+                        .entry((*status).to_string())
+                        .or_insert_with(|| answer(description).into());
+                }
+            }
+        }
     }
 }
 
@@ -85,6 +141,7 @@ pub struct StartRequest {
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct WithdrawRequest {
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -93,7 +150,9 @@ pub struct WithdrawRequest {
 pub struct ActionBody {
     /// approve, reject, return, complete, delegate, transfer, add_signer, remove_signer,
     /// claim, comment, resubmit
+    #[schema(value_type = ActionKind)]
     pub action: String,
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     /// The other user (delegate, transfer, signers) or the step to return to.
     pub to: Option<String>,
@@ -197,7 +256,7 @@ pub async fn start(
 /// A request with its open tasks and history (its submitter, task holders, watchers
 /// and the process owners may see it).
 #[utoipa::path(get, path = "/api/v1/instances/{id}", params(("id" = i64, Path)), responses(
-    (status = 200, body = InstanceView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+    (status = 200, body = InstanceView), (status = 404, body = ApiError, description = "no such request, or not one the caller may see")))]
 pub async fn instance(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -210,8 +269,10 @@ pub async fn instance(
 
 /// Withdraws a request (its submitter, while the definition allows).
 #[utoipa::path(post, path = "/api/v1/instances/{id}/withdraw", params(("id" = i64, Path)), request_body = WithdrawRequest, responses(
-    (status = 200, body = InstanceView), (status = 401, body = ApiError), (status = 404, body = ApiError),
-    (status = 409, body = ApiError, description = "not the submitter, or no longer allowed")))]
+    (status = 200, body = InstanceView), (status = 403, body = ApiError, description = "not the submitter"),
+    (status = 404, body = ApiError, description = "no such request, or not one the caller may see"),
+    (status = 409, body = ApiError, description = "the process or the request's state no longer allows it"),
+    (status = 422, body = ApiError, description = "the body's fields are wrong, e.g. a comment too long")))]
 pub async fn withdraw(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
