@@ -4,20 +4,17 @@
 //! A demo installation can give every directory user without a password of their own
 //! one shared demo password: it is hashed once at start, never stored.
 //!
-//! Checking a password is slow and takes 19 MiB on purpose, so at most as many run at
-//! once as the machine has cores, and at most [`MAX_WAITING_VERIFIES`] wait for a turn;
-//! beyond that [`AccountError::Busy`]. API tokens are long random secrets, so they are
+//! Password checks are bounded by [`crate::password`]; beyond its bounds they are
+//! refused with [`AccountError::Busy`]. API tokens are long random secrets, so they are
 //! stored by their SHA-256 and checked in microseconds.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+use crate::password::{PasswordError, Passwords};
 use sqlx::{Row, SqlitePool};
-use tokio::sync::Semaphore;
 
 use crate::clock::to_db;
 use crate::runtime::hex;
@@ -44,10 +41,6 @@ pub enum AccountError {
 
 /// The longest password taken; longer ones are refused before any hashing.
 pub const MAX_PASSWORD_CHARS: usize = 256;
-/// Password checks that may wait for a core; more are refused as busy at once.
-pub const MAX_WAITING_VERIFIES: usize = 16;
-/// How long a password check waits for a core before giving up as busy.
-const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Live API tokens one person may hold.
 pub const MAX_TOKENS_PER_USER: i64 = 20;
 /// The longest name of an API token.
@@ -78,10 +71,7 @@ pub struct Accounts {
     demo_hash: Option<String>,
     /// Checked against for unknown users, so they cost what a known one costs.
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
-    /// One permit per core: the password checks running now.
-    verifying: Arc<Semaphore>,
-    /// The checks running or waiting for a core.
-    queued: Arc<Semaphore>,
+    passwords: Passwords,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -92,21 +82,28 @@ impl std::fmt::Debug for Accounts {
     }
 }
 
+impl From<PasswordError> for AccountError {
+    fn from(e: PasswordError) -> AccountError {
+        match e {
+            PasswordError::Busy => AccountError::Busy,
+            PasswordError::Hash(message) => AccountError::Hash(message),
+        }
+    }
+}
+
 impl Accounts {
     pub(crate) fn new(pool: SqlitePool) -> Accounts {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Accounts {
             pool,
             demo_hash: None,
             dummy_hash: Arc::default(),
-            verifying: Arc::new(Semaphore::new(cores)),
-            queued: Arc::new(Semaphore::new(cores + MAX_WAITING_VERIFIES)),
+            passwords: Passwords::default(),
         }
     }
 
     /// Lets users without a password of their own sign in with `password`.
     pub async fn with_demo_password(mut self, password: &str) -> Result<Accounts, AccountError> {
-        self.demo_hash = Some(hash(password.to_string()).await?);
+        self.demo_hash = Some(self.passwords.hash(password.to_string()).await?);
         Ok(self)
     }
 
@@ -118,7 +115,7 @@ impl Accounts {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Err(AccountError::LongPassword);
         }
-        let hash = hash(password.to_string()).await?;
+        let hash = self.passwords.hash(password.to_string()).await?;
         sqlx::query(
             "INSERT INTO credentials (user_id, hash, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
@@ -138,7 +135,6 @@ impl Accounts {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Ok(false);
         }
-        let _queued = self.queued.try_acquire().map_err(|_| AccountError::Busy)?;
         let stored: Option<String> =
             sqlx::query_scalar("SELECT hash FROM credentials WHERE user_id = $1")
                 .bind(user)
@@ -148,30 +144,16 @@ impl Accounts {
             Some(hash) => (hash, true),
             None => (self.dummy_hash().await?, false),
         };
-        let _turn = tokio::time::timeout(VERIFY_WAIT, self.verifying.acquire())
-            .await
-            .map_err(|_| AccountError::Busy)?
-            .map_err(|_| AccountError::Busy)?;
-        let password = password.to_string();
-        let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .map_err(|e| AccountError::Hash(e.to_string()))
-        })
-        .await
-        .map_err(|e| AccountError::Hash(e.to_string()))??;
+        let matches = self.passwords.verify(hash, password.to_string()).await?;
         Ok(matches && real)
     }
 
     async fn dummy_hash(&self) -> Result<String, AccountError> {
         self.dummy_hash
-            .get_or_try_init(|| hash(random_token()))
+            .get_or_try_init(|| self.passwords.hash(random_token()))
             .await
             .cloned()
+            .map_err(AccountError::from)
     }
 
     /// Makes a personal API token for `user`: the secret is returned once, and only its
@@ -328,21 +310,6 @@ impl Accounts {
             .await?;
         Ok(())
     }
-}
-
-async fn hash(password: String) -> Result<String, AccountError> {
-    // Argon2 is slow on purpose; keep it off the async workers.
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|e| AccountError::Hash(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AccountError::Hash(e.to_string()))
-    })
-    .await
-    .map_err(|e| AccountError::Hash(e.to_string()))?
 }
 
 /// 32 random bytes, hex: a session token or a CSRF token.

@@ -18,4 +18,5 @@ pub mod loader;
 pub mod located;
 pub mod model;
 pub mod notify;
+pub mod password;
 pub mod runtime;

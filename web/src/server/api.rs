@@ -82,8 +82,14 @@ impl utoipa::Modify for CommonResponses {
             ("400", "the path or the body is malformed"),
             ("401", "no or wrong credentials"),
             ("408", "the request took too long"),
-            ("429", "too many sign-in attempts for the name or from the address"),
-            ("503", "too many sign-ins at once, or the server is shutting down"),
+            (
+                "429",
+                "too many sign-in attempts for the name or from the address",
+            ),
+            (
+                "503",
+                "too many sign-ins at once, or the server is shutting down",
+            ),
         ];
         let with_body = [
             ("413", "the body is larger than 2 MiB"),

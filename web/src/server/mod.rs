@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// `127.0.0.1:9090`); off by default, so the public port never shows them.
     #[arg(long, env = "SIGNOFF_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Seconds a client has to send a request's headers; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(long, env = "SIGNOFF_HEADER_TIMEOUT", default_value_t = listen::HEADER_TIMEOUT.as_secs())]
+    pub header_timeout: u64,
     #[command(flatten)]
     pub store: Store,
 }
@@ -200,7 +204,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "Signoff is serving on http://{} (database {}, mail via {})",
         args.listen, store.db, store.mail.smtp
     );
-    run_on(listener, app, shutdown_signal()).await?;
+    let header_timeout = Duration::from_secs(args.header_timeout.max(1));
+    listen::run_with(listener, app, shutdown_signal(), header_timeout).await?;
     tracing::info!("shutting down: finishing the actions in flight");
     scheduler.abort();
     mailer.abort();
