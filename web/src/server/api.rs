@@ -98,8 +98,11 @@ impl utoipa::Modify for CommonResponses {
         for item in openapi.paths.paths.values_mut() {
             let operations = [&mut item.get, &mut item.post];
             for operation in operations.into_iter().flatten() {
-                let has_body = operation.request_body.is_some();
-                let extra = has_body.then_some(&with_body[..]).unwrap_or_default();
+                let extra: &[_] = if operation.request_body.is_some() {
+                    &with_body
+                } else {
+                    &[]
+                };
                 for (status, description) in common.iter().chain(extra) {
                     operation
                         .responses
