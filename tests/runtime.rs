@@ -116,35 +116,47 @@ async fn reimbursement_amount_tiers_reach_director_and_vice_president() {
 }
 
 #[tokio::test]
-async fn reimbursement_rejection_by_the_manager_returns_for_revision() {
+async fn reimbursement_reject_ends_the_claim_return_revises_it_and_a_returned_claim_can_be_withdrawn(
+) {
     let h = Harness::new("reimb-revise").await;
-    let id = h
-        .engine
-        .start("reimbursement", "li.na", claim(&[300.0]))
-        .await
-        .unwrap()
-        .id;
-    let view = h.act(id, "liu.qiang", reject().comment("请补充单据")).await;
-    assert_eq!(view.current_steps, vec!["revise"]);
+    let start = || h.engine.start("reimbursement", "li.na", claim(&[300.0]));
+    // Reject ends the claim, at the manager as at every other step.
+    let id = start().await.unwrap().id;
+    let view = h
+        .act(id, "liu.qiang", reject().comment("不符合报销范围"))
+        .await;
+    assert_eq!(view.outcome.as_deref(), Some("rejected"));
+    assert!(view.tasks.is_empty());
+    // Return sends it back for revision; the resubmitted claim comes back to the step.
+    let id = start().await.unwrap().id;
+    let ret = ActionRequest::new(ActionKind::Return).comment("请补充单据");
+    let view = h.act(id, "liu.qiang", ret.clone()).await;
+    assert_eq!(view.tasks[0].kind, "resubmit");
     let view = h
         .act(
             id,
             "li.na",
-            complete().form(json!({"receipts": 3, "purpose": "客户现场实施（补充单据）"})),
+            ActionRequest::new(ActionKind::Resubmit).form(json!({
+                "region": "east", "purpose": "客户现场实施（补充单据）", "start_date": "2026-09-20",
+                "end_date": "2026-09-22", "receipts": 3,
+                "lines": [{"category": "transport", "date": "2026-09-20", "amount": 300.0, "description": "高铁"}]
+            })),
         )
         .await;
     assert_eq!(view.current_steps, vec!["manager_review"]);
     assert_eq!(view.form["receipts"], json!(3));
-    let edit = view
-        .history
-        .iter()
-        .find(|e| e.actor == "li.na" && e.action == "complete")
-        .unwrap();
-    assert_eq!(
-        edit.changes.as_ref().unwrap()["receipts"],
-        json!({"old": 1, "new": 3})
-    );
+    // Back with the submitter after a decision, the claim can still be withdrawn.
     h.act(id, "liu.qiang", approve()).await;
+    let view = h.act(id, "song.yi", ret).await;
+    assert!(view.decided);
+    assert!(h.engine.may_withdraw(&view, "li.na"));
+    assert!(!h.engine.may_withdraw(&view, "liu.qiang"));
+    let view = h
+        .engine
+        .withdraw(id, "li.na", Some("不报了"))
+        .await
+        .unwrap();
+    assert_eq!(view.outcome.as_deref(), Some("withdrawn"));
 }
 
 #[tokio::test]
@@ -234,7 +246,8 @@ async fn withdraw_only_until_the_first_decision() {
     h.act(b, "liu.qiang", approve()).await;
     let err = h.engine.withdraw(b, "li.na", None).await.unwrap_err();
     assert!(
-        err.to_string().contains("can no longer be withdrawn"),
+        err.to_string()
+            .contains("cannot be withdrawn: someone has already decided on it"),
         "{err}"
     );
 }
@@ -873,14 +886,14 @@ async fn committee(definition: &str) -> Harness {
 #[tokio::test]
 async fn vote_passes_at_sixty_percent_and_sequential_signs_in_order() {
     let h = committee(COMMITTEE).await;
-    // liu.qiang's manager zhao.min approves first, then votes with the committee.
+    // li.na's manager liu.qiang approves first, then votes with the committee.
     let id = h
         .engine
-        .start("committee", "liu.qiang", json!({"topic": "年度预算"}))
+        .start("committee", "li.na", json!({"topic": "年度预算"}))
         .await
         .unwrap()
         .id;
-    h.act(id, "zhao.min", approve()).await;
+    h.act(id, "liu.qiang", approve()).await;
     h.act(id, "zhao.min", approve()).await;
     h.act(id, "liu.qiang", approve()).await;
     h.act(id, "tang.jie", reject()).await;
@@ -907,11 +920,11 @@ async fn vote_rejects_when_passing_is_out_of_reach_and_remove_signer_keeps_the_q
     let h = committee(&COMMITTEE.replace("pass_percent: 60", "pass: 3")).await;
     let id = h
         .engine
-        .start("committee", "liu.qiang", json!({"topic": "裁员"}))
+        .start("committee", "li.na", json!({"topic": "裁员"}))
         .await
         .unwrap()
         .id;
-    h.act(id, "zhao.min", approve()).await;
+    h.act(id, "liu.qiang", approve()).await;
     // Five signers, three must pass: removing two is allowed, a third is not.
     h.act(
         id,

@@ -570,7 +570,7 @@ async fn attack_6_a_task_is_never_handed_to_the_requests_submitter() {
             body["fields"]["to"]
                 .as_str()
                 .unwrap()
-                .contains("submitted this request"),
+                .contains("may not decide this request"),
             "{body}"
         );
     }
@@ -793,7 +793,10 @@ async fn attack_8_headers_metrics_notices_and_limits() {
         .await
         .unwrap();
     assert_eq!(response.status(), 422, "a 1 MB comment is refused");
-    assert!(text(response).await.contains("at most 2000 characters"));
+    assert!(
+        text(response).await.contains("最多 2000 个字符"),
+        "in the reader's language"
+    );
     let (status, body) = server
         .api(
             "liu.qiang",

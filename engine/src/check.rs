@@ -101,6 +101,15 @@ impl<'a> Checker<'a> {
             );
         }
         self.check_principal(&def.owner);
+        for starter in &def.starters {
+            self.check_principal(starter);
+        }
+        for subject in &def.subjects {
+            self.check_form_field(subject, subject.at, &[FieldType::User]);
+        }
+        if let crate::model::NoManager::Role(role) = &def.no_manager.value {
+            self.check_role(role, def.no_manager.at);
+        }
         self.check_fields(&def.form.fields, "form field", true);
         self.check_computed();
         let mut vars = BTreeSet::new();

@@ -53,6 +53,16 @@ pub struct Located<T> {
     pub at: Position,
 }
 
+/// A default value was not written anywhere.
+impl<T: Default> Default for Located<T> {
+    fn default() -> Located<T> {
+        Located {
+            value: T::default(),
+            at: Position::UNKNOWN,
+        }
+    }
+}
+
 impl<T> Located<T> {
     pub fn new(value: T, at: Position) -> Self {
         Located { value, at }

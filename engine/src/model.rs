@@ -45,9 +45,24 @@ pub struct ProcessDef {
     pub description: Option<Label>,
     /// Who looks after this definition and is told about incidents.
     pub owner: Located<Principal>,
-    /// When the submitter may withdraw a running request.
+    /// When the submitter may withdraw a running request. A request returned to its
+    /// submitter for revision can always be withdrawn.
     #[serde(default)]
     pub withdraw: WithdrawPolicy,
+    /// Who may start this process (roles and users); everybody when empty.
+    #[serde(default)]
+    pub starters: Vec<Located<Principal>>,
+    /// User-typed form fields naming the people a request is about (the employee of a
+    /// rotation, the candidate of a review). Like the submitter, they never decide it:
+    /// they are never assignees of an approval step, nor targets of delegate, transfer
+    /// or add-signer. A step left with nobody goes to the excluded person's manager.
+    #[serde(default)]
+    pub subjects: Vec<Located<String>>,
+    /// What happens where the directory has no manager above someone (the top of the
+    /// hierarchy): `skip` the step (the default, recorded in the history) or give it to
+    /// a role, e.g. `no_manager: { role: gm_office }`.
+    #[serde(default)]
+    pub no_manager: Located<NoManager>,
     /// The request form the submitter fills in.
     #[serde(default)]
     pub form: Form,
@@ -71,6 +86,17 @@ pub enum Principal {
     /// A user id, e.g. `user: wang.fang`.
     User(String),
     /// A role id, e.g. `role: service_mgmt`.
+    Role(String),
+}
+
+/// What a step does when the directory has no manager above someone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoManager {
+    /// The step passes without that person's approval; the history says why.
+    #[default]
+    Skip,
+    /// The members of this role decide instead.
     Role(String),
 }
 

@@ -262,7 +262,7 @@ impl Machine<'_, '_> {
             }
             ActionKind::Delegate | ActionKind::Transfer => {
                 let to = self.other_user(request)?;
-                super::policy::refuse_own_request(&to, &self.inst.submitter)?;
+                super::policy::refuse_excluded(&to, &self.excluded())?;
                 if to == task.assignee {
                     return Err(EngineError::NotAllowed(format!(
                         "`{to}` already holds task {}",
@@ -296,7 +296,7 @@ impl Machine<'_, '_> {
             }
             ActionKind::AddSigner => {
                 let to = self.other_user(request)?;
-                super::policy::refuse_own_request(&to, &self.inst.submitter)?;
+                super::policy::refuse_excluded(&to, &self.excluded())?;
                 let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting')")
                     .bind(task.run)
                     .bind(&to)
@@ -635,7 +635,7 @@ impl Machine<'_, '_> {
                         let mut users = Vec::new();
                         for a in &to {
                             match self.resolve(a) {
-                                Ok(found) => users.extend(found),
+                                Ok(found) => users.extend(found.users),
                                 Err(e) => {
                                     self.event(
                                         "engine",

@@ -407,16 +407,31 @@ impl<'a, 'c> Machine<'a, 'c> {
     }
 
     async fn enter_human_step(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
-        let resolved = self
-            .resolve_all(&step.assignees)
+        let assigned = self
+            .assign(&step.assignees)
             .map_err(|e| Halt::incident(Some(run), None, format!("step `{}`: {e}", step.id)))?;
-        if resolved.is_empty() {
+        if assigned.users.is_empty() && assigned.notes.is_empty() {
             return Err(Halt::incident(
                 Some(run),
                 None,
                 format!("step `{}` resolved to nobody", step.id),
             ));
         }
+        for (user, why) in &assigned.notes {
+            self.event(
+                "engine",
+                Some(user),
+                "skip",
+                Some(&step.id),
+                None,
+                None,
+                None,
+                Some(why),
+            )
+            .await
+            .map_err(Halt::Fatal)?;
+        }
+        let resolved = assigned.users;
         let mut users = Vec::new();
         for user in resolved {
             let skip_submitter =
@@ -510,7 +525,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         }
         for cc in &step.cc {
             if let Ok(watchers) = self.resolve(&cc.value) {
-                for w in watchers {
+                for w in watchers.users {
                     self.event(
                         "engine",
                         None,
@@ -643,6 +658,17 @@ impl<'a, 'c> Machine<'a, 'c> {
         Ok(())
     }
 
+    /// Whether the request is back with its submitter for revision.
+    pub async fn returned_to_submitter(&mut self) -> Result<bool, EngineError> {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND kind = 'resubmit' AND status = 'open'",
+        )
+        .bind(self.inst.id.0)
+        .fetch_one(&mut *self.conn)
+        .await?;
+        Ok(open > 0)
+    }
+
     pub async fn run_due(&mut self, run: i64) -> Result<Option<String>, EngineError> {
         Ok(
             sqlx::query_scalar("SELECT due_at FROM step_runs WHERE id = $1")
@@ -650,92 +676,6 @@ impl<'a, 'c> Machine<'a, 'c> {
                 .fetch_one(&mut *self.conn)
                 .await?,
         )
-    }
-
-    /// The users an assignee rule names, in order, without duplicates.
-    pub fn resolve_all(
-        &self,
-        assignees: &[crate::located::Located<Assignee>],
-    ) -> Result<Vec<String>, String> {
-        let mut out: Vec<String> = Vec::new();
-        for a in assignees {
-            for user in self.resolve(&a.value)? {
-                if !out.contains(&user) {
-                    out.push(user);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    pub fn resolve(&self, a: &Assignee) -> Result<Vec<String>, String> {
-        let dir = self.env.directory;
-        let form_user = |field: &str| -> Result<String, String> {
-            self.inst
-                .form
-                .get(field)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| format!("form field `{field}` holds no user"))
-        };
-        let users = match a {
-            Assignee::User(u) => vec![u.clone()],
-            Assignee::Role(r) => dir.members(r).iter().map(|u| u.id.value.clone()).collect(),
-            Assignee::Submitter => vec![self.inst.submitter.clone()],
-            Assignee::Manager => vec![dir
-                .manager_of(&self.inst.submitter)
-                .map_err(|e| e.to_string())?
-                .id
-                .value
-                .clone()],
-            Assignee::ManagerChain(n) => dir
-                .manager_chain(&self.inst.submitter, *n)
-                .map_err(|e| e.to_string())?
-                .iter()
-                .map(|u| u.id.value.clone())
-                .collect(),
-            Assignee::RegionalHead(r) => vec![dir
-                .regional_head(r)
-                .map_err(|e| e.to_string())?
-                .id
-                .value
-                .clone()],
-            Assignee::RegionalHeadOf(field) => {
-                let region = form_user(field)?;
-                vec![dir
-                    .regional_head(&region)
-                    .map_err(|e| e.to_string())?
-                    .id
-                    .value
-                    .clone()]
-            }
-            Assignee::Field(field) => vec![form_user(field)?],
-            Assignee::ManagerOf(field) => vec![dir
-                .manager_of(&form_user(field)?)
-                .map_err(|e| e.to_string())?
-                .id
-                .value
-                .clone()],
-            Assignee::Expr(e) => {
-                let value = guard::compile_cached(e)
-                    .and_then(|c| c.eval(&self.scope()))
-                    .map_err(|e| e.to_string())?;
-                match value {
-                    Value::String(s) => vec![s],
-                    Value::Array(items) => items
-                        .into_iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect(),
-                    other => return Err(format!("`{e}` gave {other}, not user ids")),
-                }
-            }
-        };
-        for u in &users {
-            if dir.user(u).is_none() {
-                return Err(format!("no user `{u}` in the directory"));
-            }
-        }
-        Ok(users)
     }
 
     pub async fn close_run(

@@ -6,6 +6,7 @@
 //! acknowledges each only after the commit. Reads use a pool of connections.
 
 mod actions;
+mod assign;
 mod machine;
 mod policy;
 mod queries;
@@ -27,7 +28,7 @@ use crate::catalog::Catalog;
 use crate::clock::{to_db, Clock};
 use crate::directory::Directory;
 use crate::form::validate_form;
-use crate::model::{EndOutcome, Outcome, WithdrawPolicy};
+use crate::model::{EndOutcome, Outcome};
 use crate::notify::{outbox, MailQuery, MailView, Pass, Planner, SenderOptions, Templates};
 
 pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
@@ -240,6 +241,14 @@ impl Engine {
         submitter: &str,
         form: Value,
     ) -> Result<InstanceView, EngineError> {
+        let (_, def) = self
+            .core
+            .registry
+            .latest(process)
+            .ok_or_else(|| EngineError::UnknownProcess(process.to_string()))?;
+        if !self.may_start(&def, submitter) {
+            return Err(EngineError::NotAStarter(process.to_string()));
+        }
         self.send_for_instance(Command::Start {
             process: process.into(),
             submitter: submitter.into(),
@@ -406,7 +415,7 @@ impl Engine {
 
     /// A request with its open tasks and full history.
     pub async fn instance(&self, id: InstanceId) -> Result<InstanceView, EngineError> {
-        let row = sqlx::query("SELECT process_id, version, status, outcome, submitter, form, vars, incident, created_at, updated_at, ended_at FROM instances WHERE id = $1")
+        let row = sqlx::query("SELECT process_id, version, status, outcome, submitter, form, vars, incident, created_at, updated_at, ended_at, decided FROM instances WHERE id = $1")
             .bind(id.0)
             .fetch_optional(&self.core.pool)
             .await?
@@ -460,6 +469,7 @@ impl Engine {
             created_at: row.get(8),
             updated_at: row.get(9),
             ended_at: row.get(10),
+            decided: row.get(11),
             history,
         })
     }
@@ -650,21 +660,15 @@ impl Core {
                         action: "withdraw",
                     });
                 }
-                if !matches!(
+                let returned = m.returned_to_submitter().await?;
+                let refused = policy::withdraw_refusal(
+                    m.def.withdraw,
                     m.inst.status,
-                    InstanceStatus::Running | InstanceStatus::Incident
-                ) {
-                    return Err(EngineError::NotAllowed(format!(
-                        "request {instance} has already ended"
-                    )));
-                }
-                let allowed = match m.def.withdraw {
-                    WithdrawPolicy::Anytime => true,
-                    WithdrawPolicy::UntilFirstDecision => !m.inst.decided,
-                    WithdrawPolicy::Never => false,
-                };
-                if !allowed {
-                    return Err(EngineError::NotAllowed(format!("request {instance} can no longer be withdrawn: someone has already decided on it")));
+                    m.inst.decided,
+                    returned,
+                );
+                if let Some(why) = refused {
+                    return Err(EngineError::CannotWithdraw { instance, why });
                 }
                 m.event(
                     &actor,

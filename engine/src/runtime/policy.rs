@@ -1,9 +1,12 @@
 //! Who may do what beyond acting on a task: process owners and administrators, and the
 //! people an approval may never go to (the submitter, and whoever the request is about).
 
-use crate::model::{Principal, ProcessDef};
+use crate::model::{Principal, ProcessDef, WithdrawPolicy};
 
-use super::{Engine, EngineError, InstanceId, InstanceView, TaskId, TaskView};
+use super::{
+    Engine, EngineError, InstanceId, InstanceStatus, InstanceView, TaskId, TaskStatus, TaskView,
+    WithdrawRefused,
+};
 
 /// The longest comment an action takes, in characters: comments are stored, shown and
 /// mailed.
@@ -23,6 +26,16 @@ impl Engine {
             Principal::User(u) => u == user,
             Principal::Role(r) => self.has_role(user, r),
         }
+    }
+
+    /// Whether `user` may start `def`: anyone when it names no starters, else the users
+    /// and members of the roles it names.
+    pub fn may_start(&self, def: &ProcessDef, user: &str) -> bool {
+        def.starters.is_empty()
+            || def.starters.iter().any(|p| match &p.value {
+                Principal::User(u) => u == user,
+                Principal::Role(r) => self.has_role(user, r),
+            })
     }
 
     /// Whether `user` is a process administrator: may create processes, and see and
@@ -75,6 +88,18 @@ impl Engine {
         }
     }
 
+    /// Whether `user` may withdraw the request now (to offer the button only then).
+    pub fn may_withdraw(&self, view: &InstanceView, user: &str) -> bool {
+        let Some(def) = self.registry().version(&view.process, view.version) else {
+            return false;
+        };
+        let returned = view.tasks.iter().any(|t| {
+            t.kind == "resubmit" && t.status == TaskStatus::Open && t.assignee == view.submitter
+        });
+        view.submitter == user
+            && withdraw_refusal(def.withdraw, view.status, view.decided, returned).is_none()
+    }
+
     fn has_role(&self, user: &str, role: &str) -> bool {
         self.directory()
             .user(user)
@@ -82,10 +107,10 @@ impl Engine {
     }
 }
 
-/// Refuses to hand a task of `submitter`'s request to `to` (by delegate, transfer or
-/// add-signer): nobody decides their own request.
-pub(super) fn refuse_own_request(to: &str, submitter: &str) -> Result<(), EngineError> {
-    if to == submitter {
+/// Refuses to hand a task to `to` (by delegate, transfer or add-signer) when they may
+/// not decide the request: it is theirs or about them (see [`super::assign`]).
+pub(super) fn refuse_excluded(to: &str, excluded: &[String]) -> Result<(), EngineError> {
+    if excluded.iter().any(|e| e == to) {
         return Err(EngineError::OwnRequest(to.to_string()));
     }
     Ok(())
@@ -100,4 +125,27 @@ pub(super) fn check_comment(comment: Option<&str>) -> Result<(), EngineError> {
         });
     }
     Ok(())
+}
+
+/// Why a request cannot be withdrawn now, if it cannot: it has ended, or the process's
+/// policy forbids it. A request returned to its submitter for revision can always be
+/// withdrawn: it is back in their hands.
+pub fn withdraw_refusal(
+    policy: WithdrawPolicy,
+    status: InstanceStatus,
+    decided: bool,
+    returned: bool,
+) -> Option<WithdrawRefused> {
+    if !matches!(status, InstanceStatus::Running | InstanceStatus::Incident) {
+        return Some(WithdrawRefused::Ended);
+    }
+    if returned {
+        return None;
+    }
+    match policy {
+        WithdrawPolicy::Anytime => None,
+        WithdrawPolicy::UntilFirstDecision if !decided => None,
+        WithdrawPolicy::UntilFirstDecision => Some(WithdrawRefused::Decided),
+        WithdrawPolicy::Never => Some(WithdrawRefused::Never),
+    }
 }

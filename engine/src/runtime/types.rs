@@ -296,6 +296,8 @@ pub struct InstanceView {
     pub created_at: String,
     pub updated_at: String,
     pub ended_at: Option<String>,
+    /// Whether anybody has approved, rejected or completed a step of it.
+    pub decided: bool,
     pub history: Vec<EventView>,
 }
 
@@ -307,6 +309,17 @@ pub struct TaskQuery {
     pub include_closed: bool,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+}
+
+/// Why a request cannot be withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WithdrawRefused {
+    #[error("it has already ended")]
+    Ended,
+    #[error("someone has already decided on it")]
+    Decided,
+    #[error("this process does not allow withdrawing")]
+    Never,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -327,14 +340,24 @@ pub enum EngineError {
     InvalidForm(FormErrors),
     #[error("{0}")]
     NotAllowed(String),
+    /// The request cannot be withdrawn now.
+    #[error("request {instance} cannot be withdrawn: {why}")]
+    CannotWithdraw {
+        instance: InstanceId,
+        why: WithdrawRefused,
+    },
+    /// The process names who may start it, and this user is not among them.
+    #[error("you may not start `{0}`: its definition names who may")]
+    NotAStarter(String),
     /// Only the request's submitter may do this.
     #[error("only the submitter of request {instance} may {action} it")]
     OnlySubmitter {
         instance: InstanceId,
         action: &'static str,
     },
-    /// A task of a request would go to its submitter (delegate, transfer, add-signer).
-    #[error("`{0}` submitted this request and may not decide it: choose someone else")]
+    /// A task would go to someone who may not decide the request: its submitter, or a
+    /// person it is about (delegate, transfer, add-signer).
+    #[error("`{0}` may not decide this request (it is theirs or about them): choose someone else")]
     OwnRequest(String),
     /// A text input is longer than the engine takes.
     #[error("the {field} is too long: at most {max} characters")]
@@ -360,10 +383,12 @@ impl EngineError {
             | EngineError::UnknownTask(_)
             | EngineError::UnknownInstance(_) => "not_found",
             EngineError::UnknownUser(_) => "unknown_user",
-            EngineError::NotYourTask { .. } | EngineError::OnlySubmitter { .. } => "forbidden",
+            EngineError::NotYourTask { .. }
+            | EngineError::OnlySubmitter { .. }
+            | EngineError::NotAStarter(_) => "forbidden",
             EngineError::Stale { .. } => "conflict",
             EngineError::InvalidForm(_) => "invalid_form",
-            EngineError::NotAllowed(_) => "not_allowed",
+            EngineError::NotAllowed(_) | EngineError::CannotWithdraw { .. } => "not_allowed",
             EngineError::OwnRequest(_) => "own_request",
             EngineError::TooLong { .. } => "too_long",
             EngineError::Definition(_) => "definition",

@@ -81,11 +81,13 @@ pub fn engine_status(e: &EngineError) -> (StatusCode, &'static str) {
         EngineError::UnknownProcess(_)
         | EngineError::UnknownTask(_)
         | EngineError::UnknownInstance(_) => (StatusCode::NOT_FOUND, "not_found"),
-        EngineError::NotYourTask { .. } | EngineError::OnlySubmitter { .. } => {
-            (StatusCode::FORBIDDEN, "forbidden")
-        }
+        EngineError::NotYourTask { .. }
+        | EngineError::OnlySubmitter { .. }
+        | EngineError::NotAStarter(_) => (StatusCode::FORBIDDEN, "forbidden"),
         EngineError::Stale { .. } => (StatusCode::CONFLICT, "conflict"),
-        EngineError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
+        EngineError::NotAllowed(_) | EngineError::CannotWithdraw { .. } => {
+            (StatusCode::CONFLICT, "not_allowed")
+        }
         EngineError::InvalidForm(_) | EngineError::UnknownUser(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
         }

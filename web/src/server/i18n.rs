@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use signoff_engine::display::Lang;
+use signoff_engine::runtime::{EngineError, WithdrawRefused};
 
 /// (key, Chinese, English).
 const PHRASES: &[(&str, &str, &str)] = &[
@@ -146,4 +147,42 @@ pub fn phrase(lang: Lang, key: &str) -> String {
         .map(|(_, zh, en)| if lang == Lang::En { *en } else { *zh })
         .unwrap_or(key)
         .to_string()
+}
+
+/// An engine refusal as a sentence in the reader's language. English is the engine's own
+/// message; Chinese says the same in the reader's words, keeping ids and names.
+pub fn engine_message(lang: Lang, e: &EngineError) -> String {
+    if lang == Lang::En {
+        return e.to_string();
+    }
+    match e {
+        EngineError::UnknownProcess(p) => format!("没有流程 {p}。"),
+        EngineError::UnknownTask(t) => format!("没有待办 #{t}，或您无权查看。"),
+        EngineError::UnknownInstance(i) => format!("没有申请 #{i}，或您无权查看。"),
+        EngineError::UnknownUser(u) => format!("目录中没有用户 {u}。"),
+        EngineError::NotYourTask { task, .. } => format!("待办 #{task} 不由您处理。"),
+        EngineError::Stale { task, .. } => format!("待办 #{task} 已经有人处理过了。"),
+        EngineError::CannotWithdraw { instance, why } => {
+            let why = match why {
+                WithdrawRefused::Ended => "它已经结束",
+                WithdrawRefused::Decided => "已经有人审批过",
+                WithdrawRefused::Never => "这个流程不允许撤回",
+            };
+            format!("申请 #{instance} 不能撤回：{why}。")
+        }
+        EngineError::OnlySubmitter { instance, .. } => {
+            format!("只有申请 #{instance} 的申请人可以这样做。")
+        }
+        EngineError::NotAStarter(p) => format!("您不能发起流程 {p}：流程定义规定了谁可以发起。"),
+        EngineError::OwnRequest(u) => {
+            format!("{u} 不能审批这项申请（是本人的申请或与本人有关），请选择其他人。")
+        }
+        EngineError::TooLong { max, .. } => format!("内容太长：最多 {max} 个字符。"),
+        EngineError::Busy | EngineError::Closed => "服务器繁忙，请稍后再试。".to_string(),
+        EngineError::InvalidForm(_) => "表单有错误，请查看各字段旁的说明。".to_string(),
+        EngineError::NotAllowed(detail) => format!("不允许此操作（{detail}）。"),
+        EngineError::Definition(_) | EngineError::Storage(_) | EngineError::Migration(_) => {
+            phrase(lang, "internal_error")
+        }
+    }
 }

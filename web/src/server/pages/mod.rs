@@ -30,8 +30,8 @@ use signoff_engine::runtime::{ActionKind, EngineError, RequestSummary};
 
 use super::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, PageUser};
 use super::error::engine_status;
-use super::i18n::phrase;
 use super::i18n::phrases;
+use super::i18n::{engine_message, phrase};
 use super::views::local_time;
 use super::AppState;
 
@@ -119,7 +119,7 @@ impl Viewer {
             tracing::error!(error = %e, "internal error on a page");
             return self.error(state, status, &phrase(self.lang, "internal_error"));
         }
-        self.error(state, status, &e.to_string())
+        self.error(state, status, &engine_message(self.lang, e))
     }
 
     fn bad_csrf(&self, state: &AppState) -> Response {

@@ -20,6 +20,7 @@ pub async fn new_request_list(State(state): State<AppState>, viewer: Viewer) -> 
         .registry()
         .processes()
         .iter()
+        .filter(|(_, d)| state.engine.may_start(d, &viewer.user))
         .map(|(version, d)| {
             context! {
                 id => d.id.value,
@@ -64,7 +65,12 @@ fn request_form(
     message: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let Some((version, def)) = state.engine.registry().latest(process) else {
+    let Some((version, def)) = state
+        .engine
+        .registry()
+        .latest(process)
+        .filter(|(_, d)| state.engine.may_start(d, &viewer.user))
+    else {
         return viewer.error(
             state,
             StatusCode::NOT_FOUND,

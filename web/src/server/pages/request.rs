@@ -18,6 +18,7 @@ use signoff_engine::runtime::{
 use super::{done_url, process_name, request_row, step_label, CsrfOnly, Notice, Viewer};
 use crate::server::error::engine_status;
 use crate::server::forms::{self, Raw};
+use crate::server::i18n::engine_message;
 use crate::server::i18n::phrase;
 use crate::server::views::{diagram, history, local_time};
 use crate::server::AppState;
@@ -129,7 +130,7 @@ pub async fn request(
         "task.html",
         context! {
             active => "requests",
-            can_withdraw => view.submitter == viewer.user && matches!(view.status, InstanceStatus::Running | InstanceStatus::Incident),
+            can_withdraw => state.engine.may_withdraw(&view, &viewer.user),
             resubmit_task => resubmit,
             notice => q.text(viewer.lang),
             ..page
@@ -372,7 +373,7 @@ pub async fn act(
         }
         Err(e) => {
             let (status, _) = engine_status(&e);
-            let failed = retyped(e.to_string(), shown, BTreeMap::new());
+            let failed = retyped(engine_message(viewer.lang, &e), shown, BTreeMap::new());
             task_page(&state, &viewer, id, None, Some(failed), status).await
         }
     }

@@ -1,0 +1,168 @@
+//! How the shipped processes keep people from deciding their own requests, what happens
+//! at the top of the hierarchy, who may start a process, and that every request can end
+//! (issue 11): engine runs on real SQLite files.
+
+use serde_json::json;
+use signoff_engine::runtime::{ActionKind, ActionRequest, EngineError, InstanceView};
+use signoff_tests::{claim, Harness};
+
+fn approve() -> ActionRequest {
+    ActionRequest::new(ActionKind::Approve)
+}
+
+fn holders(view: &InstanceView) -> Vec<&str> {
+    view.tasks.iter().map(|t| t.assignee.as_str()).collect()
+}
+
+fn skipped<'a>(view: &'a InstanceView, step: &str) -> Vec<&'a str> {
+    view.history
+        .iter()
+        .filter(|e| e.action == "skip" && e.step.as_deref() == Some(step))
+        .filter_map(|e| e.detail.as_deref())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_director_never_approves_her_own_claim_it_goes_up_to_her_manager() {
+    let h = Harness::new("sod-director").await;
+    let id = h
+        .engine
+        .start(
+            "reimbursement",
+            "wang.fang",
+            claim(&[1500.0, 1500.0, 1500.0, 1500.0]),
+        )
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "zhou.jian", approve()).await;
+    let view = h.act(id, "song.yi", approve()).await;
+    // The director step goes up to the executive VP, who already approved the claim as
+    // her manager, so `auto_skip: [already_approved]` passes it.
+    let notes = skipped(&view, "director_review");
+    for expected in [
+        "`wang.fang` may not decide",
+        "goes up to `zhou.jian`",
+        "already approved",
+    ] {
+        assert!(
+            notes.iter().any(|n| n.contains(expected)),
+            "{expected}: {notes:?}"
+        );
+    }
+    assert_eq!(view.current_steps, vec!["finance_payment"]);
+    let approvers: Vec<&str> = view
+        .history
+        .iter()
+        .filter(|e| e.action == "approve")
+        .map(|e| e.actor.as_str())
+        .collect();
+    assert_eq!(
+        approvers,
+        ["zhou.jian", "song.yi"],
+        "she never approved her own claim"
+    );
+}
+
+#[tokio::test]
+async fn a_reviewer_of_the_pool_does_not_review_his_own_claim() {
+    let h = Harness::new("sod-pool").await;
+    let id = h
+        .engine
+        .start("reimbursement", "song.yi", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    let view = h.act(id, "tang.jie", approve()).await;
+    assert_eq!(view.current_steps, vec!["service_review"]);
+    assert_eq!(holders(&view), ["tang.jie"], "the other member only");
+    // Nor can the task be handed to him.
+    let task = h.task(id, "tang.jie").await;
+    let err = h
+        .engine
+        .act(
+            task,
+            "tang.jie",
+            ActionRequest::new(ActionKind::Delegate).to("song.yi"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::OwnRequest(ref u) if u == "song.yi"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn the_top_of_the_directory_is_modelled_and_never_an_incident() {
+    let h = Harness::new("sod-top").await;
+    // The executive VP's manager is the president.
+    let vp = h
+        .engine
+        .start("reimbursement", "zhou.jian", claim(&[100.0]))
+        .await
+        .unwrap();
+    assert_eq!(holders(&vp), ["qin.shan"]);
+    // The president has no manager: the definition says the manager step passes.
+    let president = h
+        .engine
+        .start("reimbursement", "qin.shan", claim(&[100.0]))
+        .await
+        .unwrap();
+    assert_eq!(president.current_steps, vec!["service_review"]);
+    assert!(president.incident.is_none());
+    let notes = skipped(&president, "manager_review");
+    assert!(
+        notes.iter().any(|n| n.contains("has no manager")),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_candidate_never_sits_on_their_own_panel_and_only_service_management_opens_a_review() {
+    let h = Harness::new("sod-panel").await;
+    let form = json!({"candidate": "zhao.min", "region": "call_center", "current_level": "p1", "target_level": "p2"});
+    let err = h
+        .engine
+        .start("appointment_review", "li.na", form.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::NotAStarter(_)), "{err}");
+    let id = h
+        .engine
+        .start("appointment_review", "song.yi", form)
+        .await
+        .unwrap()
+        .id;
+    // The candidate does her own part: the self-assessment.
+    let view = h
+        .act(
+            id,
+            "zhao.min",
+            ActionRequest::new(ActionKind::Complete).form(json!({"self_assessment": "..."})),
+        )
+        .await;
+    assert_eq!(view.current_steps, vec!["panel_scoring"]);
+    let mut panel = holders(&view);
+    panel.sort();
+    assert_eq!(panel, ["liu.qiang", "tang.jie"], "the panel without her");
+}
+
+#[tokio::test]
+async fn the_receiving_manager_cannot_be_the_submitter() {
+    let h = Harness::new("sod-rotation").await;
+    let form = json!({
+        "employee": "zhang.wei", "current_post": "实施工程师", "target_post": "客服专人",
+        "current_region": "south", "target_region": "south", "receiving_manager": "li.na",
+        "successor": "ma.chao", "effective_date": "2099-12-01", "reason": "轮岗"
+    });
+    let id = h
+        .engine
+        .start("staff_rotation", "li.na", form)
+        .await
+        .unwrap()
+        .id;
+    let view = h.act(id, "chen.jing", approve()).await;
+    assert_eq!(view.current_steps, vec!["receiving_manager_approval"]);
+    assert_eq!(holders(&view), ["liu.qiang"], "up to li.na's manager");
+}
