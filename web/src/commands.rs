@@ -26,16 +26,17 @@ pub fn is_engine_command(command: &Command) -> bool {
     )
 }
 
-async fn open(store: &Store, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
+/// Opens the engine and fires the timers that fell due while nothing was running; says
+/// how many fired.
+async fn open(store: &Store, clock: Arc<dyn Clock>) -> anyhow::Result<(Engine, usize)> {
     let mut options = EngineOptions::new(&store.db, &store.processes);
     options.clock = clock;
     options.base_url = store.mail.base_url.clone();
     let engine = Engine::open(options)
         .await
         .with_context(|| format!("opening {}", store.db))?;
-    // Timers that fell due while nothing was running fire now, once.
-    engine.fire_due_timers().await?;
-    Ok(engine)
+    let fired = engine.fire_due_timers().await?;
+    Ok((engine, fired))
 }
 
 fn read_json(source: &str) -> anyhow::Result<Value> {
@@ -182,7 +183,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             std::io::stdin()
                 .read_line(&mut password)
                 .context("reading the password from standard input")?;
-            let engine = open(&store, Arc::new(SystemClock)).await?;
+            let (engine, _) = open(&store, Arc::new(SystemClock)).await?;
             if engine.directory().user(&user).is_none() {
                 engine.shutdown().await;
                 return Ok(fail(&EngineError::UnknownUser(user)));
@@ -225,7 +226,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     let _ = std::fs::remove_file(format!("{path}{suffix}"));
                 }
             }
-            let engine = open(
+            let (engine, _) = open(
                 &Store {
                     db: db.clone(),
                     processes,
@@ -268,11 +269,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let sender = store.mail.sender_options()?;
-    let engine = open(&store, Arc::new(SystemClock)).await?;
+    let (engine, fired) = open(&store, Arc::new(SystemClock)).await?;
     if matches!(command, Command::Mail { .. }) {
         deliver(&engine, &sender).await;
     }
-    let result = execute(&engine, command, request, start_form).await;
+    let result = execute(&engine, command, request, start_form, fired).await;
     // A command exits right away, so it delivers the mail it (or an earlier one) queued.
     deliver(&engine, &sender).await;
     engine.shutdown().await;
@@ -301,12 +302,16 @@ async fn execute(
     command: Command,
     request: Option<ActionRequest>,
     start_form: Option<Value>,
+    fired_at_open: usize,
 ) -> anyhow::Result<Result<(), EngineError>> {
     Ok(match command {
         Command::Start { process, user, .. } => engine
             .start(&process, &user, start_form.unwrap_or(Value::Null))
             .await
             .map(|v| print_json(&v)),
+        Command::Tasks { user, .. } if engine.directory().user(&user).is_none() => {
+            Err(EngineError::UnknownUser(user))
+        }
         Command::Tasks {
             user,
             process,
@@ -441,7 +446,7 @@ async fn execute(
         Command::Timers { .. } => engine
             .fire_due_timers()
             .await
-            .map(|n| println!("fired {n} timers")),
+            .map(|n| println!("fired {} timers", fired_at_open + n)),
         _ => anyhow::bail!("not an engine command"),
     })
 }

@@ -171,7 +171,7 @@ pub enum Command {
         #[command(flatten)]
         store: Store,
     },
-    /// List the mail outbox (newest first), or deliver what is due with `--send`.
+    /// Deliver the mail that is due, then list the outbox (newest first).
     Mail {
         /// Only this request's mail.
         #[arg(long)]
@@ -242,6 +242,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if !matches!(cli.command, Command::Serve(_)) {
+        die_quietly_on_broken_pipe();
+    }
     if commands::is_engine_command(&cli.command) {
         let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
         return runtime.block_on(commands::run(cli.command));
@@ -314,5 +317,17 @@ fn check(paths: Vec<PathBuf>, format: CheckFormat) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// A one-shot command piped into `head` stops when the reader goes away, as other
+/// command-line tools do, instead of panicking on the failed write. (The server keeps
+/// ignoring SIGPIPE: a client that hangs up must not stop it.)
+fn die_quietly_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE at start, before any thread
+    // that could be writing exists, has no other effect on this process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -374,3 +374,47 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(status.success(), "a clean exit: {status}");
 }
+
+#[test]
+fn an_unknown_user_a_closed_pipe_and_mail_help_are_handled() {
+    let db = db_url("cli-edges");
+    let out = signoff()
+        .args(["tasks", "--as", "nobody.x", "--db", &db])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error (unknown_user)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = temp_dir("cli-edges-form");
+    std::fs::write(dir.join("claim.json"), CLAIM).unwrap();
+    let out = signoff()
+        .args([
+            "start",
+            "reimbursement",
+            "--as",
+            "li.na",
+            "--db",
+            &db,
+            "--form",
+        ])
+        .arg(dir.join("claim.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // `show 1 | head -1`: the reader goes away after one line.
+    let mut child = signoff()
+        .args(["show", "1", "--db", &db])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let help = signoff().args(["mail", "--help"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("--send"));
+}

@@ -377,13 +377,10 @@ impl Machine<'_, '_> {
                 .await?;
                 self.settle(step, task.run).await?;
             }
+            // Claiming a task that is already the actor's alone (a one-member pool) is
+            // a no-op, not an error.
+            ActionKind::Claim if !task.pool => {}
             ActionKind::Claim => {
-                if !task.pool {
-                    return Err(EngineError::NotAllowed(format!(
-                        "task {} is already yours alone",
-                        task.id
-                    )));
-                }
                 sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND id <> $2 AND status = 'open'").bind(task.run).bind(task.id.0).execute(&mut *self.conn).await?;
                 sqlx::query("UPDATE tasks SET pool = 0 WHERE id = $1")
                     .bind(task.id.0)
