@@ -630,7 +630,12 @@ async fn appointment_review_panel_scores_decide_pass_second_defence_and_fail() {
         .await
         .unwrap()
         .id;
-    h.act(mid, "lu.xin", complete()).await;
+    h.act(
+        mid,
+        "lu.xin",
+        complete().form(json!({"self_assessment": "..."})),
+    )
+    .await;
     for who in panel {
         h.act(mid, who, score(70)).await;
     }
@@ -655,7 +660,12 @@ async fn appointment_review_panel_scores_decide_pass_second_defence_and_fail() {
         .await
         .unwrap()
         .id;
-    h.act(low, "lu.xin", complete()).await;
+    h.act(
+        low,
+        "lu.xin",
+        complete().form(json!({"self_assessment": "..."})),
+    )
+    .await;
     let t = h.task(low, "zhao.min").await;
     let Err(EngineError::InvalidForm(e)) = h.engine.act(t, "zhao.min", score(101)).await else {
         panic!()
@@ -700,7 +710,13 @@ async fn methodology_rollout_runs_four_regions_in_parallel_and_loops_to_a_new_pl
         assert_eq!(view.current_steps, vec!["feedback_summary"]);
         let next = if cycle == 1 { "new_plan" } else { "close" };
         let view = h
-            .act(id, "tang.jie", complete().inputs(json!({"next": next})))
+            .act(
+                id,
+                "tang.jie",
+                complete()
+                    .inputs(json!({"next": next}))
+                    .form(json!({"feedback_summary": "四大区反馈汇总"})),
+            )
             .await;
         if cycle == 1 {
             assert_eq!(view.current_steps, vec!["revise_plan"]);

@@ -907,3 +907,83 @@ async fn five_wrong_passwords_lock_the_name_for_a_while() {
     let (status, _) = get(&web, Some("liu.qiang"), "/tasks").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn a_step_asks_for_its_input_in_the_browser_and_requires_it() {
+    let web = Web::start("web-editable").await;
+    let form = json!({"candidate": "lu.xin", "region": "call_center", "current_level": "p1", "target_level": "p2"});
+    let view = web
+        .h
+        .engine
+        .start("appointment_review", "song.yi", form)
+        .await
+        .unwrap();
+    let task = my_task(&web, "lu.xin").await;
+    let (client, csrf) = web.sign_in("lu.xin").await;
+    let page = client
+        .get(web.url(&format!("/tasks/{task}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("name=\"form.self_assessment\""),
+        "the input is on the page"
+    );
+    let post = |text: &'static str| {
+        client
+            .post(web.url(&format!("/tasks/{task}/act")))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("action", "complete"),
+                ("form.self_assessment", text),
+            ])
+            .send()
+    };
+    let refused = post("").await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("required at this step"), "beside the field");
+    let done = post("三年呼叫中心经验，带教两名新人。").await.unwrap();
+    assert_eq!(done.status(), 303);
+    let after = web.h.engine.instance(view.id).await.unwrap();
+    assert_eq!(
+        after.form["self_assessment"],
+        "三年呼叫中心经验，带教两名新人。"
+    );
+    assert_eq!(after.current_steps, vec!["panel_scoring"]);
+}
+
+#[tokio::test]
+async fn withdraw_is_offered_only_where_it_is_allowed_and_refusals_are_in_the_readers_language() {
+    let web = Web::start("web-withdraw").await;
+    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+    let id = created["id"].as_i64().unwrap();
+    let (client, csrf) = web.sign_in("li.na").await;
+    let page = |client: reqwest::Client| {
+        let url = web.url(&format!("/requests/{id}"));
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(page(client.clone()).await.contains("id=\"withdraw-form\""));
+    let task = my_task(&web, "liu.qiang").await;
+    let (status, _) = act(&web, "liu.qiang", task, json!({"action": "approve"})).await;
+    assert_eq!(status, 200);
+    assert!(
+        !page(client.clone()).await.contains("id=\"withdraw-form\""),
+        "not offered after the first decision"
+    );
+    let response = client
+        .post(web.url(&format!("/requests/{id}/withdraw")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("不能撤回：已经有人审批过"),
+        "in Chinese for li.na"
+    );
+}

@@ -726,6 +726,16 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        for field in &step.required {
+            if !step.editable.iter().any(|e| e.value == field.value) {
+                self.error(
+                    Code::UnknownField,
+                    field.at,
+                    format!("`required` names `{field}`, which is not editable at this step"),
+                    Some("list it under `editable` too, so the actor can fill it in".into()),
+                );
+            }
+        }
         self.check_fields(&step.inputs, "input", false);
         for input in &step.inputs {
             if self.names.form.contains(&input.id.value) {

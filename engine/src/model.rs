@@ -346,6 +346,11 @@ pub struct Step {
     /// Form fields the actor may change here.
     #[serde(default)]
     pub editable: Vec<Located<String>>,
+    /// Editable fields that must hold a value when the step is approved or completed
+    /// (the confirmation number, the handover list): required at this step, though the
+    /// submitter leaves them empty.
+    #[serde(default)]
+    pub required: Vec<Located<String>>,
     /// Values each actor gives when acting (e.g. a panel score); guards read them from `votes`.
     #[serde(default)]
     pub inputs: Vec<Field>,

@@ -166,6 +166,9 @@ impl Machine<'_, '_> {
                     self.check_inputs(step, request.inputs.as_ref())?
                 };
                 let changes = self.apply_edits(step, request.form.as_ref())?;
+                if action != ActionKind::Reject {
+                    self.check_required(step)?;
+                }
                 let decision = match action {
                     ActionKind::Approve => "approved",
                     ActionKind::Reject => "rejected",
@@ -495,6 +498,30 @@ impl Machine<'_, '_> {
             }
         }
         self.replace_form(&merged).map(Some)
+    }
+
+    /// Refuses to approve or complete a step while a field it requires is empty.
+    fn check_required(&self, step: &Step) -> Result<(), EngineError> {
+        let mut errors = FormErrors::default();
+        for field in &step.required {
+            let value = self.inst.form.get(field.value.as_str());
+            let empty = match value {
+                None | Some(Value::Null) => true,
+                Some(Value::String(s)) => s.trim().is_empty(),
+                Some(Value::Array(items)) => items.is_empty(),
+                Some(_) => false,
+            };
+            if empty {
+                errors
+                    .fields
+                    .insert(field.value.clone(), "required at this step".into());
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::InvalidForm(errors))
+        }
     }
 
     /// The form without computed values, as the submitter gave it.

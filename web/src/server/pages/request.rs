@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use minijinja::{context, Value};
 use signoff_engine::display::{computed_value, field_value, Lang};
-use signoff_engine::model::{FieldType, ProcessDef};
+use signoff_engine::model::{Field, FieldType, ProcessDef, Step};
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, EngineError, InstanceId, InstanceStatus, InstanceView, RequestQuery,
     TaskId, TaskStatus,
@@ -206,6 +206,12 @@ async fn task_page(
             )
         })
         .unwrap_or_default();
+    let editable = match (&step, &def) {
+        (Some(step), Some(def)) if holder && open && task.kind != "resubmit" => {
+            editable_widgets(state, lang, step, def, &view.form, failed_ref)
+        }
+        _ => Vec::new(),
+    };
     // A returned request is resubmitted with its form, prefilled.
     let resubmit_form = if task.kind == "resubmit" && holder && open {
         def.as_ref().map(|d| {
@@ -244,6 +250,7 @@ async fn task_page(
             actions,
             return_to,
             inputs,
+            editable,
             resubmit_form,
             error => failed_ref.map(|f| f.message.clone()),
             typed_comment => failed_ref.map(|f| f.comment.clone()).unwrap_or_default(),
@@ -252,6 +259,54 @@ async fn task_page(
             ..page
         },
     )
+}
+
+/// The form fields a step lets its actor fill in or change, as inputs prefilled with the
+/// request's values (or what was typed, after a refusal); those the step requires are
+/// marked required.
+fn editable_widgets(
+    state: &AppState,
+    lang: Lang,
+    step: &Step,
+    def: &ProcessDef,
+    form: &serde_json::Value,
+    failed: Option<&Retyped>,
+) -> Vec<forms::Widget> {
+    let fields = editable_fields(step, def);
+    let raw = failed.map_or_else(
+        || forms::raw_of(&fields, form),
+        |f| prefixless(&f.raw, "form."),
+    );
+    let errors: BTreeMap<String, String> = failed
+        .map(|f| {
+            f.errors
+                .iter()
+                .map(|(k, v)| (k.strip_prefix("form.").unwrap_or(k).to_string(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut widgets = forms::widgets(
+        &fields,
+        &raw,
+        &errors,
+        state.engine.directory(),
+        lang,
+        &HashMap::new(),
+    );
+    for w in &mut widgets {
+        w.required |= step.required.iter().any(|r| r.value == w.name);
+    }
+    widgets
+}
+
+/// The definitions of the form fields `step` lets its actor change.
+fn editable_fields(step: &Step, def: &ProcessDef) -> Vec<Field> {
+    def.form
+        .fields
+        .iter()
+        .filter(|f| step.editable.iter().any(|e| e.value == f.id.value))
+        .cloned()
+        .collect()
 }
 
 /// The `input.NAME` entries of a posted form, without the prefix.
@@ -324,6 +379,21 @@ pub async fn act(
                     .map(|(k, v)| (format!("input.{k}"), v)),
             );
             request.inputs = Some(inputs);
+        }
+    }
+    let editing = matches!(action, ActionKind::Approve | ActionKind::Complete);
+    if let (true, Some(step), Some(d)) =
+        (editing, def.as_ref().and_then(|d| d.step(&task.step)), &def)
+    {
+        if !step.editable.is_empty() {
+            let fields = editable_fields(step, d);
+            let (form, _, form_errors) = forms::parse(&fields, &prefixless(&raw, "form."));
+            errors.extend(
+                form_errors
+                    .into_iter()
+                    .map(|(k, v)| (format!("form.{k}"), v)),
+            );
+            request.form = Some(form);
         }
     }
     if action == ActionKind::Resubmit {
