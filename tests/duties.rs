@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use signoff_engine::runtime::{ActionKind, ActionRequest, EngineError, InstanceView};
-use signoff_tests::{claim, Harness};
+use signoff_tests::{claim, shanghai, Harness};
 
 fn approve() -> ActionRequest {
     ActionRequest::new(ActionKind::Approve)
@@ -165,4 +165,74 @@ async fn the_receiving_manager_cannot_be_the_submitter() {
     let view = h.act(id, "chen.jing", approve()).await;
     assert_eq!(view.current_steps, vec!["receiving_manager_approval"]);
     assert_eq!(holders(&view), ["liu.qiang"], "up to li.na's manager");
+}
+
+#[tokio::test]
+async fn escalation_goes_up_never_to_the_holder_and_brings_a_new_deadline() {
+    let h = Harness::new("escalate-up").await;
+    h.clock.set(shanghai(2026, 11, 2, 10));
+    let form = json!({
+        "confirmation_no": "SC261101", "customer": "某客户", "amount": 8000,
+        "original_due": "2026-11-30", "new_due": "2026-12-20", "cause": "customer",
+        "explanation": "客户资金周转困难，申请延期"
+    });
+    let id = h
+        .engine
+        .start("deferred_payment", "ma.chao", form)
+        .await
+        .unwrap()
+        .id;
+    let view = h.act(id, "qian.hao", approve()).await;
+    assert_eq!(view.current_steps, vec!["gm_office_decision"]);
+    // Three working days later the GM office has not decided. The rule names the
+    // general manager, who already holds the step: it goes up to his manager instead.
+    h.clock.set(shanghai(2026, 11, 6, 9));
+    assert!(h.engine.fire_due_timers().await.unwrap() >= 1);
+    let view = h.engine.instance(id).await.unwrap();
+    let escalated = view
+        .tasks
+        .iter()
+        .find(|t| t.assignee == "zhou.jian")
+        .expect("escalated up to the executive VP");
+    let due = escalated.due_at.as_deref().expect("a deadline");
+    assert!(
+        due > "2026-11-06T01:00:00",
+        "a new deadline, not overdue on arrival: {due}"
+    );
+    let notes: Vec<&str> = view
+        .history
+        .iter()
+        .filter(|e| e.action == "escalate_skipped")
+        .filter_map(|e| e.detail.as_deref())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("`han.bo` already holds the step")),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_due_with_the_deadline_after_downtime_is_dropped() {
+    let h = Harness::new("late-reminder").await;
+    h.clock.set(shanghai(2026, 11, 2, 10));
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    // The server was down past the deadline: reminder and deadline fall due together.
+    h.clock.set(shanghai(2026, 11, 9, 10));
+    h.engine.fire_due_timers().await.unwrap();
+    let view = h.engine.instance(id).await.unwrap();
+    assert!(
+        !view
+            .history
+            .iter()
+            .any(|e| e.detail.as_deref() == Some("the deadline is near")),
+        "no 'deadline is near' after the deadline"
+    );
+    assert!(view.history.iter().any(|e| e.action == "escalate"));
 }

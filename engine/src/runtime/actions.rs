@@ -597,6 +597,15 @@ impl Machine<'_, '_> {
         Ok(())
     }
 
+    /// Whether the run's deadline has come.
+    async fn deadline_passed(&mut self, run: i64) -> Result<bool, EngineError> {
+        let due = self.run_due(run).await?;
+        Ok(due
+            .as_deref()
+            .and_then(crate::clock::from_db)
+            .is_some_and(|due| due <= self.env.now))
+    }
+
     /// Fires one timer of a run.
     pub async fn fire(&mut self, run: i64, kind: &str) -> Result<(), EngineError> {
         let row = self.run_row(run).await?;
@@ -609,6 +618,9 @@ impl Machine<'_, '_> {
         };
         match kind {
             "wait" => self.finish(run, Outcome::Elapsed),
+            // A reminder that comes due with or after the deadline (the server was down)
+            // says nothing the deadline does not: drop it.
+            "reminder" if self.deadline_passed(run).await? => {}
             "reminder" => {
                 self.event(
                     "engine",
@@ -655,56 +667,7 @@ impl Machine<'_, '_> {
                         )
                         .await?;
                     }
-                    T::Escalate(to) => {
-                        let mut users = Vec::new();
-                        for a in &to {
-                            match self.resolve(a) {
-                                Ok(found) => users.extend(found.users),
-                                Err(e) => {
-                                    self.event(
-                                        "engine",
-                                        None,
-                                        "escalate_failed",
-                                        Some(&step.id),
-                                        None,
-                                        None,
-                                        None,
-                                        Some(&e),
-                                    )
-                                    .await?;
-                                }
-                            }
-                        }
-                        let due = self.run_due(run).await?;
-                        for user in users {
-                            let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status = 'open'").bind(run).bind(&user).fetch_one(&mut *self.conn).await?;
-                            if exists == 0 {
-                                let id = self
-                                    .insert_task(
-                                        run,
-                                        &step.id,
-                                        "step",
-                                        &user,
-                                        false,
-                                        0,
-                                        "open",
-                                        due.as_deref(),
-                                    )
-                                    .await?;
-                                self.event(
-                                    "engine",
-                                    None,
-                                    "escalate",
-                                    Some(&step.id),
-                                    Some(id),
-                                    None,
-                                    None,
-                                    Some(&user),
-                                )
-                                .await?;
-                            }
-                        }
-                    }
+                    T::Escalate(to) => self.escalate(run, step, &to).await?,
                     T::AutoApprove | T::AutoReject => {
                         let (decision, outcome) = if on_timeout == T::AutoApprove {
                             ("approved", Outcome::Approved)

@@ -7,6 +7,7 @@
 
 mod actions;
 mod assign;
+mod escalate;
 mod machine;
 mod policy;
 mod queries;

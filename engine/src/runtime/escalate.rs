@@ -1,0 +1,151 @@
+//! Escalating an overdue step: the people it goes to are found from the step's
+//! `escalate` rules, but never someone who already holds it, never a subordinate of a
+//! holder, and never someone who may not decide the request; when the rules leave
+//! nobody, it goes up the holders' reporting line. The escalated tasks get a new
+//! deadline (the step's own) instead of arriving overdue.
+
+use crate::duration::WorkDuration;
+use crate::model::{Assignee, Step};
+
+use super::machine::Machine;
+use super::types::EngineError;
+
+impl Machine<'_, '_> {
+    /// Escalates run `run` of `step` to `to`.
+    pub async fn escalate(
+        &mut self,
+        run: i64,
+        step: &Step,
+        to: &[Assignee],
+    ) -> Result<(), EngineError> {
+        let holders: Vec<String> = sqlx::query_scalar(
+            "SELECT COALESCE(delegate, assignee) FROM tasks WHERE run_id = $1 AND status = 'open'",
+        )
+        .bind(run)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let (targets, notes) = self.escalation_targets(to, &holders);
+        for note in &notes {
+            self.event(
+                "engine",
+                None,
+                "escalate_skipped",
+                Some(&step.id),
+                None,
+                None,
+                None,
+                Some(note),
+            )
+            .await?;
+        }
+        if targets.is_empty() {
+            let why = "nobody above the people who hold it to escalate to";
+            self.event(
+                "engine",
+                None,
+                "escalate_failed",
+                Some(&step.id),
+                None,
+                None,
+                None,
+                Some(why),
+            )
+            .await?;
+            return Ok(());
+        }
+        let due = match step
+            .deadline
+            .as_ref()
+            .map(|d| d.within.parse::<WorkDuration>())
+        {
+            Some(Ok(within)) => Some(crate::clock::to_db(
+                self.env.calendar.add(self.env.now, within),
+            )),
+            _ => self.run_due(run).await?,
+        };
+        for user in targets {
+            let id = self
+                .insert_task(
+                    run,
+                    &step.id,
+                    "step",
+                    &user,
+                    false,
+                    0,
+                    "open",
+                    due.as_deref(),
+                )
+                .await?;
+            self.event(
+                "engine",
+                None,
+                "escalate",
+                Some(&step.id),
+                Some(id),
+                None,
+                None,
+                Some(&user),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Who an escalation goes to, and why anyone the rules named is left out.
+    fn escalation_targets(
+        &self,
+        to: &[Assignee],
+        holders: &[String],
+    ) -> (Vec<String>, Vec<String>) {
+        let dir = self.env.directory;
+        let excluded = self.excluded();
+        let below_a_holder = |user: &str| {
+            dir.manager_chain(user, 32)
+                .is_ok_and(|chain| chain.iter().any(|m| holders.contains(&m.id.value)))
+        };
+        let mut targets: Vec<String> = Vec::new();
+        let mut notes = Vec::new();
+        for a in to {
+            let found = match self.resolve(a) {
+                Ok(found) => found,
+                Err(e) => {
+                    notes.push(e);
+                    continue;
+                }
+            };
+            for user in found.users {
+                let why = if holders.contains(&user) {
+                    Some("already holds the step")
+                } else if excluded.contains(&user) {
+                    Some("may not decide a request that is theirs or about them")
+                } else if below_a_holder(&user) {
+                    Some("reports to someone who holds the step: escalation goes up, not down")
+                } else {
+                    None
+                };
+                match why {
+                    Some(why) => notes.push(format!("`{user}` {why}")),
+                    None if !targets.contains(&user) => targets.push(user),
+                    None => {}
+                }
+            }
+        }
+        if targets.is_empty() {
+            for holder in holders {
+                let above = dir.manager_chain(holder, 32).ok().and_then(|chain| {
+                    chain
+                        .into_iter()
+                        .map(|m| m.id.value.clone())
+                        .find(|m| !holders.contains(m) && !excluded.contains(m))
+                });
+                if let Some(manager) = above.filter(|m| !targets.contains(m)) {
+                    notes.push(format!(
+                        "the escalation goes up to `{manager}`, above `{holder}`"
+                    ));
+                    targets.push(manager);
+                }
+            }
+        }
+        (targets, notes)
+    }
+}
