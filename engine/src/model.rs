@@ -58,6 +58,10 @@ pub struct ProcessDef {
     /// or add-signer. A step left with nobody goes to the excluded person's manager.
     #[serde(default)]
     pub subjects: Vec<Located<String>>,
+    /// The submitter opens requests on others' behalf (a review of a candidate) and may
+    /// take part in deciding them; the `subjects` still may not. Off by default.
+    #[serde(default)]
+    pub submitter_may_decide: bool,
     /// What happens where the directory has no manager above someone (the top of the
     /// hierarchy): `skip` the step (the default, recorded in the history) or give it to
     /// a role, e.g. `no_manager: { role: gm_office }`.

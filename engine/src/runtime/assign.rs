@@ -181,9 +181,13 @@ impl Machine<'_, '_> {
         out
     }
 
-    /// The people who may not decide this request: its submitter and its subjects.
+    /// The people who may not decide this request: its submitter (unless the definition
+    /// says `submitter_may_decide`) and its subjects.
     pub fn excluded(&self) -> Vec<String> {
-        let mut out = vec![self.inst.submitter.clone()];
+        let mut out = Vec::new();
+        if !self.def.submitter_may_decide {
+            out.push(self.inst.submitter.clone());
+        }
         for field in &self.def.subjects {
             if let Some(user) = self
                 .inst
