@@ -987,3 +987,51 @@ async fn withdraw_is_offered_only_where_it_is_allowed_and_refusals_are_in_the_re
         "in Chinese for li.na"
     );
 }
+
+#[tokio::test]
+async fn panel_scores_are_shown_in_the_history() {
+    use signoff_engine::runtime::{ActionKind, ActionRequest};
+    let web = Web::start("web-scores").await;
+    let form = json!({"candidate": "lu.xin", "region": "call_center", "current_level": "p1", "target_level": "p2"});
+    let id = web
+        .h
+        .engine
+        .start("appointment_review", "song.yi", form)
+        .await
+        .unwrap()
+        .id;
+    let complete = || ActionRequest::new(ActionKind::Complete);
+    web.h
+        .act(
+            id,
+            "lu.xin",
+            complete().form(json!({"self_assessment": "..."})),
+        )
+        .await;
+    for (who, score) in [("zhao.min", 85), ("liu.qiang", 70), ("tang.jie", 75)] {
+        web.h
+            .act(
+                id,
+                who,
+                complete().inputs(json!({"score": score, "remarks": "表达清楚"})),
+            )
+            .await;
+    }
+    let (client, _) = web.sign_in("song.yi").await;
+    let page = client
+        .get(web.url(&format!("/requests/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for shown in [
+        "答辩得分: 85",
+        "答辩得分: 70",
+        "答辩得分: 75",
+        "评语: 表达清楚",
+    ] {
+        assert!(page.contains(shown), "{shown}");
+    }
+}

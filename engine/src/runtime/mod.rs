@@ -431,7 +431,11 @@ impl Engine {
                 id.0.to_string(),
             )
             .await?;
-        let events = sqlx::query("SELECT id, at, actor, on_behalf_of, action, step_id, task_id, comment, changes, detail FROM events WHERE instance_id = $1 ORDER BY id")
+        let events = sqlx::query(
+            "SELECT e.id, e.at, e.actor, e.on_behalf_of, e.action, e.step_id, e.task_id, e.comment, e.changes, e.detail, t.inputs \
+             FROM events e LEFT JOIN tasks t ON t.id = e.task_id AND e.action IN ('approve', 'reject', 'complete') \
+             WHERE e.instance_id = $1 ORDER BY e.id",
+        )
             .bind(id.0)
             .fetch_all(&self.core.pool)
             .await?;
@@ -450,6 +454,9 @@ impl Engine {
                     .get::<Option<String>, _>(8)
                     .and_then(|c| serde_json::from_str(&c).ok()),
                 detail: e.get(9),
+                inputs: e
+                    .get::<Option<String>, _>(10)
+                    .and_then(|i| serde_json::from_str(&i).ok()),
             })
             .collect();
         let incident: Option<String> = row.get(7);

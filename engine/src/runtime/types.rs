@@ -276,6 +276,9 @@ pub struct EventView {
     #[schema(value_type = Option<Object>)]
     pub changes: Option<serde_json::Value>,
     pub detail: Option<String>,
+    /// The step's inputs given with a decision (a panel member's score and remarks).
+    #[schema(value_type = Option<Object>)]
+    pub inputs: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

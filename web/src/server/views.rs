@@ -224,6 +224,9 @@ pub struct HistoryRow {
     pub comment: String,
     pub detail: String,
     pub changes: String,
+    /// The step's inputs given with the decision, as "label: value" in the reader's
+    /// language.
+    pub inputs: Vec<String>,
 }
 
 /// The history people care about: what people did, and what the engine decided.
@@ -231,6 +234,7 @@ pub fn history(
     events: &[EventView],
     def: Option<&ProcessDef>,
     directory: &Directory,
+    lang: Lang,
 ) -> Vec<HistoryRow> {
     let name = |id: &str| {
         directory
@@ -264,6 +268,35 @@ pub fn history(
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
+            inputs: shown_inputs(e, def, directory, lang),
+        })
+        .collect()
+}
+
+/// A decision's inputs as "label: value", in the order the step declares them.
+fn shown_inputs(
+    e: &EventView,
+    def: Option<&ProcessDef>,
+    directory: &Directory,
+    lang: Lang,
+) -> Vec<String> {
+    let (Some(inputs), Some(step)) = (
+        e.inputs.as_ref(),
+        def.zip(e.step.as_deref()).and_then(|(d, s)| d.step(s)),
+    ) else {
+        return Vec::new();
+    };
+    step.inputs
+        .iter()
+        .filter_map(|field| {
+            let value = inputs.get(field.id.value.as_str())?;
+            (!value.is_null()).then(|| {
+                format!(
+                    "{}: {}",
+                    lang.pick(&field.label),
+                    signoff_engine::display::field_value(field, value, directory, lang)
+                )
+            })
         })
         .collect()
 }

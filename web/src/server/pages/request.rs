@@ -100,7 +100,7 @@ fn request_context(state: &AppState, viewer: &Viewer, view: &InstanceView) -> Va
             holders,
         },
         fields,
-        history => history(&view.history, def.as_deref(), directory),
+        history => history(&view.history, def.as_deref(), directory, viewer.lang),
         diagram => diagram_rows,
     }
 }
