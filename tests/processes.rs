@@ -2,6 +2,7 @@
 //! and the schema in the repository matches the language.
 
 use signoff_engine::catalog::Catalog;
+use signoff_engine::diagnostic::{Code, Severity};
 use signoff_engine::model::{Assignee, StepKind};
 use signoff_engine::{graph, model};
 use signoff_tests::processes_dir;
@@ -18,7 +19,13 @@ const SHIPPED: [&str; 6] = [
 #[test]
 fn the_six_processes_load_without_any_diagnostic() {
     let catalog = Catalog::load(&[processes_dir()]);
-    assert!(catalog.diagnostics.is_empty(), "{}", catalog.render());
+    // Only the calendar's own reminder that its known holidays end soon, when they do.
+    let others: Vec<_> = catalog
+        .diagnostics
+        .iter()
+        .filter(|d| d.code != Code::Calendar || d.severity != Severity::Warning)
+        .collect();
+    assert!(others.is_empty(), "{}", catalog.render());
     let mut ids: Vec<&str> = catalog
         .definitions
         .iter()
@@ -166,4 +173,32 @@ fn the_readme_example_is_a_clean_definition() {
     let end = start + readme[start..].find("```").unwrap();
     let diagnostics = signoff_tests::check_text(&readme[start..end]);
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+}
+
+#[test]
+fn the_checker_warns_when_the_calendar_ends_within_ninety_days() {
+    use signoff_engine::catalog::ending_soon;
+    let calendar = Catalog::load(&[processes_dir()])
+        .calendar
+        .expect("the calendar");
+    let end = calendar.valid_until().expect("an end");
+    assert_eq!(end.to_string(), "2027-01-01");
+    let at = |date: &str| {
+        chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .unwrap()
+            .and_hms_opt(4, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    let path = processes_dir().join("calendar.yaml");
+    assert!(ending_soon(&calendar, &path, at("2026-09-01")).is_none());
+    let warning = ending_soon(&calendar, &path, at("2026-11-23")).expect("a warning");
+    assert!(
+        warning.message.contains("39 days from now"),
+        "{}",
+        warning.message
+    );
+    // Beyond its end, deadlines count weekends only: New Year 2028 is a working day.
+    assert!(calendar.beyond(at("2027-01-02")));
+    assert!(calendar.is_working_day(chrono::NaiveDate::from_ymd_opt(2028, 1, 3).unwrap()));
 }

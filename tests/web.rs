@@ -620,6 +620,7 @@ async fn health_and_metrics() {
         "signoff_open_tasks 1",
         "signoff_running_requests 1",
         "signoff_outbox_pending 1",
+        "signoff_calendar_days_left ",
         "signoff_actions_total{action=\"start\",result=\"ok\"} 1",
         "signoff_http_requests_total{method=\"POST\",route=\"/api/v1/instances\",status=\"201\"} 1",
     ] {

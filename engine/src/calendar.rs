@@ -25,7 +25,15 @@ pub struct CalendarFile {
     /// Weekend days that are worked (调休), e.g. before a long holiday.
     #[serde(default)]
     pub make_up_days: Vec<DateRange>,
+    /// The last day whose holidays are known (the end of the published year). Defaults
+    /// to the last holiday or make-up day listed. Deadlines after it count weekends
+    /// only, and the checker warns when it is less than [`WARN_DAYS`] away.
+    #[serde(default)]
+    pub valid_until: Option<NaiveDate>,
 }
+
+/// How many days before the calendar's end the checker and the server start warning.
+pub const WARN_DAYS: i64 = 90;
 
 fn default_weekend() -> Vec<Weekday> {
     vec![Weekday::Sat, Weekday::Sun]
@@ -72,6 +80,7 @@ pub struct Calendar {
     weekend: std::collections::HashSet<Weekday>,
     holidays: BTreeSet<NaiveDate>,
     make_up_days: BTreeSet<NaiveDate>,
+    valid_until: Option<NaiveDate>,
 }
 
 /// Working days are searched at most this far ahead, so a calendar without working days
@@ -87,13 +96,17 @@ impl Calendar {
         if file.working_hours.end <= file.working_hours.start {
             return Err(CalendarError::EmptyWorkingDay);
         }
+        let holidays = expand(&file.holidays)?;
+        let make_up_days = expand(&file.make_up_days)?;
+        let last_listed = holidays.last().max(make_up_days.last()).copied();
         Ok(Calendar {
             tz,
             start: file.working_hours.start,
             end: file.working_hours.end,
             weekend: file.weekend.iter().copied().collect(),
-            holidays: expand(&file.holidays)?,
-            make_up_days: expand(&file.make_up_days)?,
+            holidays,
+            make_up_days,
+            valid_until: file.valid_until.or(last_listed),
         })
     }
 
@@ -106,7 +119,26 @@ impl Calendar {
             weekend: default_weekend().into_iter().collect(),
             holidays: BTreeSet::new(),
             make_up_days: BTreeSet::new(),
+            valid_until: None,
         }
+    }
+
+    /// The last day whose holidays are known; `None` for a calendar without any.
+    pub fn valid_until(&self) -> Option<NaiveDate> {
+        self.valid_until
+    }
+
+    /// Whether `at` is after the last day whose holidays are known, so a deadline there
+    /// counts weekends only.
+    pub fn beyond(&self, at: DateTime<Utc>) -> bool {
+        self.valid_until
+            .is_some_and(|end| self.local_date(at) > end)
+    }
+
+    /// Days from `now` to the calendar's end (negative once it has passed).
+    pub fn days_left(&self, now: DateTime<Utc>) -> Option<i64> {
+        self.valid_until
+            .map(|end| (end - self.local_date(now)).num_days())
     }
 
     pub fn is_working_day(&self, date: NaiveDate) -> bool {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::calendar::{Calendar, CalendarFile};
+use crate::calendar::{Calendar, CalendarFile, WARN_DAYS};
 use crate::check::check_definition;
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::directory::Directory;
@@ -217,7 +217,12 @@ impl Catalog {
         });
         match parsed {
             Ok(file) => match Calendar::from_file(&file) {
-                Ok(cal) => self.calendar = Some(cal),
+                Ok(cal) => {
+                    if let Some(warning) = ending_soon(&cal, path, chrono::Utc::now()) {
+                        self.diagnostics.push(warning);
+                    }
+                    self.calendar = Some(cal);
+                }
                 Err(e) => self.diagnostics.push(Diagnostic::error(
                     Code::Calendar,
                     path,
@@ -248,4 +253,23 @@ impl Catalog {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// A warning when the calendar's known holidays end within [`WARN_DAYS`] of `now`.
+pub fn ending_soon(
+    calendar: &Calendar,
+    path: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Diagnostic> {
+    let left = calendar.days_left(now)?;
+    let end = calendar.valid_until()?;
+    (left < WARN_DAYS).then(|| {
+        Diagnostic::warning(
+            Code::Calendar,
+            path,
+            Position::UNKNOWN,
+            format!("the calendar's holidays end on {end}, {left} days from now: deadlines after it count weekends only"),
+        )
+        .with_hint("add next year's holidays and make-up days as soon as they are published".to_string())
+    })
 }

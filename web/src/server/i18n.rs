@@ -10,6 +10,11 @@ use signoff_engine::runtime::{EngineError, WithdrawRefused};
 const PHRASES: &[(&str, &str, &str)] = &[
     ("app", "Signoff 审批", "Signoff approvals"),
     ("settings", "设置", "Settings"),
+    (
+        "beyond_calendar",
+        "（超出工作日历，仅扣除周末）",
+        "(beyond the working calendar: weekends only)",
+    ),
     ("api_tokens", "API 令牌", "API tokens"),
     (
         "api_tokens_help",

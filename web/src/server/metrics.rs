@@ -41,6 +41,7 @@ pub struct Metrics {
     incidents: Gauge,
     outbox_pending: Gauge,
     outbox_failed: Gauge,
+    calendar_days_left: Gauge,
 }
 
 impl Metrics {
@@ -49,6 +50,12 @@ impl Metrics {
         let http = Family::<HttpLabels, Counter>::default();
         let actions = Family::<ActionLabels, Counter>::default();
         let (open_tasks, running, incidents, outbox_pending, outbox_failed) = Default::default();
+        let calendar_days_left = Gauge::default();
+        registry.register(
+            "calendar_days_left",
+            "Days until the working calendar's known holidays end (add next year's before 0)",
+            Gauge::clone(&calendar_days_left),
+        );
         registry.register("http_requests", "HTTP requests served", http.clone());
         registry.register(
             "actions",
@@ -90,6 +97,7 @@ impl Metrics {
             incidents,
             outbox_pending,
             outbox_failed,
+            calendar_days_left,
         }
     }
 
@@ -134,6 +142,10 @@ pub async fn render(State(state): State<AppState>) -> Result<Response, ApiError>
     let (pending, failed) = m.engine.mail_backlog().await?;
     m.outbox_pending.set(pending);
     m.outbox_failed.set(failed);
+    let calendar = signoff_engine::runtime::calendar_of(&m.engine);
+    if let Some(left) = calendar.days_left(m.engine.now()) {
+        m.calendar_days_left.set(left);
+    }
     let mut body = String::new();
     {
         let registry = m.registry.lock().unwrap_or_else(|e| e.into_inner());

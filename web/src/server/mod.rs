@@ -175,6 +175,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let engine = Engine::open(options)
         .await
         .with_context(|| format!("opening {}", store.db))?;
+    let calendar = signoff_engine::runtime::calendar_of(&engine);
+    if let (Some(left), Some(end)) = (calendar.days_left(engine.now()), calendar.valid_until()) {
+        if left < signoff_engine::calendar::WARN_DAYS {
+            tracing::warn!(%end, days_left = left, "the working calendar's holidays end soon: add next year's; deadlines after it count weekends only");
+        }
+    }
     let scheduler = engine.spawn_scheduler(Duration::from_secs(args.timer_interval.max(1)));
     let mailer = engine.spawn_mailer(sender);
     let auth = match &args.trust_user_header {

@@ -301,6 +301,22 @@ fn shown_inputs(
         .collect()
 }
 
+/// A deadline as Beijing time, marked when it lies beyond the working calendar's known
+/// holidays (it then counts weekends only).
+pub fn due_text(engine: &signoff_engine::runtime::Engine, at: &str, lang: Lang) -> String {
+    let beyond = signoff_engine::clock::from_db(at)
+        .is_some_and(|t| signoff_engine::runtime::calendar_of(engine).beyond(t));
+    if beyond {
+        format!(
+            "{} {}",
+            local_time(at),
+            crate::server::i18n::phrase(lang, "beyond_calendar")
+        )
+    } else {
+        local_time(at)
+    }
+}
+
 /// A stored time as Beijing time, to the minute.
 pub fn local_time(at: &str) -> String {
     signoff_engine::clock::from_db(at)

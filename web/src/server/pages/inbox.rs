@@ -9,7 +9,7 @@ use signoff_engine::display::key_facts;
 use signoff_engine::runtime::{RequestQuery, TaskQuery, TaskView};
 
 use super::{process_name, request_row, step_label, Notice, Viewer};
-use crate::server::views::local_time;
+use crate::server::views::due_text;
 use crate::server::AppState;
 
 pub async fn inbox(
@@ -106,7 +106,7 @@ fn task_row(
         delegate_for => t.delegate.as_ref().filter(|d| **d == viewer.user).map(|_| viewer.name_of(state, &t.assignee)),
         pool => t.pool,
         age,
-        due => t.due_at.as_deref().map(local_time),
+        due => t.due_at.as_deref().map(|d| due_text(&state.engine, d, viewer.lang)),
         overdue => due.is_some_and(|d| d < now),
         kind => t.kind,
     }

@@ -20,7 +20,7 @@ use crate::server::error::engine_status;
 use crate::server::forms::{self, Raw};
 use crate::server::i18n::engine_message;
 use crate::server::i18n::phrase;
-use crate::server::views::{diagram, history, local_time};
+use crate::server::views::{diagram, due_text, history, local_time};
 use crate::server::AppState;
 
 /// The request's fields as label and text, tables as rows of cells.
@@ -241,7 +241,7 @@ async fn task_page(
                 id => task.id.0,
                 step => step_label(def.as_deref(), &task.step, lang),
                 status => task.status.as_str(),
-                due => task.due_at.as_deref().map(local_time),
+                due => task.due_at.as_deref().map(|d| due_text(&state.engine, d, lang)),
                 kind => task.kind,
                 holder,
                 open,
