@@ -80,10 +80,10 @@ async fn a_reimbursement_run_mails_each_person_once_with_the_right_subject_and_l
         .collect();
     got.sort();
     let mut expected: Vec<(String, String)> = [
-        ("feng.yu@signoff.example", "【待审批】费用报销 #1：财务付款"),
+        ("feng.yu@signoff.example", "【待办理】费用报销 #1：财务付款"),
         (
             "jiang.hua@signoff.example",
-            "【待审批】费用报销 #1：财务付款",
+            "【待办理】费用报销 #1：财务付款",
         ),
         ("li.na@signoff.example", "【已通过】费用报销 #1"),
         (
@@ -340,7 +340,7 @@ async fn returned_urged_withdrawn_and_incident_mail_reach_the_right_people() {
         .map(|m| m.subject.as_str())
         .collect();
     assert!(
-        english[0].starts_with("[Action needed] Reimbursement approval #"),
+        english[0].starts_with("[Approve] Reimbursement approval #"),
         "{english:?}"
     );
     assert!(english[2].starts_with("[Withdrawn]"), "{english:?}");
@@ -550,4 +550,56 @@ async fn starttls_delivers_to_a_server_whose_certificate_the_company_ca_signed()
 #[tokio::test]
 async fn implicit_tls_delivers_to_a_server_whose_certificate_the_company_ca_signed() {
     delivered_over_tls(SmtpTls::Implicit).await;
+}
+
+#[tokio::test]
+async fn a_rejection_mail_says_who_rejected_where_and_why_and_tasks_say_what_they_ask() {
+    let smtp = SmtpServer::start("smtp-reject").await;
+    let h = Harness::new("mail-reject").await;
+    let mailer = h.engine.spawn_mailer(quick_sender(&smtp.url()));
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[300.0]))
+        .await
+        .unwrap()
+        .id;
+    h.act(
+        id,
+        "liu.qiang",
+        ActionRequest::new(ActionKind::Reject).comment("不在报销范围内"),
+    )
+    .await;
+    let review = h
+        .engine
+        .start(
+            "appointment_review",
+            "song.yi",
+            json!({"candidate": "lu.xin", "region": "call_center", "current_level": "p1", "target_level": "p2"}),
+        )
+        .await
+        .unwrap()
+        .id;
+    eventually("every message sent", WAIT, || async {
+        all_sent(&h, id).await?;
+        all_sent(&h, review).await
+    })
+    .await;
+    let received = smtp.received();
+    let rejected = received
+        .iter()
+        .find(|m| m.rcpt_to == "li.na@signoff.example" && m.subject.contains("未通过"))
+        .expect("the claimant is told");
+    for said in ["刘强", "直属上级审批", "不在报销范围内"] {
+        assert!(rejected.text.contains(said), "{said} in\n{}", rejected.text);
+    }
+    let fill_in = received
+        .iter()
+        .find(|m| m.rcpt_to == "lu.xin@signoff.example")
+        .expect("the candidate is asked");
+    assert!(
+        fill_in.subject.starts_with("【待填写】"),
+        "{}",
+        fill_in.subject
+    );
+    mailer.abort();
 }

@@ -169,21 +169,28 @@ impl Planner {
             return Ok(0);
         }
         let lang = Lang::of_user(directory, &user.id.value);
+        // A rejection's mail tells who rejected, at which step and why.
+        let decision = if kind == Event::Rejected {
+            last_rejection(conn, event.instance).await?
+        } else {
+            None
+        };
+        let event = decision.as_ref().unwrap_or(event);
         let name_of = |id: &str| {
             directory
                 .user(id)
                 .map_or_else(|| id.to_string(), |u| u.name.clone())
         };
         let step = event.step.as_deref().and_then(|s| inst.def.step(s));
-        let due = match target.task {
-            Some(task) => {
-                sqlx::query_scalar::<_, Option<String>>("SELECT due_at FROM tasks WHERE id = $1")
-                    .bind(task)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .flatten()
-            }
-            None => None,
+        let (due, task_kind) = match target.task {
+            Some(task) => sqlx::query_as::<_, (Option<String>, String)>(
+                "SELECT due_at, kind FROM tasks WHERE id = $1",
+            )
+            .bind(task)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map_or((None, None), |(due, kind)| (due, Some(kind))),
+            None => (None, None),
         };
         let link = match target.task {
             Some(task) => format!("{}/tasks/{task}", self.base_url),
@@ -229,6 +236,7 @@ impl Planner {
                 .unwrap_or_default(),
             link,
             facts: key_facts(&inst.def, &inst.form, directory, lang),
+            task_ask: ask_of(step, task_kind.as_deref()).to_string(),
         };
         let chosen = target.template.as_deref().filter(|t| self.templates.has(t));
         let rendered = match chosen
@@ -275,6 +283,44 @@ impl Planner {
         .rows_affected();
         Ok(inserted as usize)
     }
+}
+
+/// What a task asks of its holder, for the subject and the request line of the mail:
+/// `revise` (a returned request), `approve` (an approval step), `fill_in` (a step with
+/// fields to fill in) or `do`.
+fn ask_of(step: Option<&crate::model::Step>, task_kind: Option<&str>) -> &'static str {
+    match (step, task_kind) {
+        (_, Some("resubmit")) => "revise",
+        (Some(s), _) if s.kind.value == crate::model::StepKind::Approval => "approve",
+        (Some(s), _) if !s.editable.is_empty() || !s.inputs.is_empty() => "fill_in",
+        _ => "do",
+    }
+}
+
+/// The last rejection of a request: who, at which step, with what comment.
+async fn last_rejection(
+    conn: &mut SqliteConnection,
+    instance: i64,
+) -> Result<Option<EventRow>, EngineError> {
+    let row = sqlx::query(
+        "SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, detail \
+         FROM events WHERE instance_id = $1 AND action = 'reject' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(instance)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| EventRow {
+        id: r.get(0),
+        instance: r.get(1),
+        at: r.get(2),
+        actor: r.get(3),
+        on_behalf_of: r.get(4),
+        action: r.get(5),
+        step: r.get(6),
+        task: r.get(7),
+        comment: r.get(8),
+        detail: r.get(9),
+    }))
 }
 
 /// Which kind of mail a history entry causes, if any.

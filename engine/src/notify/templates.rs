@@ -141,6 +141,8 @@ pub struct MailContext {
     pub due: String,
     pub link: String,
     pub facts: Vec<Fact>,
+    /// What a task asks: `approve`, `revise`, `fill_in` or `do`.
+    pub task_ask: String,
 }
 
 /// The templates in use: the built-in set, with a processes folder's files on top.
