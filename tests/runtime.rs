@@ -485,7 +485,11 @@ async fn monthly_settlement_waits_for_month_end_then_manager_and_finance() {
     let view = signed_and_registered(&h, form, "SC261012").await;
     let id = view.id;
     assert_eq!(view.current_steps, vec!["month_end"]);
-    h.clock.set(shanghai(2026, 10, 31, 1));
+    // 31 October 2026 is a Saturday: the month's last working day closes on Friday the
+    // 30th at 18:00, once that day's sales are in.
+    h.clock.set(shanghai(2026, 10, 30, 17));
+    assert_eq!(h.engine.fire_due_timers().await.unwrap(), 0);
+    h.clock.set(shanghai(2026, 10, 30, 18));
     assert_eq!(h.engine.fire_due_timers().await.unwrap(), 1);
     let view = h.engine.instance(id).await.unwrap();
     assert_eq!(view.current_steps, vec!["statement_review"]);

@@ -275,6 +275,19 @@ impl Calendar {
     pub fn start_of(&self, date: NaiveDate) -> DateTime<Utc> {
         self.at_local(date, NaiveTime::MIN)
     }
+
+    /// The close of business of the last working day on or before `date` (the end of
+    /// the month's last working day, for a month-end wait).
+    pub fn close_of_last_working_day(&self, date: NaiveDate) -> DateTime<Utc> {
+        let mut d = date;
+        for _ in 0..MAX_SCAN_DAYS {
+            if self.is_working_day(d) {
+                break;
+            }
+            d = d - Days::new(1);
+        }
+        self.at_local(d, self.end)
+    }
 }
 
 fn expand(ranges: &[DateRange]) -> Result<BTreeSet<NaiveDate>, CalendarError> {

@@ -104,6 +104,17 @@ pub enum NoManager {
     Role(String),
 }
 
+/// When on its date a wait with `until` ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitUntil {
+    /// 00:00 of the date.
+    #[default]
+    Start,
+    /// The close of business of the last working day on or before the date.
+    Close,
+}
+
 /// When the submitter may withdraw a request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -376,6 +387,11 @@ pub struct Step {
     /// A CEL expression giving the date to wait until (wait), e.g. `form.effective_date`.
     #[serde(default)]
     pub until: Option<Located<String>>,
+    /// When on the `until` date the wait ends: at its `start` (00:00, the default), or at
+    /// the `close` of business of the last working day on or before it (a month-end
+    /// settlement waits for the day's sales).
+    #[serde(default)]
+    pub at: Option<Located<WaitUntil>>,
     /// The branches run at the same time (parallel).
     #[serde(default)]
     pub branches: Vec<Branch>,

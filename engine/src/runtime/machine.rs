@@ -16,7 +16,7 @@ use crate::duration::WorkDuration;
 use crate::flow::{Flow, Target};
 use crate::guard::{self, Scope};
 use crate::model::{
-    Assignee, AutoSkip, EndOutcome, Join, Mode, Outcome, ProcessDef, Step, StepKind,
+    Assignee, AutoSkip, EndOutcome, Join, Mode, Outcome, ProcessDef, Step, StepKind, WaitUntil,
 };
 
 use super::types::{EngineError, InstanceId, InstanceStatus, TaskId};
@@ -375,7 +375,12 @@ impl<'a, 'c> Machine<'a, 'c> {
                                     format!("`{}` gave {value}, not a date", until.value),
                                 )
                             })?;
-                        self.env.calendar.start_of(date)
+                        match step.at.as_ref().map(|a| a.value) {
+                            Some(WaitUntil::Close) => {
+                                self.env.calendar.close_of_last_working_day(date)
+                            }
+                            _ => self.env.calendar.start_of(date),
+                        }
                     }
                     (None, None) => {
                         return Err(Halt::incident(
