@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, EngineError, InstanceStatus, InstanceView, TaskQuery,
+    ActionKind, ActionRequest, EngineError, InstanceStatus, InstanceView, SignerPosition,
+    TaskQuery, TaskStatus,
 };
 use signoff_tests::{claim, shanghai, Harness};
 
@@ -756,13 +757,32 @@ async fn add_signer_transfer_and_out_of_office() {
         Some("zhao.min"),
         "routed to the deputy"
     );
-    // The manager adds finance's opinion alongside; the step is or-sign, so either decides.
-    h.act(
-        id,
-        "zhao.min",
-        ActionRequest::new(ActionKind::AddSigner).to("feng.yu"),
-    )
-    .await;
+    // The manager asks finance's opinion first (before me): feng.yu decides, then the
+    // task comes back.
+    let view = h
+        .act(
+            id,
+            "zhao.min",
+            ActionRequest::new(ActionKind::AddSigner)
+                .to("feng.yu")
+                .position(SignerPosition::Before),
+        )
+        .await;
+    let status = |view: &signoff_engine::runtime::InstanceView, who: &str| {
+        view.tasks
+            .iter()
+            .find(|t| t.assignee == who)
+            .map(|t| t.status)
+    };
+    assert_eq!(status(&view, "liu.qiang"), Some(TaskStatus::Held));
+    assert_eq!(status(&view, "feng.yu"), Some(TaskStatus::Open));
+    let view = h.act(id, "feng.yu", approve()).await;
+    assert_eq!(
+        view.current_steps,
+        vec!["manager_review"],
+        "back to the manager"
+    );
+    assert_eq!(status(&view, "liu.qiang"), Some(TaskStatus::Open));
     let view = h
         .act(
             id,
@@ -770,11 +790,53 @@ async fn add_signer_transfer_and_out_of_office() {
             ActionRequest::new(ActionKind::Transfer).to("wang.fang"),
         )
         .await;
-    let mut holders: Vec<&str> = view.tasks.iter().map(|t| t.assignee.as_str()).collect();
-    holders.sort();
-    assert_eq!(holders, ["feng.yu", "wang.fang"]);
+    assert_eq!(status(&view, "wang.fang"), Some(TaskStatus::Open));
+    // After me: the director asks the deputy to confirm after her; her approval does not
+    // end the or-sign step, the deputy's does.
+    h.act(
+        id,
+        "wang.fang",
+        ActionRequest::new(ActionKind::AddSigner).to("zhao.min"),
+    )
+    .await;
     let view = h.act(id, "wang.fang", approve()).await;
+    assert_eq!(view.current_steps, vec!["manager_review"]);
+    assert_eq!(status(&view, "zhao.min"), Some(TaskStatus::Open));
+    let view = h.act(id, "zhao.min", approve()).await;
     assert_eq!(view.current_steps, vec!["service_review"]);
+}
+
+#[tokio::test]
+async fn an_added_signers_rejection_rejects_and_every_cancellation_is_recorded() {
+    let h = Harness::new("signers-reject").await;
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "liu.qiang", approve()).await;
+    // Or-sign between tang.jie and song.yi; song.yi adds feng.yu after her.
+    h.act(
+        id,
+        "song.yi",
+        ActionRequest::new(ActionKind::AddSigner).to("feng.yu"),
+    )
+    .await;
+    let view = h.act(id, "song.yi", approve()).await;
+    let cancelled: Vec<&str> = view
+        .history
+        .iter()
+        .filter(|e| e.action == "cancel")
+        .filter_map(|e| e.on_behalf_of.as_deref())
+        .collect();
+    assert_eq!(
+        cancelled,
+        ["tang.jie"],
+        "the other or-signer's task, recorded"
+    );
+    let view = h.act(id, "feng.yu", reject().comment("超出预算")).await;
+    assert_eq!(view.outcome.as_deref(), Some("rejected"));
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use signoff_engine::model::{FieldType, StepKind};
 use signoff_engine::notify::{MailQuery, MailStatus, SenderOptions};
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, Engine, EngineError, EngineOptions, InstanceId, InstanceView,
-    TaskId, TaskQuery, TaskStatus,
+    SignerPosition, TaskId, TaskQuery, TaskStatus,
 };
 
 use crate::{bench, Command, MailArgs, Store};
@@ -254,6 +254,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             to,
             form,
             inputs,
+            position,
             ..
         } => Some(ActionRequest {
             action: Some(action.parse().map_err(|e: String| anyhow::anyhow!(e))?),
@@ -261,6 +262,13 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             to: to.clone(),
             form: form.as_deref().map(read_json).transpose()?,
             inputs: inputs.as_deref().map(read_json).transpose()?,
+            position: position.as_deref().map(|p| {
+                if p == "before" {
+                    SignerPosition::Before
+                } else {
+                    SignerPosition::After
+                }
+            }),
         }),
         _ => None,
     };

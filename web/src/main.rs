@@ -91,6 +91,9 @@ pub enum Command {
         /// A JSON file of the step's inputs (e.g. a score).
         #[arg(long)]
         inputs: Option<String>,
+        /// For add_signer: the added person decides `before` you or `after` you.
+        #[arg(long, value_parser = ["before", "after"])]
+        position: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]

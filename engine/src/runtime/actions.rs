@@ -226,7 +226,7 @@ impl Machine<'_, '_> {
                 )
                 .await?;
                 if target == "submitter" {
-                    sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting')")
+                    sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting', 'held')")
                         .bind(task.run)
                         .bind(self.now())
                         .execute(&mut *self.conn)
@@ -300,49 +300,17 @@ impl Machine<'_, '_> {
             ActionKind::AddSigner => {
                 let to = self.other_user(request)?;
                 super::policy::refuse_excluded(&to, &self.excluded())?;
-                let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting')")
-                    .bind(task.run)
-                    .bind(&to)
-                    .fetch_one(&mut *self.conn)
-                    .await?;
-                if open > 0 {
-                    return Err(EngineError::NotAllowed(format!(
-                        "`{to}` is already a signer of this step"
-                    )));
-                }
-                let (seq, status) = if step.mode() == Mode::Sequential {
-                    // After the current signer: later signers move one place down.
-                    sqlx::query("UPDATE tasks SET seq = seq + 1 WHERE run_id = $1 AND seq > $2")
-                        .bind(task.run)
-                        .bind(task.seq)
-                        .execute(&mut *self.conn)
-                        .await?;
-                    (task.seq + 1, "waiting")
-                } else {
-                    (task.seq, "open")
-                };
-                let due = self.run_due(task.run).await?;
-                let id = self
-                    .insert_task(
-                        task.run,
-                        &step.id,
-                        "step",
-                        &to,
-                        false,
-                        seq,
-                        status,
-                        due.as_deref(),
-                    )
-                    .await?;
+                let position = request.position.unwrap_or_default();
+                self.add_signer(&task, step, &to, position).await?;
                 self.event(
                     actor,
                     behalf,
                     "add_signer",
                     Some(&step.id),
-                    Some(id),
+                    Some(task.id),
                     comment,
                     None,
-                    Some(&to),
+                    Some(&format!("{to} ({})", position.as_str())),
                 )
                 .await?;
             }
@@ -356,7 +324,7 @@ impl Machine<'_, '_> {
                 if remaining - 1 < needed.max(1) || to == actor {
                     return Err(EngineError::NotAllowed(format!("removing `{to}` would leave the step with fewer signers than its mode needs")));
                 }
-                let removed = sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting')")
+                let removed = sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting', 'held')")
                     .bind(task.run)
                     .bind(&to)
                     .execute(&mut *self.conn)
@@ -554,6 +522,9 @@ impl Machine<'_, '_> {
 
     /// After a decision: does the step's mode now have its outcome?
     pub async fn settle(&mut self, step: &Step, run: i64) -> Result<(), EngineError> {
+        if self.settle_added(step, run).await? {
+            return Ok(());
+        }
         let votes = self.votes(run).await?;
         let count = |k: &str| votes[k].as_i64().unwrap_or(0);
         let (approved, rejected, total) = (count("approved"), count("rejected"), count("total"));
@@ -566,7 +537,9 @@ impl Machine<'_, '_> {
         if rejected >= reject_threshold(&mode, total) && step.kind.value == StepKind::Approval {
             self.finish(run, Outcome::Rejected);
         } else if approved >= pass_threshold(&mode, total) {
-            self.finish(run, positive);
+            if !self.open_next_added(step, run).await? {
+                self.finish(run, positive);
+            }
         } else if mode == Mode::Sequential {
             let next: Option<i64> = sqlx::query_scalar("SELECT id FROM tasks WHERE run_id = $1 AND status = 'waiting' ORDER BY seq, id LIMIT 1")
                 .bind(run)
@@ -674,7 +647,7 @@ impl Machine<'_, '_> {
                         } else {
                             ("rejected", Outcome::Rejected)
                         };
-                        sqlx::query("UPDATE tasks SET status = 'done', decision = $1, acted_by = 'engine', acted_at = $2 WHERE run_id = $3 AND status IN ('open', 'waiting')")
+                        sqlx::query("UPDATE tasks SET status = 'done', decision = $1, acted_by = 'engine', acted_at = $2 WHERE run_id = $3 AND status IN ('open', 'waiting', 'held')")
                             .bind(decision)
                             .bind(self.now())
                             .bind(run)

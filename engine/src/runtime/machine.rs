@@ -696,7 +696,7 @@ impl<'a, 'c> Machine<'a, 'c> {
             .bind(run)
             .execute(&mut *self.conn)
             .await?;
-        sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting')")
+        sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting', 'held')")
             .bind(run)
             .bind(self.now())
             .execute(&mut *self.conn)

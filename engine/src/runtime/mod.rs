@@ -12,6 +12,7 @@ mod machine;
 mod policy;
 mod queries;
 mod registry;
+mod signers;
 mod types;
 
 use std::path::Path;
@@ -427,7 +428,7 @@ impl Engine {
             .await?;
         let tasks = self
             .task_views(
-                "WHERE t.instance_id = $1 AND t.status IN ('open', 'waiting') ORDER BY t.id",
+                "WHERE t.instance_id = $1 AND t.status IN ('open', 'waiting', 'held') ORDER BY t.id",
                 id.0.to_string(),
             )
             .await?;

@@ -79,8 +79,10 @@ impl InstanceStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
-    /// Sequential signers after the current one.
+    /// Sequential signers after the current one, and signers added after someone.
     Waiting,
+    /// Waiting for a signer added before this one to decide.
+    Held,
     Open,
     Done,
     Cancelled,
@@ -91,6 +93,7 @@ impl TaskStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             TaskStatus::Waiting => "waiting",
+            TaskStatus::Held => "held",
             TaskStatus::Open => "open",
             TaskStatus::Done => "done",
             TaskStatus::Cancelled => "cancelled",
@@ -101,6 +104,7 @@ impl TaskStatus {
     pub fn parse(s: &str) -> TaskStatus {
         match s {
             "waiting" => TaskStatus::Waiting,
+            "held" => TaskStatus::Held,
             "done" => TaskStatus::Done,
             "cancelled" => TaskStatus::Cancelled,
             "skipped" => TaskStatus::Skipped,
@@ -208,6 +212,30 @@ pub struct ActionRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub inputs: Option<serde_json::Value>,
+    /// Where an added signer goes (add_signer): `before` or `after` (the default) the
+    /// one adding them.
+    #[serde(default)]
+    pub position: Option<SignerPosition>,
+}
+
+/// Where an added signer decides, relative to the one who adds them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SignerPosition {
+    /// They decide first; then the task comes back to the one who added them.
+    Before,
+    /// They decide after the one who added them approves.
+    #[default]
+    After,
+}
+
+impl SignerPosition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignerPosition::Before => "before",
+            SignerPosition::After => "after",
+        }
+    }
 }
 
 impl ActionRequest {
@@ -225,6 +253,11 @@ impl ActionRequest {
 
     pub fn to(mut self, who: &str) -> Self {
         self.to = Some(who.to_string());
+        self
+    }
+
+    pub fn position(mut self, position: SignerPosition) -> Self {
+        self.position = Some(position);
         self
     }
 

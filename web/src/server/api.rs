@@ -11,8 +11,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, EngineError, InstanceId, InstanceView, TaskId, TaskQuery, TaskView,
-    VersionInfo,
+    ActionKind, ActionRequest, EngineError, InstanceId, InstanceView, SignerPosition, TaskId,
+    TaskQuery, TaskView, VersionInfo,
 };
 use utoipa::OpenApi;
 
@@ -30,7 +30,7 @@ use super::AppState;
     paths(processes, process, start, instance, withdraw, tasks, act),
     components(schemas(
         ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, ActionBody, ApiError,
-        InstanceView, TaskView, VersionInfo, ActionKind
+        InstanceView, TaskView, VersionInfo, ActionKind, SignerPosition
     )),
     modifiers(&BasicAuth, &CommonResponses),
     security(("basic" = []), ("token" = []))
@@ -171,6 +171,9 @@ pub struct ActionBody {
     /// The step's inputs, e.g. `{"score": 85}`.
     #[schema(value_type = Option<Object>)]
     pub inputs: Option<Value>,
+    /// For add_signer: whether the added person decides `before` or `after` (the
+    /// default) the caller.
+    pub position: Option<SignerPosition>,
 }
 
 /// A JSON body, or a 400 (not JSON) / 422 (wrong shape) naming what is wrong.
@@ -355,6 +358,7 @@ pub async fn act(
         to: body.to,
         form: body.form,
         inputs: body.inputs,
+        position: body.position,
     };
     let result = state.engine.act(TaskId(id), &user, request).await;
     state.metrics.action(

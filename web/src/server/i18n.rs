@@ -10,6 +10,9 @@ use signoff_engine::runtime::{EngineError, WithdrawRefused};
 const PHRASES: &[(&str, &str, &str)] = &[
     ("app", "Signoff 审批", "Signoff approvals"),
     ("settings", "设置", "Settings"),
+    ("signer_position", "加签位置", "Added signer decides"),
+    ("after_me", "在我之后（后加签）", "after me"),
+    ("before_me", "在我之前（前加签）", "before me"),
     (
         "beyond_calendar",
         "（超出工作日历，仅扣除周末）",

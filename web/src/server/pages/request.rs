@@ -12,7 +12,7 @@ use signoff_engine::display::{computed_value, field_value, Lang};
 use signoff_engine::model::{Field, FieldType, ProcessDef, Step};
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, EngineError, InstanceId, InstanceStatus, InstanceView, RequestQuery,
-    TaskId, TaskStatus,
+    SignerPosition, TaskId, TaskStatus,
 };
 
 use super::{done_url, process_name, request_row, step_label, CsrfOnly, Notice, Viewer};
@@ -362,6 +362,11 @@ pub async fn act(
         get("to_step")
     } else {
         get("to")
+    };
+    request.position = match get("position").as_deref() {
+        Some("before") => Some(SignerPosition::Before),
+        Some("after") => Some(SignerPosition::After),
+        _ => None,
     };
     let mut shown = raw.clone();
     let mut errors = BTreeMap::new();
