@@ -236,3 +236,51 @@ async fn a_reminder_due_with_the_deadline_after_downtime_is_dropped() {
     );
     assert!(view.history.iter().any(|e| e.action == "escalate"));
 }
+
+#[tokio::test]
+async fn the_monthly_on_site_report_goes_up_to_the_customer_and_administration() {
+    let h = Harness::new("onsite").await;
+    let form = json!({
+        "month": "2026-11", "customer": "某集团总部", "attendance_days": 20,
+        "work_summary": "完成打印机群巡检与两次紧急维修。", "documents_on_time": true
+    });
+    let err = h
+        .engine
+        .start("onsite_report", "li.na", form.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::NotAStarter(_)),
+        "technicians report"
+    );
+    let id = h
+        .engine
+        .start("onsite_report", "ma.chao", form)
+        .await
+        .unwrap()
+        .id;
+    for who in ["tian.yu", "qian.hao", "xie.ping"] {
+        h.act(id, who, approve()).await;
+    }
+    let complete = || ActionRequest::new(ActionKind::Complete);
+    let task = h.task(id, "tian.yu").await;
+    let err = h.engine.act(task, "tian.yu", complete()).await.unwrap_err();
+    assert!(err.to_string().contains("required at this step"), "{err}");
+    let view = h
+        .act(
+            id,
+            "tian.yu",
+            complete().form(json!({"customer_rating": "good", "customer_feedback": "响应及时"})),
+        )
+        .await;
+    assert_eq!(view.form["allowance"].as_f64(), Some(300.0), "002 (二)3a");
+    assert_eq!(view.form["technician_penalty"].as_f64(), Some(0.0));
+    let view = h
+        .act(
+            id,
+            "cao.yang",
+            complete().inputs(json!({"performance": "good"})),
+        )
+        .await;
+    assert_eq!(view.outcome.as_deref(), Some("completed"));
+}

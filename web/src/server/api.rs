@@ -203,16 +203,20 @@ fn summary(version: i64, def: &signoff_engine::model::ProcessDef) -> ProcessSumm
     }
 }
 
-/// The processes.
+/// The processes the caller may start.
 #[utoipa::path(get, path = "/api/v1/processes", responses(
     (status = 200, body = [ProcessSummary]), (status = 401, body = ApiError)))]
-pub async fn processes(State(state): State<AppState>, _user: ApiUser) -> Json<Vec<ProcessSummary>> {
+pub async fn processes(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+) -> Json<Vec<ProcessSummary>> {
     Json(
         state
             .engine
             .registry()
             .processes()
             .iter()
+            .filter(|(_, d)| state.engine.may_start(d, &user))
             .map(|(v, d)| summary(*v, d))
             .collect(),
     )
