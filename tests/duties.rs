@@ -284,3 +284,48 @@ async fn the_monthly_on_site_report_goes_up_to_the_customer_and_administration()
         .await;
     assert_eq!(view.outcome.as_deref(), Some("completed"));
 }
+
+#[tokio::test]
+async fn a_business_plan_is_reviewed_by_three_departments_and_tiered_to_the_general_manager() {
+    let h = Harness::new("plan").await;
+    let plan = |customer_type: &str, amount: f64, change: bool| {
+        json!({
+            "customer": "某集团", "customer_type": customer_type, "amount": amount,
+            "instruments": "银行承兑汇票", "remittance": "按季度回款", "is_change": change
+        })
+    };
+    // A change must name the plan it changes.
+    let err = h
+        .engine
+        .start("business_plan", "lin.feng", plan("regular", 50_000.0, true))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::InvalidForm(ref e) if e.fields.contains_key("changed_plan")),
+        "{err}"
+    );
+    let run = |form: serde_json::Value| async {
+        let id = h
+            .engine
+            .start("business_plan", "lin.feng", form)
+            .await
+            .unwrap()
+            .id;
+        h.act(id, "qian.hao", approve()).await;
+        h.act(id, "feng.yu", approve()).await;
+        // Marketing's review is not its own author's: the other salesperson signs.
+        let view = h.engine.instance(id).await.unwrap();
+        assert_eq!(holders(&view), ["zheng.hui"]);
+        h.act(id, "zheng.hui", approve()).await
+    };
+    let small = run(plan("regular", 50_000.0, false)).await;
+    assert_eq!(small.outcome.as_deref(), Some("approved"));
+    let key_account = run(plan("key_account", 50_000.0, false)).await;
+    assert_eq!(key_account.current_steps, vec!["gm_approval"]);
+    let mut change = plan("regular", 50_000.0, true);
+    change["changed_plan"] = json!("#2");
+    let changed = run(change).await;
+    assert_eq!(changed.current_steps, vec!["gm_approval"], "004 二(一)8");
+    let view = h.act(changed.id, "han.bo", approve()).await;
+    assert_eq!(view.outcome.as_deref(), Some("approved"));
+}

@@ -7,7 +7,7 @@ use signoff_engine::model::{Assignee, StepKind};
 use signoff_engine::{graph, model};
 use signoff_tests::processes_dir;
 
-const SHIPPED: [&str; 7] = [
+const SHIPPED: [&str; 8] = [
     "reimbursement",
     "sales_confirmation",
     "deferred_payment",
@@ -15,6 +15,7 @@ const SHIPPED: [&str; 7] = [
     "appointment_review",
     "methodology_rollout",
     "onsite_report",
+    "business_plan",
 ];
 
 #[test]

@@ -79,6 +79,7 @@ async fn processes_and_authentication() {
     // The processes li.na may start: not the review service management opens, nor the
     // technicians' on-site report.
     assert_eq!(ids.len(), 5, "{ids:?}");
+    assert!(!ids.contains(&"business_plan"), "marketing's");
     assert!(ids.contains(&"reimbursement"));
     assert!(!ids.contains(&"appointment_review"));
 
