@@ -329,3 +329,41 @@ async fn a_business_plan_is_reviewed_by_three_departments_and_tiered_to_the_gene
     let view = h.act(changed.id, "han.bo", approve()).await;
     assert_eq!(view.outcome.as_deref(), Some("approved"));
 }
+
+#[tokio::test]
+async fn the_weekly_ledger_check_starts_itself_every_friday() {
+    let h = Harness::new("ledger").await;
+    h.clock.set(shanghai(2026, 11, 18, 10));
+    assert_eq!(h.engine.start_scheduled().await.unwrap(), 0, "first seen");
+    h.clock.set(shanghai(2026, 11, 20, 14));
+    assert_eq!(h.engine.start_scheduled().await.unwrap(), 0, "not yet");
+    h.clock.set(shanghai(2026, 11, 20, 15));
+    assert_eq!(h.engine.start_scheduled().await.unwrap(), 1, "Friday 15:00");
+    assert_eq!(h.engine.start_scheduled().await.unwrap(), 0, "once");
+    let task = h
+        .engine
+        .tasks(&signoff_engine::runtime::TaskQuery {
+            user: "wu.xia".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.process == "sales_ledger_check")
+        .expect("the coordinator reconciles");
+    let id = task.instance;
+    let complete = || ActionRequest::new(ActionKind::Complete);
+    h.act(
+        id,
+        "wu.xia",
+        complete()
+            .form(json!({"reconciled": true, "overdue_items": "SC261012 某集团 12000 2026-11-10"})),
+    )
+    .await;
+    // Monday's review sends the overdue items to the salespeople.
+    let view = h.act(id, "qian.hao", approve()).await;
+    assert_eq!(view.current_steps, vec!["salesperson_follow_up"]);
+    let mut team = holders(&view);
+    team.sort();
+    assert_eq!(team, ["lin.feng", "zheng.hui"]);
+}

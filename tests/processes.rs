@@ -7,7 +7,7 @@ use signoff_engine::model::{Assignee, StepKind};
 use signoff_engine::{graph, model};
 use signoff_tests::processes_dir;
 
-const SHIPPED: [&str; 8] = [
+const SHIPPED: [&str; 9] = [
     "reimbursement",
     "sales_confirmation",
     "deferred_payment",
@@ -16,6 +16,7 @@ const SHIPPED: [&str; 8] = [
     "methodology_rollout",
     "onsite_report",
     "business_plan",
+    "sales_ledger_check",
 ];
 
 #[test]

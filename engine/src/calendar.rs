@@ -276,6 +276,71 @@ impl Calendar {
         self.at_local(date, NaiveTime::MIN)
     }
 
+    /// The first start of `every` at local `time` strictly after `after` (within about
+    /// a year and a month; `None` for a calendar without working days).
+    pub fn next_occurrence(
+        &self,
+        after: DateTime<Utc>,
+        every: crate::model::Every,
+        time: Option<NaiveTime>,
+    ) -> Option<DateTime<Utc>> {
+        let time = time.unwrap_or(self.start);
+        let mut day = self.local_date(after);
+        for _ in 0..400 {
+            let at = self.at_local(day, time);
+            if at > after && self.starts_on(day, every) {
+                return Some(at);
+            }
+            day = day + Days::new(1);
+        }
+        None
+    }
+
+    /// Whether a schedule of `every` starts on `day`.
+    fn starts_on(&self, day: NaiveDate, every: crate::model::Every) -> bool {
+        use crate::model::Every as E;
+        if !self.is_working_day(day) {
+            return false;
+        }
+        let weekday = match every {
+            E::Monday => Weekday::Mon,
+            E::Tuesday => Weekday::Tue,
+            E::Wednesday => Weekday::Wed,
+            E::Thursday => Weekday::Thu,
+            E::Friday => Weekday::Fri,
+            E::Saturday => Weekday::Sat,
+            E::Sunday => Weekday::Sun,
+            E::FirstWorkingDay => {
+                let first = day.with_day(1).unwrap_or(day);
+                return first
+                    .iter_days()
+                    .take_while(|d| *d < day)
+                    .all(|d| !self.is_working_day(d));
+            }
+            E::LastWorkingDay => {
+                let mut d = day + Days::new(1);
+                while d.month() == day.month() {
+                    if self.is_working_day(d) {
+                        return false;
+                    }
+                    d = d + Days::new(1);
+                }
+                return true;
+            }
+        };
+        // The weekday itself, or the first working day after it when it is not one.
+        let back = (7 + day.weekday().num_days_from_monday() - weekday.num_days_from_monday()) % 7;
+        let from = day - Days::new(u64::from(back));
+        let mut d = from;
+        while d < day {
+            if self.is_working_day(d) {
+                return false;
+            }
+            d = d + Days::new(1);
+        }
+        true
+    }
+
     /// The close of business of the last working day on or before `date` (the end of
     /// the month's last working day, for a month-end wait).
     pub fn close_of_last_working_day(&self, date: NaiveDate) -> DateTime<Utc> {
@@ -328,6 +393,43 @@ mod tests {
             .with_ymd_and_hms(y, m, d, h, 0, 0)
             .unwrap()
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn schedules_start_on_their_days_moved_past_holidays() {
+        use crate::model::Every;
+        let cal = china_2026();
+        let three = NaiveTime::from_hms_opt(15, 0, 0);
+        let next = |after, every| cal.next_occurrence(after, every, three);
+        // Wednesday 23 Sep: the next Friday is the 25th, at 15:00.
+        assert_eq!(
+            next(shanghai(2026, 9, 23, 10), Every::Friday),
+            Some(shanghai(2026, 9, 25, 15))
+        );
+        // Friday 2 Oct is a holiday: that week's start moves to Thursday 8 Oct.
+        assert_eq!(
+            next(shanghai(2026, 9, 26, 10), Every::Friday),
+            Some(shanghai(2026, 10, 8, 15))
+        );
+        // After its start, the next is a week later.
+        assert_eq!(
+            next(shanghai(2026, 10, 8, 15), Every::Friday),
+            Some(shanghai(2026, 10, 9, 15))
+        );
+        // October's first working day is the 8th; its last is Friday the 30th.
+        assert_eq!(
+            next(shanghai(2026, 9, 30, 16), Every::FirstWorkingDay),
+            Some(shanghai(2026, 10, 8, 15))
+        );
+        assert_eq!(
+            next(shanghai(2026, 10, 12, 9), Every::LastWorkingDay),
+            Some(shanghai(2026, 10, 30, 15))
+        );
+        // The make-up Saturday 10 Oct is a working day: a Saturday schedule starts on it.
+        assert_eq!(
+            next(shanghai(2026, 10, 9, 10), Every::Saturday),
+            Some(shanghai(2026, 10, 10, 15))
+        );
     }
 
     #[test]

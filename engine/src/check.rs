@@ -107,6 +107,19 @@ impl<'a> Checker<'a> {
         for subject in &def.subjects {
             self.check_form_field(subject, subject.at, &[FieldType::User]);
         }
+        if let Some(schedule) = &def.schedule {
+            self.check_user(&schedule.submitter, schedule.submitter.at);
+            if let Some(at) = &schedule.at {
+                if chrono::NaiveTime::parse_from_str(&at.value, "%H:%M").is_err() {
+                    self.error(
+                        Code::BadDuration,
+                        at.at,
+                        format!("`{}` is not a time of day", at.value),
+                        Some("write HH:MM, e.g. 16:00".into()),
+                    );
+                }
+            }
+        }
         if let crate::model::NoManager::Role(role) = &def.no_manager.value {
             self.check_role(role, def.no_manager.at);
         }

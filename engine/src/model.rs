@@ -67,6 +67,10 @@ pub struct ProcessDef {
     /// a role, e.g. `no_manager: { role: gm_office }`.
     #[serde(default)]
     pub no_manager: Located<NoManager>,
+    /// Start a request of this process on a schedule of the working calendar (a weekly
+    /// ledger check, a month-end report).
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
     /// The request form the submitter fills in.
     #[serde(default)]
     pub form: Form,
@@ -91,6 +95,42 @@ pub enum Principal {
     User(String),
     /// A role id, e.g. `role: service_mgmt`.
     Role(String),
+}
+
+/// A recurring start: on which days, at what time, for whom and with what form.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// The days: a weekday (the first working day from it when it is not one), or the
+    /// first or last working day of the month.
+    pub every: Located<Every>,
+    /// The local time, `HH:MM`; the start of working hours when left out.
+    #[serde(default)]
+    pub at: Option<Located<String>>,
+    /// The user the request is started for (its submitter).
+    #[serde(rename = "as")]
+    pub submitter: Located<String>,
+    /// The form's values.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub form: Option<serde_json::Value>,
+}
+
+/// The days a schedule starts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Every {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+    /// The first working day of each month.
+    FirstWorkingDay,
+    /// The last working day of each month.
+    LastWorkingDay,
 }
 
 /// What a step does when the directory has no manager above someone.

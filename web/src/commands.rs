@@ -36,6 +36,7 @@ async fn open(store: &Store, clock: Arc<dyn Clock>) -> anyhow::Result<(Engine, u
         .await
         .with_context(|| format!("opening {}", store.db))?;
     let fired = engine.fire_due_timers().await?;
+    engine.start_scheduled().await?;
     Ok((engine, fired))
 }
 

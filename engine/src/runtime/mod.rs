@@ -12,6 +12,7 @@ mod machine;
 mod policy;
 mod queries;
 mod registry;
+mod schedule;
 mod signers;
 mod types;
 
@@ -380,6 +381,9 @@ impl Engine {
                         break;
                     }
                     tracing::error!(error = %e, "firing timers");
+                }
+                if let Err(e) = engine.start_scheduled().await {
+                    tracing::error!(error = %e, "starting scheduled requests");
                 }
             }
         })
