@@ -497,7 +497,20 @@ async fn simulate(
     let mut path: Vec<Value> = Vec::new();
     for e in &view.history {
         match e.action.as_str() {
-            "enter" => path.push(json!({"step": e.step, "assignees": []})),
+            "enter" => path.push(json!({"step": e.step, "assignees": [], "notes": []})),
+            // Who was left out and why: segregation of duties, the top of the hierarchy,
+            // auto-skips.
+            "skip" => {
+                if let Some(last) = path
+                    .iter_mut()
+                    .rev()
+                    .find(|p| p["step"].as_str() == e.step.as_deref())
+                {
+                    if let (Some(notes), Some(why)) = (last["notes"].as_array_mut(), &e.detail) {
+                        notes.push(json!(why));
+                    }
+                }
+            }
             "assign" | "escalate" => {
                 if let Some(last) = path
                     .iter_mut()
@@ -533,6 +546,9 @@ async fn simulate(
                     who.join(", ")
                 }
             );
+            for note in p["notes"].as_array().into_iter().flatten() {
+                println!("{:<28}   ({})", "", note.as_str().unwrap_or_default());
+            }
         }
         println!(
             "=> {} {}",

@@ -415,3 +415,41 @@ fn an_unknown_user_a_closed_pipe_and_mail_help_are_handled() {
     let help = signoff().args(["mail", "--help"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&help.stdout).contains("--send"));
 }
+
+#[test]
+fn simulate_shows_who_may_not_decide_and_where_the_step_goes() {
+    let dir = temp_dir("simulate-sod");
+    std::fs::write(dir.join("claim.json"), CLAIM).unwrap();
+    let out = signoff()
+        .args([
+            "simulate",
+            "reimbursement",
+            "--as",
+            "tang.jie",
+            "--json",
+            "--form",
+        ])
+        .arg(dir.join("claim.json"))
+        .arg("--processes")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes"))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    let review = report["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["step"] == "service_review")
+        .expect("the service review");
+    assert_eq!(review["assignees"], serde_json::json!(["song.yi"]));
+    assert!(review["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("`tang.jie` may not decide"));
+}
