@@ -46,6 +46,25 @@ struct EventRow {
     detail: Option<String>,
 }
 
+impl EventRow {
+    /// From `SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id,
+    /// comment, detail FROM events`.
+    fn from_row(r: &sqlx::sqlite::SqliteRow) -> EventRow {
+        EventRow {
+            id: r.get(0),
+            instance: r.get(1),
+            at: r.get(2),
+            actor: r.get(3),
+            on_behalf_of: r.get(4),
+            action: r.get(5),
+            step: r.get(6),
+            task: r.get(7),
+            comment: r.get(8),
+            detail: r.get(9),
+        }
+    }
+}
+
 struct InstanceRow {
     def: Arc<ProcessDef>,
     submitter: String,
@@ -92,19 +111,8 @@ impl Planner {
         .bind(mark)
         .fetch_all(&mut *conn)
         .await?
-        .into_iter()
-        .map(|r| EventRow {
-            id: r.get(0),
-            instance: r.get(1),
-            at: r.get(2),
-            actor: r.get(3),
-            on_behalf_of: r.get(4),
-            action: r.get(5),
-            step: r.get(6),
-            task: r.get(7),
-            comment: r.get(8),
-            detail: r.get(9),
-        })
+        .iter()
+        .map(EventRow::from_row)
         .collect();
         if events.is_empty() {
             return Ok(0);
@@ -309,18 +317,7 @@ async fn last_rejection(
     .bind(instance)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|r| EventRow {
-        id: r.get(0),
-        instance: r.get(1),
-        at: r.get(2),
-        actor: r.get(3),
-        on_behalf_of: r.get(4),
-        action: r.get(5),
-        step: r.get(6),
-        task: r.get(7),
-        comment: r.get(8),
-        detail: r.get(9),
-    }))
+    Ok(row.as_ref().map(EventRow::from_row))
 }
 
 /// Which kind of mail a history entry causes, if any.

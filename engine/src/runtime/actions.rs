@@ -541,30 +541,12 @@ impl Machine<'_, '_> {
                 self.finish(run, positive);
             }
         } else if mode == Mode::Sequential {
-            let next: Option<i64> = sqlx::query_scalar("SELECT id FROM tasks WHERE run_id = $1 AND status = 'waiting' ORDER BY seq, id LIMIT 1")
+            let next: Option<(i64, String)> = sqlx::query_as("SELECT id, assignee FROM tasks WHERE run_id = $1 AND status = 'waiting' ORDER BY seq, id LIMIT 1")
                 .bind(run)
                 .fetch_optional(&mut *self.conn)
                 .await?;
-            if let Some(next) = next {
-                sqlx::query("UPDATE tasks SET status = 'open' WHERE id = $1")
-                    .bind(next)
-                    .execute(&mut *self.conn)
-                    .await?;
-                let who: String = sqlx::query_scalar("SELECT assignee FROM tasks WHERE id = $1")
-                    .bind(next)
-                    .fetch_one(&mut *self.conn)
-                    .await?;
-                self.event(
-                    "engine",
-                    None,
-                    "assign",
-                    Some(&step.id),
-                    Some(TaskId(next)),
-                    None,
-                    None,
-                    Some(&who),
-                )
-                .await?;
+            if let Some((next, who)) = next {
+                self.open_task(step, TaskId(next), &who).await?;
             }
         }
         Ok(())

@@ -89,21 +89,7 @@ impl Machine<'_, '_> {
             return Ok(open_added > 0);
         }
         for (id, who) in held {
-            sqlx::query("UPDATE tasks SET status = 'open' WHERE id = $1")
-                .bind(id)
-                .execute(&mut *self.conn)
-                .await?;
-            self.event(
-                "engine",
-                None,
-                "assign",
-                Some(&step.id),
-                Some(TaskId(id)),
-                None,
-                None,
-                Some(&who),
-            )
-            .await?;
+            self.open_task(step, TaskId(id), &who).await?;
         }
         Ok(true)
     }
@@ -122,8 +108,19 @@ impl Machine<'_, '_> {
         };
         self.cancel_pending(step, run, "the step's own signers have decided")
             .await?;
+        self.open_task(step, TaskId(id), &who).await?;
+        Ok(true)
+    }
+
+    /// Opens a waiting or held task of `step` for `who`, and records the assignment.
+    pub async fn open_task(
+        &mut self,
+        step: &Step,
+        id: TaskId,
+        who: &str,
+    ) -> Result<(), EngineError> {
         sqlx::query("UPDATE tasks SET status = 'open' WHERE id = $1")
-            .bind(id)
+            .bind(id.0)
             .execute(&mut *self.conn)
             .await?;
         self.event(
@@ -131,13 +128,13 @@ impl Machine<'_, '_> {
             None,
             "assign",
             Some(&step.id),
-            Some(TaskId(id)),
+            Some(id),
             None,
             None,
-            Some(&who),
+            Some(who),
         )
         .await?;
-        Ok(true)
+        Ok(())
     }
 
     /// Cancels the step's own tasks still pending, noting each in the history.
