@@ -476,6 +476,24 @@ async fn timers_due_while_the_server_was_down_fire_once_after_restart() {
 }
 
 #[tokio::test]
+async fn a_cash_sale_is_due_seven_working_days_after_the_sale_not_the_registration() {
+    let h = Harness::new("cash-due").await;
+    let cash = json!({
+        "customer": "华东某商场", "customer_type": "cash", "salesperson": "lin.feng",
+        "items": [{"item": "空调维修", "quantity": 1, "unit_price": 450}], "invoice_date": "2026-11-02"
+    });
+    // Sold on Monday 2 November, registered on Thursday the 5th.
+    h.clock.set(shanghai(2026, 11, 5, 10));
+    let view = signed_and_registered(&h, cash, "SC261102").await;
+    assert_eq!(view.current_steps, vec!["await_payment"]);
+    let due = view.tasks[0].due_at.as_deref().unwrap();
+    assert!(
+        due.starts_with("2026-11-11T10:00:00"),
+        "the close of the 7th working day after the sale (Wed 11 Nov, 18:00): {due}"
+    );
+}
+
+#[tokio::test]
 async fn monthly_settlement_waits_for_month_end_then_manager_and_finance() {
     let h = Harness::new("monthly").await;
     let form = json!({

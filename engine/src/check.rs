@@ -764,6 +764,9 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(deadline) = &step.deadline {
+            if let Some(from) = &deadline.from {
+                self.check_cel(from);
+            }
             let within = self.check_duration(&deadline.within);
             if let Some(before) = &deadline.remind_before {
                 if let (Some(within), Some(before)) = (within, self.check_duration(before)) {

@@ -622,6 +622,11 @@ pub struct Deadline {
     /// Time allowed from entering the step: `3wd` (working days), `4wh` (working hours),
     /// `2d` (calendar days), `12h`, `30m`.
     pub within: Located<String>,
+    /// Count from this date instead of from entering the step: a CEL expression giving a
+    /// `YYYY-MM-DD` date, e.g. `form.invoice_date` (payment within 7 working days of the
+    /// sale).
+    #[serde(default)]
+    pub from: Option<Located<String>>,
     /// Remind the assignees this long before the deadline, e.g. `1wd`.
     #[serde(default)]
     pub remind_before: Option<Located<String>>,

@@ -356,25 +356,9 @@ impl<'a, 'c> Machine<'a, 'c> {
                         self.env.calendar.add(self.env.now, d)
                     }
                     (None, Some(until)) => {
-                        let value = guard::compile_cached(until)
-                            .and_then(|c| c.eval(&self.scope()))
-                            .map_err(|e| Halt::incident(Some(run), None, e.to_string()))?;
-                        let date = value
-                            .as_str()
-                            .and_then(|s| {
-                                chrono::NaiveDate::parse_from_str(
-                                    s.get(..10).unwrap_or(s),
-                                    "%Y-%m-%d",
-                                )
-                                .ok()
-                            })
-                            .ok_or_else(|| {
-                                Halt::incident(
-                                    Some(run),
-                                    None,
-                                    format!("`{}` gave {value}, not a date", until.value),
-                                )
-                            })?;
+                        let date = self
+                            .eval_date(until)
+                            .map_err(|e| Halt::incident(Some(run), None, e))?;
                         match step.at.as_ref().map(|a| a.value) {
                             Some(WaitUntil::Close) => {
                                 self.env.calendar.close_of_last_working_day(date)
@@ -480,7 +464,14 @@ impl<'a, 'c> Machine<'a, 'c> {
                     .within
                     .parse()
                     .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))?;
-                let due = self.env.calendar.add(self.env.now, within);
+                let from = match &deadline.from {
+                    Some(expr) => self
+                        .eval_date(expr)
+                        .map(|d| self.env.calendar.start_of(d))
+                        .map_err(|e| Halt::incident(Some(run), None, e))?,
+                    None => self.env.now,
+                };
+                let due = self.env.calendar.add(from, within);
                 self.add_timer(run, "deadline", due)
                     .await
                     .map_err(Halt::Fatal)?;
@@ -661,6 +652,23 @@ impl<'a, 'c> Machine<'a, 'c> {
             .execute(&mut *self.conn)
             .await?;
         Ok(())
+    }
+
+    /// Evaluates a CEL expression that must give a `YYYY-MM-DD` date (a longer timestamp
+    /// is cut to its date).
+    fn eval_date(
+        &self,
+        expr: &crate::located::Located<String>,
+    ) -> Result<chrono::NaiveDate, String> {
+        let value = guard::compile_cached(expr)
+            .and_then(|c| c.eval(&self.scope()))
+            .map_err(|e| e.to_string())?;
+        value
+            .as_str()
+            .and_then(|s| {
+                chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
+            })
+            .ok_or_else(|| format!("`{}` gave {value}, not a date", expr.value))
     }
 
     /// Whether the request is back with its submitter for revision.
