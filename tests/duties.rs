@@ -338,7 +338,11 @@ async fn the_weekly_ledger_check_starts_itself_every_friday() {
     h.clock.set(shanghai(2026, 11, 20, 9));
     assert_eq!(h.engine.start_scheduled().await.unwrap(), 0, "not yet");
     h.clock.set(shanghai(2026, 11, 20, 10));
-    assert_eq!(h.engine.start_scheduled().await.unwrap(), 1, "Friday morning");
+    assert_eq!(
+        h.engine.start_scheduled().await.unwrap(),
+        1,
+        "Friday morning"
+    );
     assert_eq!(h.engine.start_scheduled().await.unwrap(), 0, "once");
     let task = h
         .engine
