@@ -158,6 +158,31 @@ impl Planner {
         Ok(queued)
     }
 
+    /// The message for `target`: its rule's template when it names one that renders,
+    /// else the event's own. A broken override must not block approvals, so it falls
+    /// back and says so; `None` when nothing renders.
+    fn render(
+        &self,
+        target: &Target,
+        kind: Event,
+        ctx: &MailContext,
+        event: i64,
+    ) -> Option<super::templates::Rendered> {
+        let chosen = target.template.as_deref().filter(|t| self.templates.has(t));
+        if let Some(name) = chosen {
+            match self.templates.render(name, ctx) {
+                Ok(r) => return Some(r),
+                Err(e) => {
+                    tracing::error!(error = %e, "mail template failed; using the event's template")
+                }
+            }
+        }
+        self.templates
+            .render(kind.as_str(), ctx)
+            .map_err(|e| tracing::error!(error = %e, event, "mail not queued"))
+            .ok()
+    }
+
     async fn queue(
         &self,
         conn: &mut SqliteConnection,
@@ -190,16 +215,7 @@ impl Planner {
                 .map_or_else(|| id.to_string(), |u| u.name.clone())
         };
         let step = event.step.as_deref().and_then(|s| inst.def.step(s));
-        let (due, task_kind) = match target.task {
-            Some(task) => sqlx::query_as::<_, (Option<String>, String)>(
-                "SELECT due_at, kind FROM tasks WHERE id = $1",
-            )
-            .bind(task)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map_or((None, None), |(due, kind)| (due, Some(kind))),
-            None => (None, None),
-        };
+        let (due, task_kind) = task_due_and_kind(conn, target.task).await?;
         let link = match target.task {
             Some(task) => format!("{}/tasks/{task}", self.base_url),
             None => format!("{}/requests/{}", self.base_url, event.instance),
@@ -246,24 +262,8 @@ impl Planner {
             facts: key_facts(&inst.def, &inst.form, directory, lang),
             task_ask: ask_of(step, task_kind.as_deref()).to_string(),
         };
-        let chosen = target.template.as_deref().filter(|t| self.templates.has(t));
-        let rendered = match chosen
-            .map(|t| self.templates.render(t, &ctx))
-            .unwrap_or_else(|| self.templates.render(kind.as_str(), &ctx))
-        {
-            Ok(r) => r,
-            Err(e) => {
-                // A broken override must not block approvals: fall back to the event's
-                // own template, and say so.
-                tracing::error!(error = %e, "mail template failed; using the event's template");
-                match self.templates.render(kind.as_str(), &ctx) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::error!(error = %e, event = event.id, "mail not queued");
-                        return Ok(0);
-                    }
-                }
-            }
+        let Some(rendered) = self.render(target, kind, &ctx, event.id) else {
+            return Ok(0);
         };
         let message_id = format!(
             "<signoff.{}.{}.{}@{}>",
@@ -291,6 +291,22 @@ impl Planner {
         .rows_affected();
         Ok(inserted as usize)
     }
+}
+
+/// A task's due time and kind (`step`, `resubmit`, `added`), when the mail is about one.
+async fn task_due_and_kind(
+    conn: &mut SqliteConnection,
+    task: Option<i64>,
+) -> Result<(Option<String>, Option<String>), EngineError> {
+    let Some(task) = task else {
+        return Ok((None, None));
+    };
+    let row: Option<(Option<String>, String)> =
+        sqlx::query_as("SELECT due_at, kind FROM tasks WHERE id = $1")
+            .bind(task)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(row.map_or((None, None), |(due, kind)| (due, Some(kind))))
 }
 
 /// What a task asks of its holder, for the subject and the request line of the mail:

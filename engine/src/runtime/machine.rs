@@ -395,18 +395,32 @@ impl<'a, 'c> Machine<'a, 'c> {
         Ok(())
     }
 
-    async fn enter_human_step(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
-        let assigned = self
-            .assign(&step.assignees)
-            .map_err(|e| Halt::incident(Some(run), None, format!("step `{}`: {e}", step.id)))?;
-        if assigned.users.is_empty() && assigned.notes.is_empty() {
-            return Err(Halt::incident(
-                Some(run),
-                None,
-                format!("step `{}` resolved to nobody", step.id),
-            ));
+    /// The assignees left after `auto_skip`; every one left out, by the assignment or
+    /// by `auto_skip`, is recorded in the history with the reason.
+    async fn without_skipped(
+        &mut self,
+        step: &Step,
+        assigned: super::assign::Assigned,
+    ) -> Result<Vec<String>, Halt> {
+        let mut notes = assigned.notes;
+        let mut users = Vec::new();
+        for user in assigned.users {
+            let why =
+                if step.auto_skip.contains(&AutoSkip::Submitter) && user == self.inst.submitter {
+                    Some("the assignee is the submitter")
+                } else if step.auto_skip.contains(&AutoSkip::AlreadyApproved)
+                    && self.has_approved(&user).await.map_err(Halt::Fatal)?
+                {
+                    Some("the assignee already approved")
+                } else {
+                    None
+                };
+            match why {
+                Some(why) => notes.push((user, why.to_string())),
+                None => users.push(user),
+            }
         }
-        for (user, why) in &assigned.notes {
+        for (user, why) in &notes {
             self.event(
                 "engine",
                 Some(user),
@@ -420,35 +434,54 @@ impl<'a, 'c> Machine<'a, 'c> {
             .await
             .map_err(Halt::Fatal)?;
         }
-        let resolved = assigned.users;
-        let mut users = Vec::new();
-        for user in resolved {
-            let skip_submitter =
-                step.auto_skip.contains(&AutoSkip::Submitter) && user == self.inst.submitter;
-            let skip_approved = step.auto_skip.contains(&AutoSkip::AlreadyApproved)
-                && self.has_approved(&user).await.map_err(Halt::Fatal)?;
-            if skip_submitter || skip_approved {
-                let why = if skip_submitter {
-                    "the assignee is the submitter"
-                } else {
-                    "the assignee already approved"
-                };
-                self.event(
-                    "engine",
-                    Some(&user),
-                    "skip",
-                    Some(&step.id),
-                    None,
-                    None,
-                    None,
-                    Some(why),
-                )
-                .await
-                .map_err(Halt::Fatal)?;
-            } else {
-                users.push(user);
+        Ok(users)
+    }
+
+    /// Sets the step's deadline and reminder timers, when it has a deadline; the due time.
+    async fn start_deadline(&mut self, step: &Step, run: i64) -> Result<Option<String>, Halt> {
+        let Some(deadline) = &step.deadline else {
+            return Ok(None);
+        };
+        let parse = |text: &str| {
+            text.parse::<WorkDuration>()
+                .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))
+        };
+        let within = parse(&deadline.within)?;
+        let from = match &deadline.from {
+            Some(expr) => self
+                .eval_date(expr)
+                .map(|d| self.env.calendar.start_of(d))
+                .map_err(|e| Halt::incident(Some(run), None, e))?,
+            None => self.env.now,
+        };
+        let due = self.env.calendar.add(from, within);
+        self.add_timer(run, "deadline", due)
+            .await
+            .map_err(Halt::Fatal)?;
+        if let Some(before) = &deadline.remind_before {
+            let remind_at = self.env.calendar.subtract(due, parse(before)?);
+            if remind_at > self.env.now {
+                self.add_timer(run, "reminder", remind_at)
+                    .await
+                    .map_err(Halt::Fatal)?;
             }
         }
+        self.set_run_due(run, due).await.map_err(Halt::Fatal)?;
+        Ok(Some(to_db(due)))
+    }
+
+    async fn enter_human_step(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
+        let assigned = self
+            .assign(&step.assignees)
+            .map_err(|e| Halt::incident(Some(run), None, format!("step `{}`: {e}", step.id)))?;
+        if assigned.users.is_empty() && assigned.notes.is_empty() {
+            return Err(Halt::incident(
+                Some(run),
+                None,
+                format!("step `{}` resolved to nobody", step.id),
+            ));
+        }
+        let users = self.without_skipped(step, assigned).await?;
         if users.is_empty() {
             let outcome = if step.kind.value == StepKind::Approval {
                 Outcome::Approved
@@ -458,39 +491,7 @@ impl<'a, 'c> Machine<'a, 'c> {
             self.finish(run, outcome);
             return Ok(());
         }
-        let due = match &step.deadline {
-            Some(deadline) => {
-                let within: WorkDuration = deadline
-                    .within
-                    .parse()
-                    .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))?;
-                let from = match &deadline.from {
-                    Some(expr) => self
-                        .eval_date(expr)
-                        .map(|d| self.env.calendar.start_of(d))
-                        .map_err(|e| Halt::incident(Some(run), None, e))?,
-                    None => self.env.now,
-                };
-                let due = self.env.calendar.add(from, within);
-                self.add_timer(run, "deadline", due)
-                    .await
-                    .map_err(Halt::Fatal)?;
-                if let Some(before) = &deadline.remind_before {
-                    let before: WorkDuration = before
-                        .parse()
-                        .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))?;
-                    let remind_at = self.env.calendar.subtract(due, before);
-                    if remind_at > self.env.now {
-                        self.add_timer(run, "reminder", remind_at)
-                            .await
-                            .map_err(Halt::Fatal)?;
-                    }
-                }
-                self.set_run_due(run, due).await.map_err(Halt::Fatal)?;
-                Some(to_db(due))
-            }
-            None => None,
-        };
+        let due = self.start_deadline(step, run).await?;
         let mode = step.mode();
         let from_role =
             step.assignees.len() == 1 && matches!(step.assignees[0].value, Assignee::Role(_));

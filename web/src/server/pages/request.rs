@@ -178,11 +178,8 @@ async fn task_page(
     let open = task.status == TaskStatus::Open;
     let step = def.as_ref().and_then(|d| d.step(&task.step).cloned());
     let lang = viewer.lang;
-    let actions: Vec<Value> = if holder && open {
-        task.actions
-            .iter()
-            .map(|a| context! { id => a, label => phrase(lang, if a == "comment" { "comment_action" } else { a }), needs_user => matches!(a.as_str(), "delegate" | "transfer" | "add_signer" | "remove_signer") })
-            .collect()
+    let actions = if holder && open {
+        action_buttons(&task.actions, lang)
     } else {
         Vec::new()
     };
@@ -193,18 +190,7 @@ async fn task_page(
     let failed_ref = failed.as_ref();
     let inputs = step
         .as_ref()
-        .map(|s| {
-            forms::widgets(
-                &s.inputs,
-                &failed_ref
-                    .map(|f| prefixless(&f.raw, "input."))
-                    .unwrap_or_default(),
-                &failed_ref.map(|f| f.errors.clone()).unwrap_or_default(),
-                state.engine.directory(),
-                lang,
-                &HashMap::new(),
-            )
-        })
+        .map(|s| posted_widgets(state, lang, &s.inputs, Raw::new(), failed_ref, "input."))
         .unwrap_or_default();
     let editable = match (&step, &def) {
         (Some(step), Some(def)) if holder && open && task.kind != "resubmit" => {
@@ -261,6 +247,43 @@ async fn task_page(
     )
 }
 
+/// Reads into `request` what an action posts besides its buttons: the step's inputs, the
+/// editable fields, or the whole resubmitted form. Returns what to show again and every
+/// bad field, when the action is refused.
+fn read_posted_form(
+    def: &ProcessDef,
+    step_id: &str,
+    raw: &Raw,
+    request: &mut ActionRequest,
+) -> (Raw, BTreeMap<String, String>) {
+    let action = request.action;
+    let deciding = matches!(
+        action,
+        Some(ActionKind::Approve | ActionKind::Reject | ActionKind::Complete)
+    );
+    let mut errors = BTreeMap::new();
+    let mut parse = |fields: &[Field], prefix: &str| {
+        let (value, _, bad) = forms::parse(fields, &prefixless(raw, prefix));
+        errors.extend(bad.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)));
+        value
+    };
+    if let Some(step) = def.step(step_id) {
+        if deciding && !step.inputs.is_empty() {
+            request.inputs = Some(parse(&step.inputs, "input."));
+        }
+        if deciding && action != Some(ActionKind::Reject) && !step.editable.is_empty() {
+            request.form = Some(parse(&editable_fields(step, def), "form."));
+        }
+    }
+    if action == Some(ActionKind::Resubmit) {
+        let (form, kept, bad) = forms::parse(&def.form.fields, raw);
+        errors.extend(bad);
+        request.form = Some(form);
+        return (kept, errors);
+    }
+    (raw.clone(), errors)
+}
+
 /// The form fields a step lets its actor fill in or change, as inputs prefilled with the
 /// request's values (or what was typed, after a refusal); those the step requires are
 /// marked required.
@@ -273,30 +296,56 @@ fn editable_widgets(
     failed: Option<&Retyped>,
 ) -> Vec<forms::Widget> {
     let fields = editable_fields(step, def);
-    let raw = failed.map_or_else(
-        || forms::raw_of(&fields, form),
-        |f| prefixless(&f.raw, "form."),
-    );
+    let prefilled = forms::raw_of(&fields, form);
+    let mut widgets = posted_widgets(state, lang, &fields, prefilled, failed, "form.");
+    for w in &mut widgets {
+        w.required |= step.required.iter().any(|r| r.value == w.name);
+    }
+    widgets
+}
+
+/// Widgets for fields posted under `prefix` (`input.`, `form.`): what was typed and the
+/// errors beside it after a refusal, else `prefilled`.
+fn posted_widgets(
+    state: &AppState,
+    lang: Lang,
+    fields: &[Field],
+    prefilled: Raw,
+    failed: Option<&Retyped>,
+    prefix: &str,
+) -> Vec<forms::Widget> {
+    let raw = failed.map_or(prefilled, |f| prefixless(&f.raw, prefix));
     let errors: BTreeMap<String, String> = failed
         .map(|f| {
             f.errors
                 .iter()
-                .map(|(k, v)| (k.strip_prefix("form.").unwrap_or(k).to_string(), v.clone()))
+                .map(|(k, v)| (k.strip_prefix(prefix).unwrap_or(k).to_string(), v.clone()))
                 .collect()
         })
         .unwrap_or_default();
-    let mut widgets = forms::widgets(
-        &fields,
+    forms::widgets(
+        fields,
         &raw,
         &errors,
         state.engine.directory(),
         lang,
         &HashMap::new(),
-    );
-    for w in &mut widgets {
-        w.required |= step.required.iter().any(|r| r.value == w.name);
-    }
-    widgets
+    )
+}
+
+/// The buttons for a task's actions, in the reader's language.
+fn action_buttons(actions: &[String], lang: Lang) -> Vec<Value> {
+    actions
+        .iter()
+        .map(|a| {
+            let label = phrase(lang, if a == "comment" { "comment_action" } else { a });
+            let needs_user = matches!(
+                a.as_str(),
+                "delegate" | "transfer" | "add_signer" | "remove_signer"
+            );
+            context! { id => a, label, needs_user }
+        })
+        .collect()
 }
 
 /// The definitions of the form fields `step` lets its actor change.
@@ -368,47 +417,10 @@ pub async fn act(
         Some("after") => Some(SignerPosition::After),
         _ => None,
     };
-    let mut shown = raw.clone();
-    let mut errors = BTreeMap::new();
-    if let Some(step) = def.as_ref().and_then(|d| d.step(&task.step)) {
-        if !step.inputs.is_empty()
-            && matches!(
-                action,
-                ActionKind::Approve | ActionKind::Reject | ActionKind::Complete
-            )
-        {
-            let (inputs, _, input_errors) = forms::parse(&step.inputs, &prefixless(&raw, "input."));
-            errors.extend(
-                input_errors
-                    .into_iter()
-                    .map(|(k, v)| (format!("input.{k}"), v)),
-            );
-            request.inputs = Some(inputs);
-        }
-    }
-    let editing = matches!(action, ActionKind::Approve | ActionKind::Complete);
-    if let (true, Some(step), Some(d)) =
-        (editing, def.as_ref().and_then(|d| d.step(&task.step)), &def)
-    {
-        if !step.editable.is_empty() {
-            let fields = editable_fields(step, d);
-            let (form, _, form_errors) = forms::parse(&fields, &prefixless(&raw, "form."));
-            errors.extend(
-                form_errors
-                    .into_iter()
-                    .map(|(k, v)| (format!("form.{k}"), v)),
-            );
-            request.form = Some(form);
-        }
-    }
-    if action == ActionKind::Resubmit {
-        if let Some(d) = &def {
-            let (form, kept, form_errors) = forms::parse(&d.form.fields, &raw);
-            shown = kept;
-            errors.extend(form_errors);
-            request.form = Some(form);
-        }
-    }
+    let (shown, errors) = match &def {
+        Some(d) => read_posted_form(d, &task.step, &raw, &mut request),
+        None => (raw.clone(), BTreeMap::new()),
+    };
     if !errors.is_empty() {
         let failed = retyped(phrase(viewer.lang, "form_errors"), shown, errors);
         return task_page(
