@@ -363,3 +363,59 @@ fn a_rule_naming_a_missing_mail_template_is_an_error_at_its_line() {
         0
     );
 }
+
+#[test]
+fn a_link_acts_through_a_request_field_and_does_one_thing() {
+    let d = only(&base_with(
+        "    outcome: approved\n",
+        "    outcome: approved\n    links: [{ request: amount, step: pay, finish: true }]\n",
+    ));
+    assert_eq!((d.code, d.line), (Code::WrongType, 36));
+    assert_eq!(d.message, "`amount` is a money field");
+    let text = base_with(
+        "    - id: region\n",
+        "    - id: sale\n      type: request\n      label: { zh: 销售, en: Sale }\n      process: sales_confirmation\n    - id: region\n",
+    );
+    let text = text.replacen(
+        "    outcome: approved\n",
+        "    outcome: approved\n    links: [{ request: sale, step: await_payment, due: form.x, finish: true }]\n",
+        1,
+    );
+    let d = only(&text);
+    assert_eq!(d.code, Code::MissingKey);
+    assert_eq!(
+        d.message,
+        "a link needs exactly one of `due` and `finish: true`"
+    );
+}
+
+#[test]
+fn a_wait_by_another_process_needs_a_step_of_it_that_finishes_the_wait() {
+    let dir = signoff_tests::processes_copy(
+        "checker-by",
+        &[
+            "sales_confirmation.yaml",
+            "monthly_statement.yaml",
+            "deferred_payment.yaml",
+        ],
+    );
+    let path = dir.join("monthly_statement.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = text.replace("finish: true", "due: form.month");
+    std::fs::write(&path, cut).unwrap();
+    let catalog = signoff_engine::catalog::Catalog::load(&[dir]);
+    let errors: Vec<_> = catalog
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].file.ends_with("sales_confirmation.yaml"));
+    assert!(
+        errors[0]
+            .message
+            .contains("no step of process `monthly_statement` finishes `await_statement`"),
+        "{}",
+        errors[0].message
+    );
+}

@@ -7,7 +7,7 @@ use signoff_engine::model::{Assignee, StepKind};
 use signoff_engine::{graph, model};
 use signoff_tests::processes_dir;
 
-const SHIPPED: [&str; 9] = [
+const SHIPPED: [&str; 10] = [
     "reimbursement",
     "sales_confirmation",
     "deferred_payment",
@@ -17,6 +17,7 @@ const SHIPPED: [&str; 9] = [
     "onsite_report",
     "business_plan",
     "sales_ledger_check",
+    "monthly_statement",
 ];
 
 #[test]

@@ -493,33 +493,199 @@ async fn a_cash_sale_is_due_seven_working_days_after_the_sale_not_the_registrati
     );
 }
 
+fn monthly_sale(customer: &str, price: f64) -> Value {
+    json!({
+        "customer": customer, "customer_type": "monthly", "salesperson": "lin.feng",
+        "items": [{"item": "年度维保", "quantity": 1, "unit_price": price}], "invoice_date": "2026-10-12"
+    })
+}
+
+fn statement(lines: &[(i64, f64)]) -> Value {
+    json!({
+        "customer": "某集团", "month": "2026-10",
+        "sales": lines.iter().map(|(sale, amount)| json!({"sale": sale, "amount": amount})).collect::<Vec<_>>(),
+    })
+}
+
+fn field_errors(
+    result: Result<InstanceView, EngineError>,
+) -> std::collections::BTreeMap<String, String> {
+    match result {
+        Err(EngineError::InvalidForm(e)) => e.fields,
+        other => panic!("expected field errors, got {other:?}"),
+    }
+}
+
 #[tokio::test]
-async fn monthly_settlement_waits_for_month_end_then_manager_and_finance() {
+async fn one_monthly_statement_settles_the_customers_sales_of_the_month() {
     let h = Harness::new("monthly").await;
-    let form = json!({
-        "customer": "某集团", "customer_type": "monthly", "salesperson": "lin.feng",
-        "items": [{"item": "年度维保", "quantity": 1, "unit_price": 12000}], "invoice_date": "2026-10-12"
-    });
     h.clock.set(shanghai(2026, 10, 12, 10));
-    let view = signed_and_registered(&h, form, "SC261012").await;
-    let id = view.id;
-    assert_eq!(view.current_steps, vec!["month_end"]);
-    // 31 October 2026 is a Saturday: the month's last working day closes on Friday the
-    // 30th at 18:00, once that day's sales are in.
-    h.clock.set(shanghai(2026, 10, 30, 17));
-    assert_eq!(h.engine.fire_due_timers().await.unwrap(), 0);
-    h.clock.set(shanghai(2026, 10, 30, 18));
-    assert_eq!(h.engine.fire_due_timers().await.unwrap(), 1);
-    let view = h.engine.instance(id).await.unwrap();
-    assert_eq!(view.current_steps, vec!["statement_review"]);
-    h.act(id, "qian.hao", approve()).await;
-    let t = h.task(id, "feng.yu").await;
+    let first = signed_and_registered(&h, monthly_sale("某集团", 12000.0), "SC261012").await;
+    let second = signed_and_registered(&h, monthly_sale("某集团", 3000.0), "SC261013").await;
+    assert_eq!(first.current_steps, vec!["await_statement"]);
+    let cash = signed_and_registered(
+        &h,
+        json!({"customer": "某商场", "customer_type": "cash", "salesperson": "lin.feng",
+               "items": [{"item": "维修", "quantity": 1, "unit_price": 450}], "invoice_date": "2026-10-12"}),
+        "SC261014",
+    )
+    .await;
+    // No month's end can move a monthly sale on: only its statement does.
+    h.clock.set(shanghai(2026, 11, 30, 20));
+    h.engine.fire_due_timers().await.unwrap();
+    let view = h.engine.instance(first.id).await.unwrap();
+    assert_eq!(view.current_steps, vec!["await_statement"]);
+
+    // The coordinator consolidates; a cash sale, a sale listed twice and an unknown
+    // number are refused beside their lines.
+    let bad = statement(&[
+        (first.id.0, 12000.0),
+        (cash.id.0, 450.0),
+        (first.id.0, 1.0),
+        (9999, 1.0),
+    ]);
+    let errors = field_errors(h.engine.start("monthly_statement", "wu.xia", bad).await);
+    assert!(errors["sales[1].sale"].contains("is not at"), "{errors:?}");
+    assert!(
+        errors["sales[2].sale"].contains("already listed"),
+        "{errors:?}"
+    );
+    assert!(errors["sales[3].sale"].contains("no request"), "{errors:?}");
+    h.clock.set(shanghai(2026, 11, 2, 9));
+    let s = h
+        .engine
+        .start(
+            "monthly_statement",
+            "wu.xia",
+            statement(&[(first.id.0, 12000.0), (second.id.0, 3000.0)]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.form["total"], json!(15000));
+    assert_eq!(s.links.len(), 2);
+    let sale = h.engine.instance(first.id).await.unwrap();
+    assert!(
+        sale.links.iter().any(|l| l.incoming && l.other == s.id),
+        "the sale shows the statement that refers to it: {:?}",
+        sale.links
+    );
+    h.act(s.id, "qian.hao", approve()).await;
+    let t = h.task(s.id, "feng.yu").await;
     h.engine
         .act(t, "feng.yu", ActionRequest::new(ActionKind::Claim))
         .await
         .unwrap();
-    let view = h.engine.act(t, "feng.yu", complete()).await.unwrap();
-    assert_eq!(view.outcome.as_deref(), Some("completed"));
+    h.engine.act(t, "feng.yu", complete()).await.unwrap();
+    h.act(s.id, "wu.xia", complete()).await;
+    let t = h.task(s.id, "jiang.hua").await;
+    h.engine
+        .act(t, "jiang.hua", ActionRequest::new(ActionKind::Claim))
+        .await
+        .unwrap();
+    let done = h.engine.act(t, "jiang.hua", complete()).await.unwrap();
+    assert_eq!(done.outcome.as_deref(), Some("completed"));
+    for sale in [first.id, second.id] {
+        let view = h.engine.instance(sale).await.unwrap();
+        assert_eq!(
+            view.outcome.as_deref(),
+            Some("completed"),
+            "#{sale} settled"
+        );
+        let by = view
+            .history
+            .iter()
+            .find(|e| e.action == "finished_by")
+            .expect("recorded");
+        assert_eq!(by.detail.as_deref(), Some(format!("#{}", s.id.0).as_str()));
+    }
+    let cash = h.engine.instance(cash.id).await.unwrap();
+    assert_eq!(
+        cash.current_steps,
+        vec!["await_payment"],
+        "not on the statement"
+    );
+}
+
+#[tokio::test]
+async fn a_granted_extension_moves_the_sales_due_date_and_its_timers() {
+    let h = Harness::new("extension").await;
+    h.clock.set(shanghai(2026, 11, 2, 10));
+    let sale = signed_and_registered(
+        &h,
+        json!({"customer": "某商场", "customer_type": "cash", "salesperson": "lin.feng",
+               "items": [{"item": "维修", "quantity": 1, "unit_price": 8000}], "invoice_date": "2026-11-02"}),
+        "SC261102",
+    )
+    .await;
+    let first_due = sale.tasks[0].due_at.clone().unwrap();
+    assert!(first_due.starts_with("2026-11-11"), "{first_due}");
+    // The manager, who signed the sale, asks for the extension and names the sale.
+    let form = json!({
+        "sale": sale.id.0, "confirmation_no": "SC261102", "customer": "某商场", "amount": 8000,
+        "original_due": "2026-11-11", "new_due": "2026-11-30", "cause": "customer",
+        "explanation": "客户资金周转，承诺月底付清"
+    });
+    let stranger = h
+        .engine
+        .start("deferred_payment", "zheng.hui", form.clone())
+        .await;
+    assert!(field_errors(stranger)["sale"].contains("no request"));
+    let ext = h
+        .engine
+        .start("deferred_payment", "qian.hao", form)
+        .await
+        .unwrap();
+    // He cannot decide his own request: it goes up, then the GM office grants it.
+    let view = h.engine.instance(ext.id).await.unwrap();
+    let decider = view
+        .tasks
+        .iter()
+        .find(|t| t.status == TaskStatus::Open)
+        .unwrap()
+        .assignee
+        .clone();
+    let view = h.act(ext.id, &decider, approve()).await;
+    let view = if view.status == InstanceStatus::Running {
+        h.act(ext.id, "xie.ping", approve()).await
+    } else {
+        view
+    };
+    assert_eq!(
+        view.outcome.as_deref(),
+        Some("approved"),
+        "{:?}",
+        view.current_steps
+    );
+    let sale_view = h.engine.instance(sale.id).await.unwrap();
+    let due = sale_view.tasks[0].due_at.clone().unwrap();
+    assert!(
+        due.starts_with("2026-11-30T10:00"),
+        "the close of 30 November: {due}"
+    );
+    let moved = sale_view
+        .history
+        .iter()
+        .find(|e| e.action == "due_moved")
+        .expect("recorded");
+    assert_eq!(
+        moved.detail.as_deref(),
+        Some(format!("2026-11-30 · #{}", ext.id.0).as_str())
+    );
+    // The old deadline no longer fires; the new one does, once.
+    h.clock.set(shanghai(2026, 11, 12, 9));
+    h.engine.fire_due_timers().await.unwrap();
+    let view = h.engine.instance(sale.id).await.unwrap();
+    assert!(view.history.iter().all(|e| e.action != "timeout"));
+    h.clock.set(shanghai(2026, 12, 1, 9));
+    h.engine.fire_due_timers().await.unwrap();
+    let view = h.engine.instance(sale.id).await.unwrap();
+    assert_eq!(
+        view.history
+            .iter()
+            .filter(|e| e.action == "timeout")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]

@@ -1037,3 +1037,84 @@ async fn panel_scores_are_shown_in_the_history() {
         assert!(page.contains(shown), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn a_statement_names_its_sales_in_the_browser_and_both_pages_link_each_other() {
+    let web = Web::start("web-links").await;
+    let engine = &web.h.engine;
+    let sale = engine
+        .start(
+            "sales_confirmation",
+            "ma.chao",
+            json!({"customer": "某集团", "customer_type": "monthly", "salesperson": "lin.feng",
+                   "items": [{"item": "年度维保", "quantity": 1, "unit_price": 12000}], "invoice_date": "2026-10-12"}),
+        )
+        .await
+        .unwrap()
+        .id;
+    for (user, form) in [
+        ("lin.feng", None),
+        ("qian.hao", None),
+        ("wu.xia", Some(json!({"confirmation_no": "SC261012"}))),
+    ] {
+        let task = my_task(&web, user).await;
+        let mut body = json!({"action": if form.is_some() { "complete" } else { "approve" }});
+        if let Some(form) = form {
+            body["form"] = form;
+        }
+        assert_eq!(act(&web, user, task, body).await.0, 200, "{user}");
+    }
+    let (client, csrf) = web.sign_in("wu.xia").await;
+    let post = |number: String| {
+        client
+            .post(web.url("/requests/new/monthly_statement"))
+            .form(&[
+                ("csrf", csrf.clone()),
+                ("customer", "某集团".into()),
+                ("month", "2026-10".into()),
+                ("sales[0].sale", number),
+                ("sales[0].amount", "12000".into()),
+            ])
+            .send()
+    };
+    let refused = post("#9999".into()).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("data-field=\"sales[0].sale\""),
+        "the error is beside the line"
+    );
+    let created = post(format!("#{}", sale.0)).await.unwrap();
+    assert_eq!(created.status(), 303);
+    let statement = created.headers()["location"].to_str().unwrap().to_string();
+    let page = client
+        .get(web.url(&statement))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("href=\"/requests/{}\"", sale.0)),
+        "the statement links to its sale"
+    );
+    let page = client
+        .get(web.url(&format!("/requests/{}", sale.0)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let statement_id = statement
+        .trim_start_matches("/requests/")
+        .split('?')
+        .next()
+        .unwrap();
+    assert!(
+        page.contains(&format!("href=\"/requests/{statement_id}\"")),
+        "and the sale to its statement"
+    );
+    assert!(page.contains("引用本申请"));
+}

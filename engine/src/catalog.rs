@@ -142,7 +142,98 @@ impl Catalog {
             }
         }
         catalog.check_templates(&home.join(TEMPLATES_DIR));
+        if catalog.definitions.len() > 1 {
+            catalog.check_references();
+        }
         catalog
+    }
+
+    /// Across definitions: a `request` field's `process` and `step` exist, a link's step
+    /// is in the process its field names, and a wait `by` a process is finished by one
+    /// of that process's links. Run when a folder of definitions is checked together.
+    fn check_references(&mut self) {
+        let mut found = Vec::new();
+        for d in &self.definitions {
+            let fields = d
+                .def
+                .form
+                .fields
+                .iter()
+                .flat_map(|f| std::iter::once(f).chain(&f.columns));
+            for f in fields {
+                if let Some(process) = &f.process {
+                    match self.process(&process.value) {
+                        None => {
+                            found.push((d, process.at, format!("no process `{}`", process.value)))
+                        }
+                        Some(target) => {
+                            if let Some(step) =
+                                f.step.as_ref().filter(|s| target.step(&s.value).is_none())
+                            {
+                                found.push((
+                                    d,
+                                    step.at,
+                                    format!(
+                                        "process `{}` has no step `{}`",
+                                        process.value, step.value
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            for step in d.def.all_steps() {
+                for link in &step.links {
+                    let field = link.request.value.split('.').collect::<Vec<_>>();
+                    let process = match field.as_slice() {
+                        [f] => d.def.field(f).and_then(|f| f.process.as_ref()),
+                        [t, c] => d
+                            .def
+                            .field(t)
+                            .and_then(|t| t.columns.iter().find(|col| col.id.value == *c))
+                            .and_then(|c| c.process.as_ref()),
+                        _ => None,
+                    };
+                    if let Some(target) = process.and_then(|p| self.process(&p.value)) {
+                        if target.step(&link.step.value).is_none() {
+                            found.push((
+                                d,
+                                link.step.at,
+                                format!("process `{}` has no step `{}`", target.id, link.step),
+                            ));
+                        }
+                    }
+                }
+                if let Some(by) = &step.by {
+                    let finishes = self.process(&by.value).is_some_and(|other| {
+                        other.all_steps().iter().any(|s| {
+                            s.links
+                                .iter()
+                                .any(|l| l.finish && l.step.value == step.id.value)
+                        })
+                    });
+                    if !finishes {
+                        found.push((d, by.at, format!("no step of process `{}` finishes `{}` (a link with `step: {}` and `finish: true`)", by.value, step.id, step.id)));
+                    }
+                }
+            }
+        }
+        let found: Vec<Diagnostic> = found
+            .into_iter()
+            .map(|(d, at, message)| {
+                Diagnostic::error(Code::UnknownStep, &d.source.path, at, message)
+                    .with_hint("name a process in this folder and one of its steps")
+            })
+            .collect();
+        self.diagnostics.extend(found);
+    }
+
+    fn process(&self, id: &str) -> Option<&ProcessDef> {
+        self.definitions
+            .iter()
+            .map(|d| &d.def)
+            .find(|d| d.id.value == id)
     }
 
     /// The mail templates compile, and every template a notification rule names exists.

@@ -262,6 +262,17 @@ impl<'a> Checker<'a> {
         if f.role.is_some() && kind != FieldType::User {
             misplaced(self, "role", "user");
         }
+        if (f.process.is_some() || f.step.is_some()) && kind != FieldType::Request {
+            misplaced(self, "process/step", "request");
+        }
+        if let (Some(step), None) = (&f.step, &f.process) {
+            self.error(
+                Code::MissingKey,
+                step.at,
+                format!("`{}` names a step but no `process`", f.id),
+                Some("add `process:` with the id of the process that step belongs to".into()),
+            );
+        }
         let bounds = [
             ("min", "max", f.min, f.max),
             (
@@ -834,24 +845,29 @@ impl<'a> Checker<'a> {
             misplaced(self, "set", "auto");
         }
         if kind == StepKind::Wait {
-            match (&step.wait_for, &step.until) {
-                (Some(d), None) => {
+            match (&step.wait_for, &step.until, &step.by) {
+                (Some(d), None, None) => {
                     self.check_duration(d);
                 }
-                (None, Some(u)) => self.check_cel(u),
+                (None, Some(u), None) => self.check_cel(u),
+                (None, None, Some(_)) => {}
                 _ => self.error(
                     Code::MissingKey,
                     step.id.at,
                     format!(
-                        "wait step `{}` needs exactly one of `for` and `until`",
+                        "wait step `{}` needs exactly one of `for`, `until` and `by`",
                         step.id
                     ),
-                    Some("e.g. `for: 7wd` or `until: form.effective_date`".into()),
+                    Some(
+                        "e.g. `for: 7wd`, `until: form.effective_date` or `by: monthly_statement`"
+                            .into(),
+                    ),
                 ),
             }
-        } else if step.wait_for.is_some() || step.until.is_some() {
-            misplaced(self, "for/until", "wait");
+        } else if step.wait_for.is_some() || step.until.is_some() || step.by.is_some() {
+            misplaced(self, "for/until/by", "wait");
         }
+        self.check_links(step);
         if kind == StepKind::Parallel {
             if step.branches.len() < 2 {
                 self.error(
@@ -928,6 +944,63 @@ impl<'a> Checker<'a> {
         self.check_transitions(step, flow);
         for rule in &step.notify {
             self.check_notify(rule);
+        }
+    }
+
+    /// A step's `links`: each names a `request` field (or a table's `request` column)
+    /// with a `process`, and does one thing to the referred requests.
+    fn check_links(&mut self, step: &Step) {
+        for link in &step.links {
+            let path = link.request.value.as_str();
+            let field = match path.split_once('.') {
+                Some((table, column)) => self
+                    .def
+                    .field(table)
+                    .and_then(|t| t.columns.iter().find(|c| c.id.value == column)),
+                None => self.def.field(path),
+            };
+            match field {
+                None => {
+                    let ids = self.def.form_field_ids();
+                    self.error(
+                        Code::UnknownField,
+                        link.request.at,
+                        format!("`request: {path}` names no form field"),
+                        suggestion(path, &ids).or(Some(
+                            "name a `request` field, or `table.column` for a table's column".into(),
+                        )),
+                    );
+                }
+                Some(f) if f.kind.value != FieldType::Request => self.error(
+                    Code::WrongType,
+                    link.request.at,
+                    format!("`{path}` is a {} field", f.kind.value.as_str()),
+                    Some("links act through a field of type `request`".into()),
+                ),
+                Some(f) if f.process.is_none() => self.error(
+                    Code::MissingKey,
+                    f.id.at,
+                    format!(
+                        "`{path}` has no `process`, so `step: {}` cannot be known",
+                        link.step
+                    ),
+                    Some("add `process:` to the field".into()),
+                ),
+                Some(_) => {}
+            }
+            match (&link.due, link.finish) {
+                (Some(due), false) => self.check_cel(due),
+                (None, true) => {}
+                _ => self.error(
+                    Code::MissingKey,
+                    link.step.at,
+                    "a link needs exactly one of `due` and `finish: true`",
+                    Some(
+                        "`due: form.new_due` moves the step's due date; `finish: true` ends it"
+                            .into(),
+                    ),
+                ),
+            }
         }
     }
 

@@ -133,6 +133,10 @@ fn typed_value(kind: FieldType, currency: Option<&str>, value: &Value, lang: Lan
             (Some(false), Lang::En) => "No".into(),
             (None, _) => plain(value),
         },
+        FieldType::Request => match value.as_i64() {
+            Some(id) => format!("#{id}"),
+            None => plain(value),
+        },
         _ => plain(value),
     }
 }

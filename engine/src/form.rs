@@ -48,7 +48,7 @@ impl FormErrors {
         self.fields.is_empty()
     }
 
-    fn add(&mut self, path: &str, message: impl Into<String>) {
+    pub fn add(&mut self, path: &str, message: impl Into<String>) {
         self.fields
             .entry(path.to_string())
             .or_insert_with(|| message.into());
@@ -257,6 +257,13 @@ fn validate_value(
                 }
             }
         }
+        FieldType::Request => match request_number(value) {
+            Some(id) => Some(Value::from(id)),
+            None => {
+                errors.add(path, "must be a request number such as 12");
+                None
+            }
+        },
         FieldType::Table => {
             let Some(rows) = value.as_array() else {
                 errors.add(path, "must be a list of lines");
@@ -292,6 +299,41 @@ fn validate_value(
             Some(Value::Array(clean))
         }
     }
+}
+
+/// A request number as typed (`12`, `#12`) or sent (`12`).
+fn request_number(value: &Value) -> Option<i64> {
+    let id = match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().trim_start_matches('#').parse().ok(),
+        _ => None,
+    };
+    id.filter(|id| *id > 0)
+}
+
+/// The requests a form refers to: the field's path (`sale`, `sales[2].sale`), the field,
+/// and the request number, for every `request` field and `request` column of a table.
+pub fn references<'f>(fields: &'f [Field], form: &Value) -> Vec<(String, &'f Field, i64)> {
+    let mut found = Vec::new();
+    for field in fields {
+        let value = &form[field.id.value.as_str()];
+        match field.kind.value {
+            FieldType::Request => {
+                if let Some(id) = value.as_i64() {
+                    found.push((field.id.value.clone(), field, id));
+                }
+            }
+            FieldType::Table => {
+                for (i, row) in value.as_array().into_iter().flatten().enumerate() {
+                    for (path, column, id) in references(&field.columns, row) {
+                        found.push((format!("{}[{i}].{path}", field.id.value), column, id));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// Validates a whole request form: fields, then computed values, then rules. Returns the

@@ -220,6 +220,8 @@ pub enum FieldType {
     User,
     /// A repeated table of lines, each with the `columns` fields.
     Table,
+    /// Another request, by its number (`12`); `process` and `step` say which ones fit.
+    Request,
 }
 
 impl FieldType {
@@ -234,6 +236,7 @@ impl FieldType {
             FieldType::Boolean => "boolean",
             FieldType::User => "user",
             FieldType::Table => "table",
+            FieldType::Request => "request",
         }
     }
 }
@@ -291,6 +294,13 @@ pub struct Field {
     /// The user must hold this role (user).
     #[serde(default)]
     pub role: Option<Located<String>>,
+    /// The process the referred request must be of (request).
+    #[serde(default)]
+    pub process: Option<Located<String>>,
+    /// The step the referred request must be at when it is referred to (request), e.g.
+    /// a cash sale waiting for its payment.
+    #[serde(default)]
+    pub step: Option<Located<String>>,
 }
 
 /// One choice of an enum field.
@@ -447,6 +457,30 @@ pub struct Step {
     /// Notification rules for this step.
     #[serde(default)]
     pub notify: Vec<NotifyRule>,
+    /// What entering this step does to the requests the form refers to (a granted
+    /// extension moves the sale's due date; a paid statement settles its sales).
+    #[serde(default)]
+    pub links: Vec<LinkEffect>,
+    /// The process whose requests end this wait (wait), through their `links` with
+    /// `finish: true`, instead of a date: a monthly sale waits for its statement.
+    #[serde(default)]
+    pub by: Option<Located<String>>,
+}
+
+/// An effect on the requests named by a `request` field, applied when a step is entered.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkEffect {
+    /// The `request` field naming them: `sale`, or `sales.sale` for a table's column.
+    pub request: Located<String>,
+    /// The step of the referred requests this acts on, while they are at it.
+    pub step: Located<String>,
+    /// A CEL date: the step's new due date (its deadline timers move with it).
+    #[serde(default)]
+    pub due: Option<Located<String>>,
+    /// Finishes the step (a task as done, a wait as elapsed); the request goes on.
+    #[serde(default)]
+    pub finish: bool,
 }
 
 impl Step {

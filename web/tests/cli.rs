@@ -21,7 +21,7 @@ fn check_defaults_to_processes_and_exits_zero_when_clean() {
     let out = signoff().arg("check").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("(9 processes): 0 errors,"), "{stderr}");
+    assert!(stderr.contains("(10 processes): 0 errors,"), "{stderr}");
 }
 
 #[test]

@@ -169,6 +169,9 @@ impl Machine<'_, '_> {
                 if action != ActionKind::Reject {
                     self.check_required(step)?;
                 }
+                if changes.is_some() {
+                    self.record_links(actor).await?;
+                }
                 let decision = match action {
                     ActionKind::Approve => "approved",
                     ActionKind::Reject => "rejected",
@@ -247,6 +250,9 @@ impl Machine<'_, '_> {
                     Some(form) => Some(self.replace_form(form)?),
                     None => None,
                 };
+                if changes.is_some() {
+                    self.record_links(actor).await?;
+                }
                 self.close_task(&task, "resubmitted", actor, None).await?;
                 self.event(
                     actor,

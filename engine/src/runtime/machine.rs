@@ -19,16 +19,36 @@ use crate::model::{
     Assignee, AutoSkip, EndOutcome, Join, Mode, Outcome, ProcessDef, Step, StepKind, WaitUntil,
 };
 
+use super::links::PendingLink;
+use super::registry::Registry;
 use super::types::{EngineError, InstanceId, InstanceStatus, TaskId};
 
 /// More steps than this in one action means an automatic loop.
 const MAX_STEPS_PER_ACTION: usize = 500;
 
-/// The shared read-only context of an action.
+/// The shared context of an action: what it reads, and the effects on other requests
+/// it queues for [`super::Core::follow_links`].
 pub struct Env<'a> {
+    pub registry: &'a Registry,
     pub directory: &'a Directory,
     pub calendar: &'a Calendar,
     pub now: DateTime<Utc>,
+    pub links: std::sync::Mutex<VecDeque<PendingLink>>,
+}
+
+impl Env<'_> {
+    pub fn queue_link(&self, link: PendingLink) {
+        if let Ok(mut links) = self.links.lock() {
+            links.push_back(link);
+        }
+    }
+
+    pub fn next_link(&self) -> Option<PendingLink> {
+        self.links
+            .lock()
+            .ok()
+            .and_then(|mut links| links.pop_front())
+    }
 }
 
 /// What a CEL expression sees for a request of `submitter` with this form and variables.
@@ -291,6 +311,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         )
         .await
         .map_err(Halt::Fatal)?;
+        self.queue_links(step, run)?;
         match step.kind.value {
             StepKind::End => {
                 let outcome = step
@@ -347,6 +368,8 @@ impl<'a, 'c> Machine<'a, 'c> {
                 }
                 self.finish(run, Outcome::Done);
             }
+            // A wait `by` another process ends when one of its requests finishes it.
+            StepKind::Wait if step.by.is_some() => {}
             StepKind::Wait => {
                 let due = match (&step.wait_for, &step.until) {
                     (Some(d), _) => {
@@ -646,7 +669,11 @@ impl<'a, 'c> Machine<'a, 'c> {
     }
 
     /// Records when a run is due, so signers added later share its deadline.
-    async fn set_run_due(&mut self, run: i64, due: DateTime<Utc>) -> Result<(), EngineError> {
+    pub(super) async fn set_run_due(
+        &mut self,
+        run: i64,
+        due: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
         sqlx::query("UPDATE step_runs SET due_at = $1 WHERE id = $2")
             .bind(to_db(due))
             .bind(run)
@@ -657,7 +684,7 @@ impl<'a, 'c> Machine<'a, 'c> {
 
     /// Evaluates a CEL expression that must give a `YYYY-MM-DD` date (a longer timestamp
     /// is cut to its date).
-    fn eval_date(
+    pub(super) fn eval_date(
         &self,
         expr: &crate::located::Located<String>,
     ) -> Result<chrono::NaiveDate, String> {
@@ -951,7 +978,7 @@ pub enum Halt {
 }
 
 impl Halt {
-    fn incident(run: Option<i64>, outcome: Option<Outcome>, reason: String) -> Halt {
+    pub(super) fn incident(run: Option<i64>, outcome: Option<Outcome>, reason: String) -> Halt {
         Halt::Incident {
             run,
             outcome,

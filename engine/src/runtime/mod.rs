@@ -8,6 +8,7 @@
 mod actions;
 mod assign;
 mod escalate;
+mod links;
 mod machine;
 mod policy;
 mod queries;
@@ -464,8 +465,26 @@ impl Engine {
                     .and_then(|i| serde_json::from_str(&i).ok()),
             })
             .collect();
+        let links = sqlx::query(
+            "SELECT l.field, l.target_id, i.process_id, i.status, 0 FROM request_links l JOIN instances i ON i.id = l.target_id WHERE l.instance_id = $1 \
+             UNION ALL \
+             SELECT l.field, l.instance_id, i.process_id, i.status, 1 FROM request_links l JOIN instances i ON i.id = l.instance_id WHERE l.target_id = $1",
+        )
+        .bind(id.0)
+        .fetch_all(&self.core.pool)
+        .await?
+        .into_iter()
+        .map(|r| RequestLink {
+            field: r.get(0),
+            other: InstanceId(r.get(1)),
+            process: r.get(2),
+            status: InstanceStatus::parse(r.get(3)),
+            incoming: r.get::<i64, _>(4) == 1,
+        })
+        .collect();
         let incident: Option<String> = row.get(7);
         Ok(InstanceView {
+            links,
             id,
             process: row.get(0),
             version: row.get(1),
@@ -589,10 +608,24 @@ impl Core {
         let now = self.clock.now();
         let calendar = self.registry.calendar.clone();
         let env = Env {
+            registry: &self.registry,
             directory: &self.registry.directory,
             calendar: &calendar,
             now,
+            links: Default::default(),
         };
+        let reply = self.run(conn, &env, command).await?;
+        self.follow_links(conn, &env).await?;
+        Ok(reply)
+    }
+
+    async fn run(
+        &self,
+        conn: &mut SqliteConnection,
+        env: &Env<'_>,
+        command: Command,
+    ) -> Result<Reply, EngineError> {
+        let now = env.now;
         match command {
             Command::Start {
                 process,
@@ -612,7 +645,7 @@ impl Core {
                         .map(|v| (v.id.value.clone(), v.initial.clone().unwrap_or(Value::Null)))
                         .collect(),
                 );
-                let scope = machine::scope_for(&env, &submitter, &Value::Null, &vars);
+                let scope = machine::scope_for(env, &submitter, &Value::Null, &vars);
                 let form = validate_form(&def, &form, &self.registry.directory, &scope)
                     .map_err(EngineError::InvalidForm)?;
                 let id: i64 = sqlx::query(
@@ -643,9 +676,10 @@ impl Core {
                     .start_step()
                     .map(|s| s.id.value.clone())
                     .ok_or_else(|| EngineError::Definition("the process has no steps".into()))?;
-                let mut m = Machine::new(conn, &env, def, state);
+                let mut m = Machine::new(conn, env, def, state);
                 m.event(&submitter, None, "submit", None, None, None, None, None)
                     .await?;
+                m.record_links(&submitter).await?;
                 m.enter(&start, None, None);
                 m.drain().await?;
                 Ok(Reply::Instance(InstanceId(id)))
@@ -656,7 +690,7 @@ impl Core {
                 request,
             } => {
                 let (row, instance) = load_task(&mut *conn, task).await?;
-                let mut m = self.machine(conn, &env, InstanceId(instance)).await?;
+                let mut m = self.machine(conn, env, InstanceId(instance)).await?;
                 m.act(row, &actor, &request).await?;
                 m.drain().await?;
                 Ok(Reply::Instance(InstanceId(instance)))
@@ -666,7 +700,7 @@ impl Core {
                 actor,
                 comment,
             } => {
-                let mut m = self.machine(conn, &env, instance).await?;
+                let mut m = self.machine(conn, env, instance).await?;
                 if actor != m.inst.submitter {
                     return Err(EngineError::OnlySubmitter {
                         instance,
@@ -699,7 +733,7 @@ impl Core {
                 Ok(Reply::Instance(instance))
             }
             Command::Urge { instance, actor } => {
-                let mut m = self.machine(conn, &env, instance).await?;
+                let mut m = self.machine(conn, env, instance).await?;
                 if actor != m.inst.submitter {
                     return Err(EngineError::OnlySubmitter {
                         instance,
@@ -743,7 +777,7 @@ impl Core {
                         continue;
                     }
                     fired += 1;
-                    let mut m = self.machine(conn, &env, InstanceId(instance)).await?;
+                    let mut m = self.machine(conn, env, InstanceId(instance)).await?;
                     if m.inst.status == InstanceStatus::Running {
                         m.fire(run, &kind).await?;
                         m.drain().await?;
@@ -752,7 +786,7 @@ impl Core {
                 Ok(Reply::Count(fired))
             }
             Command::Retry { instance, actor } => {
-                let mut m = self.machine(conn, &env, instance).await?;
+                let mut m = self.machine(conn, env, instance).await?;
                 if m.inst.status != InstanceStatus::Incident {
                     return Err(EngineError::NotAllowed(format!(
                         "request {instance} has no incident to retry"

@@ -1,7 +1,12 @@
 //! Who may do what beyond acting on a task: process owners and administrators, and the
 //! people an approval may never go to (the submitter, and whoever the request is about).
 
+use sqlx::{Row, SqliteConnection};
+
+use crate::directory::Directory;
 use crate::model::{Principal, ProcessDef, WithdrawPolicy};
+
+use super::registry::Registry;
 
 use super::{
     Engine, EngineError, InstanceId, InstanceStatus, InstanceView, TaskId, TaskStatus, TaskView,
@@ -22,10 +27,7 @@ pub const PROCESS_ADMIN_ROLE: &str = "process_admin";
 impl Engine {
     /// Whether `user` owns the definition (is its owner, or has its owner role).
     pub fn is_owner(&self, def: &ProcessDef, user: &str) -> bool {
-        match &def.owner.value {
-            Principal::User(u) => u == user,
-            Principal::Role(r) => self.has_role(user, r),
-        }
+        owns(self.directory(), def, user)
     }
 
     /// Whether `user` may start `def`: anyone when it names no starters, else the users
@@ -105,6 +107,49 @@ impl Engine {
             .user(user)
             .is_some_and(|u| u.roles.iter().any(|r| r.value == role))
     }
+}
+
+/// Whether `user` owns `def`: is its owner, or holds its owner role.
+fn owns(directory: &Directory, def: &ProcessDef, user: &str) -> bool {
+    match &def.owner.value {
+        Principal::User(u) => u == user,
+        Principal::Role(r) => directory
+            .user(user)
+            .is_some_and(|u| u.roles.iter().any(|role| role.value == *r)),
+    }
+}
+
+/// Whether `user` may see request `id`: its submitter, anyone who held a task on it,
+/// anyone copied on it, and the process owners. The one rule for pages, the API and
+/// references between requests; an unknown request is an error.
+pub(super) async fn may_see(
+    conn: &mut SqliteConnection,
+    registry: &Registry,
+    id: InstanceId,
+    user: &str,
+) -> Result<bool, EngineError> {
+    let row = sqlx::query("SELECT process_id, version, submitter FROM instances WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(EngineError::UnknownInstance(id))?;
+    if row.get::<&str, _>(2) == user {
+        return Ok(true);
+    }
+    if let Some(def) = registry.version(row.get(0), row.get(1)) {
+        if owns(&registry.directory, &def, user) {
+            return Ok(true);
+        }
+    }
+    let involved: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND (assignee = $2 OR delegate = $2)) \
+              + (SELECT COUNT(*) FROM events WHERE instance_id = $1 AND action = 'cc' AND detail = $2)",
+    )
+    .bind(id.0)
+    .bind(user)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(involved > 0)
 }
 
 /// Refuses to hand a task to `to` (by delegate, transfer or add-signer) when they may

@@ -167,28 +167,8 @@ impl Engine {
     /// Whether `user` may see request `id`: its submitter, anyone who held a task on it,
     /// anyone copied on it, and the process owners.
     pub async fn can_view(&self, id: InstanceId, user: &str) -> Result<bool, EngineError> {
-        let row = sqlx::query("SELECT process_id, version, submitter FROM instances WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.core.pool)
-            .await?
-            .ok_or(EngineError::UnknownInstance(id))?;
-        if row.get::<&str, _>(2) == user {
-            return Ok(true);
-        }
-        if let Some(def) = self.core.registry.version(row.get(0), row.get(1)) {
-            if self.is_owner(&def, user) {
-                return Ok(true);
-            }
-        }
-        let involved: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND (assignee = $2 OR delegate = $2)) \
-                  + (SELECT COUNT(*) FROM events WHERE instance_id = $1 AND action = 'cc' AND detail = $2)",
-        )
-        .bind(id.0)
-        .bind(user)
-        .fetch_one(&self.core.pool)
-        .await?;
-        Ok(involved > 0)
+        let mut conn = self.core.pool.acquire().await?;
+        super::policy::may_see(&mut conn, &self.core.registry, id, user).await
     }
 
     /// The stored versions of a process, oldest first.

@@ -335,6 +335,21 @@ pub struct InstanceView {
     /// Whether anybody has approved, rejected or completed a step of it.
     pub decided: bool,
     pub history: Vec<EventView>,
+    /// The requests this one refers to, and those that refer to it.
+    pub links: Vec<RequestLink>,
+}
+
+/// A reference between two requests, seen from one of them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RequestLink {
+    /// The referring form's field path: `sale`, `sales[2].sale`.
+    pub field: String,
+    /// The request at the other end.
+    pub other: InstanceId,
+    pub process: String,
+    pub status: InstanceStatus,
+    /// Whether the other request refers to this one (else this one refers to it).
+    pub incoming: bool,
 }
 
 /// Which tasks to list.

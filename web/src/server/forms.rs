@@ -64,6 +64,7 @@ fn widget(
         FieldType::Boolean => "checkbox",
         FieldType::User => "user",
         FieldType::Table => "table",
+        FieldType::Request => "request",
     };
     let options = match field.kind.value {
         FieldType::Enum => field

@@ -100,6 +100,12 @@ fn request_context(state: &AppState, viewer: &Viewer, view: &InstanceView) -> Va
             holders,
         },
         fields,
+        links => view.links.iter().map(|l| context! {
+            id => l.other.0,
+            process => process_name(state, &l.process, viewer.lang),
+            status => l.status.as_str(),
+            incoming => l.incoming,
+        }).collect::<Vec<_>>(),
         history => history(&view.history, def.as_deref(), directory, viewer.lang),
         diagram => diagram_rows,
     }

@@ -1,0 +1,331 @@
+//! Requests that refer to each other. A `request` field names another request (a
+//! deferred payment its sale, a monthly statement its sales). The reference is checked
+//! when the form is stored: the request exists, is of the field's process and at its
+//! step, and the person storing the form may see it. It is recorded in `request_links`,
+//! so both requests' pages show it. A step's `links` act on the requests named when the
+//! step is entered: `due` moves their step's due date and deadline timers, `finish` ends
+//! their step. The effects run after the action's own request has moved, in the same
+//! transaction, and are recorded in both histories.
+
+use chrono::NaiveDate;
+
+use crate::form::{references, FormErrors};
+use crate::model::{Field, LinkEffect, Outcome, Step, StepKind};
+
+use super::machine::{Env, Halt, Machine};
+use super::{policy, Core, EngineError, InstanceId, InstanceStatus};
+
+/// Link effects one action may cause, counting those caused by the effects themselves.
+const MAX_LINK_EFFECTS: usize = 500;
+
+/// An effect waiting to be applied to another request.
+#[derive(Debug, Clone)]
+pub struct PendingLink {
+    pub from: InstanceId,
+    pub target: InstanceId,
+    pub step: String,
+    pub action: LinkAction,
+}
+
+/// What a link does to the referred request's step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkAction {
+    /// The step is due at the close of this date.
+    Due(NaiveDate),
+    /// The step ends (a task as done, a wait as elapsed).
+    Finish,
+}
+
+/// `sales[2].sale` → `sales.sale`: a reference's path as a step's `links` name it.
+fn field_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' => in_index = false,
+            c if !in_index => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Machine<'_, '_> {
+    /// Checks the form's references and records them, replacing the earlier ones. A bad
+    /// reference is a field error, like any other invalid value.
+    pub async fn record_links(&mut self, actor: &str) -> Result<(), EngineError> {
+        let def = std::sync::Arc::clone(&self.def);
+        let refs = references(&def.form.fields, &self.inst.form);
+        let had: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM request_links WHERE instance_id = $1")
+                .bind(self.inst.id.0)
+                .fetch_one(&mut *self.conn)
+                .await?;
+        if refs.is_empty() && had == 0 {
+            return Ok(());
+        }
+        let mut errors = FormErrors::default();
+        let mut seen = std::collections::HashSet::new();
+        for (path, field, id) in &refs {
+            let problem = if seen.insert(*id) {
+                self.reference_problem(field, InstanceId(*id), actor)
+                    .await?
+            } else {
+                Some(format!("request #{id} is already listed"))
+            };
+            if let Some(problem) = problem {
+                errors.add(path, problem);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(EngineError::InvalidForm(errors));
+        }
+        sqlx::query("DELETE FROM request_links WHERE instance_id = $1")
+            .bind(self.inst.id.0)
+            .execute(&mut *self.conn)
+            .await?;
+        for (path, _, id) in &refs {
+            sqlx::query(
+                "INSERT INTO request_links (instance_id, field, target_id) VALUES ($1, $2, $3)",
+            )
+            .bind(self.inst.id.0)
+            .bind(path)
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Why `target` cannot be referred to by `field`, if it cannot. A request the actor
+    /// may not see reads as one that does not exist.
+    async fn reference_problem(
+        &mut self,
+        field: &Field,
+        target: InstanceId,
+        actor: &str,
+    ) -> Result<Option<String>, EngineError> {
+        if target == self.inst.id {
+            return Ok(Some("a request cannot refer to itself".into()));
+        }
+        let process: Option<String> =
+            sqlx::query_scalar("SELECT process_id FROM instances WHERE id = $1")
+                .bind(target.0)
+                .fetch_optional(&mut *self.conn)
+                .await?;
+        let unknown = Some(format!("there is no request {target} you can see"));
+        let Some(process) = process else {
+            return Ok(unknown);
+        };
+        if !policy::may_see(&mut *self.conn, self.env.registry, target, actor).await? {
+            return Ok(unknown);
+        }
+        if let Some(wanted) = &field.process {
+            if wanted.value != process {
+                let name = self
+                    .env
+                    .registry
+                    .latest(&wanted.value)
+                    .map_or(wanted.value.clone(), |(_, d)| d.name.to_string());
+                return Ok(Some(format!("request {target} is not a {name} request")));
+            }
+        }
+        if let Some(step) = &field.step {
+            let at: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM step_runs WHERE instance_id = $1 AND step_id = $2 AND status = 'active'",
+            )
+            .bind(target.0)
+            .bind(&step.value)
+            .fetch_one(&mut *self.conn)
+            .await?;
+            if at == 0 {
+                let name = self
+                    .env
+                    .registry
+                    .latest(&process)
+                    .and_then(|(_, d)| d.step(&step.value).map(Step::display_name))
+                    .unwrap_or(step.value.clone());
+                return Ok(Some(format!("request {target} is not at “{name}”")));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Queues the effects of `step`'s `links` on the requests the form names.
+    pub(super) fn queue_links(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
+        for link in &step.links {
+            let action = self.link_action(link, run)?;
+            let def = std::sync::Arc::clone(&self.def);
+            for (path, _, id) in references(&def.form.fields, &self.inst.form) {
+                if field_path(&path) == link.request.value {
+                    self.env.queue_link(PendingLink {
+                        from: self.inst.id,
+                        target: InstanceId(id),
+                        step: link.step.value.clone(),
+                        action,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn link_action(&self, link: &LinkEffect, run: i64) -> Result<LinkAction, Halt> {
+        match &link.due {
+            Some(expr) => self
+                .eval_date(expr)
+                .map(LinkAction::Due)
+                .map_err(|e| Halt::incident(Some(run), None, e)),
+            None => Ok(LinkAction::Finish),
+        }
+    }
+
+    /// Moves the due date of the open step `run` (and its tasks and deadline timers).
+    async fn move_due(
+        &mut self,
+        run: i64,
+        step: &Step,
+        date: NaiveDate,
+    ) -> Result<(), EngineError> {
+        let due = self.env.calendar.close_of_last_working_day(date);
+        let at = crate::clock::to_db(due);
+        sqlx::query("UPDATE tasks SET due_at = $1 WHERE run_id = $2 AND status IN ('open', 'waiting', 'held')")
+            .bind(&at)
+            .bind(run)
+            .execute(&mut *self.conn)
+            .await?;
+        sqlx::query("UPDATE timers SET status = 'cancelled' WHERE run_id = $1 AND status = 'pending' AND kind IN ('deadline', 'reminder')")
+            .bind(run)
+            .execute(&mut *self.conn)
+            .await?;
+        self.set_run_due(run, due).await?;
+        self.add_timer(run, "deadline", due).await?;
+        let before = step
+            .deadline
+            .as_ref()
+            .and_then(|d| d.remind_before.as_deref())
+            .and_then(|b| b.parse().ok());
+        if let Some(before) = before {
+            let remind_at = self.env.calendar.subtract(due, before);
+            if remind_at > self.env.now {
+                self.add_timer(run, "reminder", remind_at).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Core {
+    /// Applies the link effects the action queued, and those they queue in turn.
+    pub(super) async fn follow_links(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        env: &Env<'_>,
+    ) -> Result<(), EngineError> {
+        let mut applied = 0;
+        while let Some(link) = env.next_link() {
+            applied += 1;
+            if applied > MAX_LINK_EFFECTS {
+                return Err(EngineError::Definition(format!(
+                    "more than {MAX_LINK_EFFECTS} link effects in one action: the definitions' `links` loop"
+                )));
+            }
+            self.apply_link(conn, env, &link).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_link(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        env: &Env<'_>,
+        link: &PendingLink,
+    ) -> Result<(), EngineError> {
+        let from = format!("#{}", link.from.0);
+        let runs: Vec<i64> = sqlx::query_scalar(
+            "SELECT r.id FROM step_runs r JOIN instances i ON i.id = r.instance_id \
+             WHERE r.instance_id = $1 AND r.step_id = $2 AND r.status = 'active' AND i.status = 'running'",
+        )
+        .bind(link.target.0)
+        .bind(&link.step)
+        .fetch_all(&mut *conn)
+        .await?;
+        if runs.is_empty() {
+            // Nothing to act on: the referred request moved on (or ended) meanwhile.
+            let mut source = self.machine(conn, env, link.from).await?;
+            let detail = format!("#{} is not at `{}`", link.target.0, link.step);
+            source
+                .event(
+                    "engine",
+                    None,
+                    "link_missed",
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(&detail),
+                )
+                .await?;
+            return Ok(());
+        }
+        let mut m = self.machine(conn, env, link.target).await?;
+        let def = std::sync::Arc::clone(&m.def);
+        let Some(step) = def.step(&link.step) else {
+            return Ok(());
+        };
+        for run in runs {
+            match link.action {
+                LinkAction::Due(date) => {
+                    m.move_due(run, step, date).await?;
+                    let detail = format!("{date} · {from}");
+                    m.event(
+                        "engine",
+                        None,
+                        "due_moved",
+                        Some(&link.step),
+                        None,
+                        None,
+                        None,
+                        Some(&detail),
+                    )
+                    .await?;
+                }
+                LinkAction::Finish => {
+                    m.event(
+                        "engine",
+                        None,
+                        "finished_by",
+                        Some(&link.step),
+                        None,
+                        None,
+                        None,
+                        Some(&from),
+                    )
+                    .await?;
+                    let outcome = match step.kind.value {
+                        StepKind::Wait => Outcome::Elapsed,
+                        StepKind::Approval => Outcome::Approved,
+                        _ => Outcome::Done,
+                    };
+                    m.finish(run, outcome);
+                }
+            }
+        }
+        if m.inst.status == InstanceStatus::Running {
+            m.drain().await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_path;
+
+    #[test]
+    fn a_table_column_path_drops_its_line_number() {
+        assert_eq!(field_path("sales[12].sale"), "sales.sale");
+        assert_eq!(field_path("sale"), "sale");
+    }
+}
