@@ -419,3 +419,19 @@ fn a_wait_by_another_process_needs_a_step_of_it_that_finishes_the_wait() {
         errors[0].message
     );
 }
+
+#[test]
+fn a_step_only_field_is_editable_at_some_step_and_not_required_at_the_start() {
+    let text = base_with(
+        "      min: 0\n",
+        "      min: 0\n      step_only: true\n      required: true\n",
+    );
+    let messages: Vec<String> = check_text(&text).into_iter().map(|d| d.message).collect();
+    assert_eq!(
+        messages,
+        [
+            "`amount` is `step_only` and `required`: the submitter cannot fill it in",
+            "`amount` is `step_only` but no step lists it as `editable`",
+        ]
+    );
+}

@@ -10,6 +10,10 @@ fn approve() -> ActionRequest {
     ActionRequest::new(ActionKind::Approve)
 }
 
+fn reject() -> ActionRequest {
+    ActionRequest::new(ActionKind::Reject)
+}
+
 fn holders(view: &InstanceView) -> Vec<&str> {
     view.tasks.iter().map(|t| t.assignee.as_str()).collect()
 }
@@ -253,6 +257,18 @@ async fn the_monthly_on_site_report_goes_up_to_the_customer_and_administration()
         matches!(err, EngineError::NotAStarter(_)),
         "technicians report"
     );
+    // The customer rates the technician at its step; the technician cannot pre-fill it.
+    let mut rated = form.clone();
+    rated["customer_rating"] = json!("excellent");
+    let err = h
+        .engine
+        .start("onsite_report", "ma.chao", rated)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::InvalidForm(ref e) if e.fields["customer_rating"].contains("filled in at its step")),
+        "{err}"
+    );
     let id = h
         .engine
         .start("onsite_report", "ma.chao", form)
@@ -312,11 +328,16 @@ async fn a_business_plan_is_reviewed_by_three_departments_and_tiered_to_the_gene
             .unwrap()
             .id;
         h.act(id, "qian.hao", approve()).await;
-        h.act(id, "feng.yu", approve()).await;
-        // Marketing's review is not its own author's: the other salesperson signs.
+        // Finance and marketing review at the same time; marketing's review is not its
+        // own author's: the other salesperson signs.
         let view = h.engine.instance(id).await.unwrap();
-        assert_eq!(holders(&view), ["zheng.hui"]);
-        h.act(id, "zheng.hui", approve()).await
+        assert_eq!(
+            view.current_steps,
+            ["joint_review", "finance_review", "marketing_review"]
+        );
+        assert_eq!(holders(&view), ["feng.yu", "jiang.hua", "zheng.hui"]);
+        h.act(id, "zheng.hui", approve()).await;
+        h.act(id, "feng.yu", approve()).await
     };
     let small = run(plan("regular", 50_000.0, false)).await;
     assert_eq!(small.outcome.as_deref(), Some("approved"));
@@ -328,6 +349,29 @@ async fn a_business_plan_is_reviewed_by_three_departments_and_tiered_to_the_gene
     assert_eq!(changed.current_steps, vec!["gm_approval"], "004 二(一)8");
     let view = h.act(changed.id, "han.bo", approve()).await;
     assert_eq!(view.outcome.as_deref(), Some("approved"));
+    assert!(
+        view.links.iter().any(|l| !l.incoming && l.other.0 == 2),
+        "the change links to the plan it changes"
+    );
+    // Finance refuses: the plan ends once marketing has given its opinion too.
+    let id = h
+        .engine
+        .start(
+            "business_plan",
+            "lin.feng",
+            plan("regular", 10_000.0, false),
+        )
+        .await
+        .unwrap()
+        .id;
+    h.act(id, "qian.hao", approve()).await;
+    let view = h.act(id, "jiang.hua", reject()).await;
+    assert_eq!(
+        view.status,
+        signoff_engine::runtime::InstanceStatus::Running
+    );
+    let view = h.act(id, "zheng.hui", approve()).await;
+    assert_eq!(view.outcome.as_deref(), Some("rejected"));
 }
 
 #[tokio::test]

@@ -1118,3 +1118,26 @@ async fn a_statement_names_its_sales_in_the_browser_and_both_pages_link_each_oth
     );
     assert!(page.contains("引用本申请"));
 }
+
+#[tokio::test]
+async fn the_new_request_form_leaves_out_what_a_step_fills_in() {
+    let web = Web::start("web-step-only").await;
+    let (client, _) = web.sign_in("ma.chao").await;
+    let page = |path: &'static str| {
+        let client = client.clone();
+        let url = web.url(path);
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let sale = page("/requests/new/sales_confirmation").await;
+    assert!(sale.contains("name=\"customer\""));
+    assert!(
+        !sale.contains("name=\"confirmation_no\""),
+        "the coordinator registers it"
+    );
+    let report = page("/requests/new/onsite_report").await;
+    assert!(report.contains("name=\"work_summary\""));
+    assert!(
+        !report.contains("name=\"customer_rating\""),
+        "the customer rates at its step"
+    );
+}

@@ -265,6 +265,17 @@ impl<'a> Checker<'a> {
         if (f.process.is_some() || f.step.is_some()) && kind != FieldType::Request {
             misplaced(self, "process/step", "request");
         }
+        if f.step_only && f.required {
+            self.error(
+                Code::MisplacedKey,
+                f.id.at,
+                format!(
+                    "`{}` is `step_only` and `required`: the submitter cannot fill it in",
+                    f.id
+                ),
+                Some("drop `required` and list the field under the step's `required:`".into()),
+            );
+        }
         if let (Some(step), None) = (&f.step, &f.process) {
             self.error(
                 Code::MissingKey,
@@ -581,6 +592,28 @@ impl<'a> Checker<'a> {
             self.check_step(step, &flow);
         }
         self.check_reachability(&flow);
+        self.check_step_only();
+    }
+
+    /// A `step_only` field is filled in at a step, so some step must list it as editable.
+    fn check_step_only(&mut self) {
+        let steps = self.def.all_steps();
+        for f in self.def.form.fields.iter().filter(|f| f.step_only) {
+            let editable = steps
+                .iter()
+                .any(|s| s.editable.iter().any(|e| e.value == f.id.value));
+            if !editable {
+                self.error(
+                    Code::MissingKey,
+                    f.id.at,
+                    format!(
+                        "`{}` is `step_only` but no step lists it as `editable`",
+                        f.id
+                    ),
+                    Some("add it to the `editable:` of the step that fills it in".into()),
+                );
+            }
+        }
     }
 
     fn check_step(&mut self, step: &Step, flow: &Flow) {

@@ -336,6 +336,24 @@ pub fn references<'f>(fields: &'f [Field], form: &Value) -> Vec<(String, &'f Fie
     found
 }
 
+/// Refuses values the submitter gave for `step_only` fields, which their steps fill in.
+pub fn refuse_step_only(def: &ProcessDef, input: &Value) -> Result<(), FormErrors> {
+    let mut errors = FormErrors::default();
+    for field in def.form.fields.iter().filter(|f| f.step_only) {
+        if input.get(&field.id.value).is_some_and(|v| !v.is_null()) {
+            errors.add(
+                &field.id.value,
+                "is filled in at its step, not when the request is submitted",
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// Validates a whole request form: fields, then computed values, then rules. Returns the
 /// stored form (fields plus computed values).
 pub fn validate_form(

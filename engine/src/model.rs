@@ -301,6 +301,11 @@ pub struct Field {
     /// a cash sale waiting for its payment.
     #[serde(default)]
     pub step: Option<Located<String>>,
+    /// Filled in at a step that lists it as `editable` (a customer's rating, the
+    /// confirmation number), never by the submitter: left off the new-request form,
+    /// refused at submission, and kept as it is when a returned request is resubmitted.
+    #[serde(default)]
+    pub step_only: bool,
 }
 
 /// One choice of an enum field.
@@ -901,6 +906,16 @@ impl ProcessDef {
 
     pub fn field(&self, id: &str) -> Option<&Field> {
         self.form.fields.iter().find(|f| f.id.value == id)
+    }
+
+    /// The fields the submitter fills in (all but the `step_only` ones).
+    pub fn submitter_fields(&self) -> Vec<Field> {
+        self.form
+            .fields
+            .iter()
+            .filter(|f| !f.step_only)
+            .cloned()
+            .collect()
     }
 }
 

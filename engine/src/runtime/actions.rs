@@ -247,7 +247,7 @@ impl Machine<'_, '_> {
             }
             ActionKind::Resubmit => {
                 let changes = match &request.form {
-                    Some(form) => Some(self.replace_form(form)?),
+                    Some(form) => Some(self.replace_form(&self.keep_step_only(form))?),
                     None => None,
                 };
                 if changes.is_some() {
@@ -504,6 +504,22 @@ impl Machine<'_, '_> {
         if let Some(obj) = form.as_object_mut() {
             for c in &self.def.form.computed {
                 obj.remove(&c.id.value);
+            }
+        }
+        form
+    }
+
+    /// The submitter's new form with the stored values of the `step_only` fields, which
+    /// only their steps change.
+    fn keep_step_only(&self, input: &Value) -> Value {
+        let mut form = input.clone();
+        if let Some(obj) = form.as_object_mut() {
+            for field in self.def.form.fields.iter().filter(|f| f.step_only) {
+                let id = &field.id.value;
+                match self.inst.form.get(id) {
+                    Some(stored) => obj.insert(id.clone(), stored.clone()),
+                    None => obj.remove(id),
+                };
             }
         }
         form

@@ -645,6 +645,7 @@ impl Core {
                         .map(|v| (v.id.value.clone(), v.initial.clone().unwrap_or(Value::Null)))
                         .collect(),
                 );
+                crate::form::refuse_step_only(&def, &form).map_err(EngineError::InvalidForm)?;
                 let scope = machine::scope_for(env, &submitter, &Value::Null, &vars);
                 let form = validate_form(&def, &form, &self.registry.directory, &scope)
                     .map_err(EngineError::InvalidForm)?;

@@ -78,7 +78,7 @@ fn request_form(
         );
     };
     let widgets = forms::widgets(
-        &def.form.fields,
+        &def.submitter_fields(),
         raw,
         errors,
         state.engine.directory(),
@@ -116,7 +116,7 @@ pub async fn new_request(
             &format!("no process `{process}`"),
         );
     };
-    let (form, shown, errors) = forms::parse(&def.form.fields, &raw);
+    let (form, shown, errors) = forms::parse(&def.submitter_fields(), &raw);
     // "Add a line" posts the form to itself: one more row, nothing submitted.
     if let Some(table) = raw.get("_add_line") {
         let extra = HashMap::from([(table.clone(), 1usize)]);

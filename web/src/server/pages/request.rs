@@ -211,7 +211,7 @@ async fn task_page(
                 .map(|f| f.raw.clone())
                 .unwrap_or_else(|| forms::raw_of(&d.form.fields, &view.form));
             forms::widgets(
-                &d.form.fields,
+                &d.submitter_fields(),
                 &raw,
                 &failed_ref.map(|f| f.errors.clone()).unwrap_or_default(),
                 state.engine.directory(),
@@ -282,7 +282,7 @@ fn read_posted_form(
         }
     }
     if action == Some(ActionKind::Resubmit) {
-        let (form, kept, bad) = forms::parse(&def.form.fields, raw);
+        let (form, kept, bad) = forms::parse(&def.submitter_fields(), raw);
         errors.extend(bad);
         request.form = Some(form);
         return (kept, errors);
