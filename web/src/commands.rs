@@ -484,6 +484,7 @@ async fn simulate(
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let mut options = EngineOptions::new(format!("sqlite://{}", db.display()), processes);
     options.clock = clock.clone();
+    options.dry_run = true;
     let engine = Engine::open(options).await?;
     let outcome = drive(&engine, &clock, process, form, submitter, decide).await;
     engine.shutdown().await;
@@ -550,12 +551,16 @@ async fn simulate(
                 println!("{:<28}   ({})", "", note.as_str().unwrap_or_default());
             }
         }
+        // Still running: it waits for something a dry run cannot do (another request).
+        let waiting = (view.status == signoff_engine::runtime::InstanceStatus::Running)
+            .then(|| format!("waiting at {}", view.current_steps.join(", ")));
         println!(
             "=> {} {}",
             view.status.as_str(),
             view.outcome
                 .clone()
                 .or(view.incident.clone())
+                .or(waiting)
                 .unwrap_or_default()
         );
     }

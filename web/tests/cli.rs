@@ -453,3 +453,48 @@ fn simulate_shows_who_may_not_decide_and_where_the_step_goes() {
         .unwrap()
         .contains("`tang.jie` may not decide"));
 }
+
+#[test]
+fn simulate_walks_steps_that_need_values_and_references_it_cannot_check() {
+    let dir = temp_dir("simulate-links");
+    let processes = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes");
+    let run = |process: &str, user: &str, form: &str| {
+        std::fs::write(dir.join("form.json"), form).unwrap();
+        let out = signoff()
+            .args(["simulate", process, "--as", user, "--form"])
+            .arg(dir.join("form.json"))
+            .arg("--processes")
+            .arg(&processes)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    // The coordinator's required number is not typed in a dry run; the monthly sale then
+    // waits for its statement.
+    let sale = run(
+        "sales_confirmation",
+        "ma.chao",
+        r#"{"customer": "某集团", "customer_type": "monthly", "salesperson": "lin.feng",
+            "items": [{"item": "维保", "quantity": 1, "unit_price": 100}], "invoice_date": "2026-10-12"}"#,
+    );
+    assert!(sale.contains("register"), "{sale}");
+    assert!(
+        sale.ends_with("=> running waiting at await_statement\n"),
+        "{sale}"
+    );
+    // A statement's sales do not exist in the scratch database: they are not checked.
+    let statement = run(
+        "monthly_statement",
+        "wu.xia",
+        r#"{"customer": "某集团", "month": "2026-10", "sales": [{"sale": 1, "amount": 100}]}"#,
+    );
+    assert!(
+        statement.ends_with("=> completed completed\n"),
+        "{statement}"
+    );
+}

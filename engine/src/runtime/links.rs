@@ -55,6 +55,9 @@ impl Machine<'_, '_> {
     /// Checks the form's references and records them, replacing the earlier ones. A bad
     /// reference is a field error, like any other invalid value.
     pub async fn record_links(&mut self, actor: &str) -> Result<(), EngineError> {
+        if self.env.dry_run {
+            return Ok(());
+        }
         let def = std::sync::Arc::clone(&self.def);
         let refs = references(&def.form.fields, &self.inst.form);
         let had: i64 =
@@ -154,6 +157,9 @@ impl Machine<'_, '_> {
 
     /// Queues the effects of `step`'s `links` on the requests the form names.
     pub(super) fn queue_links(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
+        if self.env.dry_run {
+            return Ok(());
+        }
         for link in &step.links {
             let action = self.link_action(link, run)?;
             let def = std::sync::Arc::clone(&self.def);

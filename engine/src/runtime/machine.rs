@@ -33,6 +33,8 @@ pub struct Env<'a> {
     pub directory: &'a Directory,
     pub calendar: &'a Calendar,
     pub now: DateTime<Utc>,
+    /// See [`super::EngineOptions::dry_run`].
+    pub dry_run: bool,
     pub links: std::sync::Mutex<VecDeque<PendingLink>>,
 }
 

@@ -117,6 +117,8 @@ struct Core {
     mail_queued: Arc<Notify>,
     /// Checks of submitted definitions running at once (see [`policy::MAX_CHECKS`]).
     checks: Arc<tokio::sync::Semaphore>,
+    /// See [`EngineOptions::dry_run`].
+    dry_run: bool,
 }
 
 /// How to open an engine.
@@ -128,6 +130,10 @@ pub struct EngineOptions {
     pub clock: Arc<dyn Clock>,
     /// Where the web inbox is reached; links in mail start with it.
     pub base_url: String,
+    /// A dry run (`signoff simulate`): fields a step requires are not enforced and
+    /// references to other requests are neither checked nor acted on, since a scratch
+    /// database holds no other requests and nobody types the step's values.
+    pub dry_run: bool,
 }
 
 /// Where the web server listens by default, and so where mail links point.
@@ -142,6 +148,7 @@ impl EngineOptions {
             processes: processes.into(),
             clock: Arc::new(crate::clock::SystemClock),
             base_url: DEFAULT_BASE_URL.into(),
+            dry_run: false,
         }
     }
 }
@@ -183,6 +190,7 @@ impl Engine {
             planner: Planner::new(templates, &options.base_url),
             processes: options.processes,
             mail_queued: Arc::new(Notify::new()),
+            dry_run: options.dry_run,
         });
         let task = tokio::spawn(run_writer(Arc::clone(&core), writer_conn, rx));
         Ok(Engine {
@@ -612,6 +620,7 @@ impl Core {
             directory: &self.registry.directory,
             calendar: &calendar,
             now,
+            dry_run: self.dry_run,
             links: Default::default(),
         };
         let reply = self.run(conn, &env, command).await?;
