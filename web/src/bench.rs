@@ -1,96 +1,279 @@
-//! `signoff bench`: reimbursements started and driven to the end by concurrent clients
-//! through the engine API, on a file database, with latency percentiles.
+//! `signoff bench`: the write path and the inbox measured at several numbers of open
+//! requests. For each scale N, on a fresh file database: N requests of the bench process
+//! are started (wave 1), then every first-step task is approved (wave 2), then every
+//! second-step task (wave 3), each wave by concurrent clients through the engine API.
+//! Between the waves the inbox of an approver holding N open tasks is timed, and at the
+//! end that of an approver holding 20 among the N finished requests. Each row gives
+//! actions/s, p50/p99 latency, CPU per action and the peak resident memory.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use signoff_engine::runtime::{ActionKind, ActionRequest, Engine, InstanceId, TaskStatus};
+use signoff_engine::runtime::{
+    ActionKind, ActionRequest, Engine, EngineOptions, InstanceView, TaskId, TaskQuery, TaskStatus,
+};
+use tokio::sync::Mutex;
 
-pub struct BenchResult {
-    pub requests: usize,
+/// The two-step approval the peers are measured on, used when no `--process` is given.
+pub const TWO_STEP: &str = include_str!("../bench/two_step.yaml");
+
+/// The submitter of the measured requests, and the approvers of their two steps.
+const SUBMITTER: &str = "li.na";
+const FIRST_APPROVER: &str = "liu.qiang";
+/// A submitter with another manager, whose 20 requests stay open among the finished.
+const OTHER_SUBMITTER: &str = "zhang.wei";
+const OTHER_APPROVER: &str = "chen.jing";
+const OTHER_OPEN: usize = 20;
+/// Inbox reads timed per measurement.
+const INBOX_READS: usize = 200;
+
+/// One wave's measurements.
+pub struct Wave {
+    pub name: &'static str,
     pub actions: usize,
     pub elapsed: Duration,
+    pub cpu: Duration,
+    /// Sorted.
     pub latencies: Vec<Duration>,
 }
 
-async fn task_of(
-    engine: &Engine,
-    id: InstanceId,
-    user: &str,
-) -> anyhow::Result<signoff_engine::runtime::TaskId> {
-    let view = engine.instance(id).await?;
+impl Wave {
+    fn per_second(&self) -> f64 {
+        self.actions as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn cpu_us_per_action(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.actions.max(1) as f64
+    }
+}
+
+/// An inbox timed: whose, holding how many open tasks, and the sorted read times.
+pub struct Inbox {
+    pub user: &'static str,
+    pub open: usize,
+    pub latencies: Vec<Duration>,
+}
+
+/// Everything measured at one scale.
+pub struct Scale {
+    pub open: usize,
+    pub waves: Vec<Wave>,
+    pub inboxes: Vec<Inbox>,
+    pub peak_rss_mb: f64,
+}
+
+/// The process's user + system CPU time so far (Linux `/proc/self/stat`).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) are space-separated; utime
+    // and stime are the 14th and 15th fields, in clock ticks (100 per second on Linux).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// The peak resident set size so far, in MB (`VmHWM`).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn form(i: usize) -> serde_json::Value {
+    json!({"amount": 100 + (i % 900), "purpose": format!("bench request {i}")})
+}
+
+/// The open task of `view` held by `user`, if any.
+fn task_of(view: &InstanceView, user: &str) -> Option<TaskId> {
     view.tasks
         .iter()
-        .find(|t| t.assignee == user && t.status == TaskStatus::Open)
+        .find(|t| t.status == TaskStatus::Open && t.assignee == user)
         .map(|t| t.id)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "{user} has no task on request {id} (at {:?})",
-                view.current_steps
-            )
-        })
 }
 
-async fn one_request(engine: &Engine, latencies: &mut Vec<Duration>) -> anyhow::Result<usize> {
-    let form = json!({
-        "region": "east", "purpose": "bench trip", "start_date": "2026-09-20", "end_date": "2026-09-21",
-        "lines": [{"category": "transport", "date": "2026-09-20", "amount": 120.5}], "receipts": 1
-    });
-    let mut timed = Instant::now();
-    let id = engine.start("reimbursement", "li.na", form).await?.id;
-    latencies.push(timed.elapsed());
-    let steps = [
-        ("liu.qiang", ActionKind::Approve),
-        ("song.yi", ActionKind::Approve),
-        ("feng.yu", ActionKind::Claim),
-        ("feng.yu", ActionKind::Complete),
-    ];
-    for (user, action) in steps {
-        let task = task_of(engine, id, user).await?;
-        timed = Instant::now();
-        engine.act(task, user, ActionRequest::new(action)).await?;
-        latencies.push(timed.elapsed());
-    }
-    let done = engine.instance(id).await?;
-    anyhow::ensure!(
-        done.outcome.as_deref() == Some("approved"),
-        "request {id} ended {:?}",
-        done.outcome
-    );
-    Ok(1 + steps.len())
-}
-
-pub async fn run(engine: Engine, requests: usize, clients: usize) -> anyhow::Result<BenchResult> {
-    let next = Arc::new(AtomicUsize::new(0));
+/// Runs `work` on every item with `clients` concurrent clients; the wave's timing and
+/// what `work` returned (the next step's tasks), in the order they came back.
+async fn wave<T, R, F, Fut>(
+    name: &'static str,
+    items: Vec<T>,
+    clients: usize,
+    work: F,
+) -> anyhow::Result<(Wave, Vec<R>)>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<Option<R>>> + Send,
+{
+    let actions = items.len();
+    let queue = Arc::new(Mutex::new(items));
+    let work = Arc::new(work);
+    let cpu = cpu_time();
     let started = Instant::now();
     let mut handles = Vec::new();
     for _ in 0..clients.max(1) {
-        let engine = engine.clone();
-        let next = Arc::clone(&next);
+        let (queue, work) = (Arc::clone(&queue), Arc::clone(&work));
         handles.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut actions = 0;
-            while next.fetch_add(1, Ordering::SeqCst) < requests {
-                actions += one_request(&engine, &mut latencies).await?;
+            let (mut latencies, mut next) = (Vec::new(), Vec::new());
+            loop {
+                let Some(item) = queue.lock().await.pop() else {
+                    break;
+                };
+                let timed = Instant::now();
+                let task = work(item).await?;
+                latencies.push(timed.elapsed());
+                next.extend(task);
             }
-            anyhow::Ok((actions, latencies))
+            anyhow::Ok((latencies, next))
         }));
     }
-    let mut actions = 0;
-    let mut latencies = Vec::new();
+    let (mut latencies, mut next) = (Vec::new(), Vec::new());
     for h in handles {
-        let (a, l) = h.await??;
-        actions += a;
+        let (l, n) = h.await??;
         latencies.extend(l);
+        next.extend(n);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let wave = Wave {
+        name,
+        actions,
+        elapsed,
+        cpu: cpu_time().saturating_sub(cpu),
+        latencies,
+    };
+    Ok((wave, next))
+}
+
+async fn time_inbox(engine: &Engine, user: &'static str) -> anyhow::Result<Inbox> {
+    let query = TaskQuery {
+        user: user.into(),
+        limit: Some(50),
+        ..TaskQuery::default()
+    };
+    let open = engine.tasks(&query).await?.len();
+    let mut latencies = Vec::with_capacity(INBOX_READS);
+    for _ in 0..INBOX_READS {
+        let timed = Instant::now();
+        engine.tasks(&query).await?;
+        latencies.push(timed.elapsed());
     }
     latencies.sort();
-    Ok(BenchResult {
-        requests,
-        actions,
-        elapsed: started.elapsed(),
+    Ok(Inbox {
+        user,
+        open,
         latencies,
+    })
+}
+
+/// A folder with the directory and calendar of `processes` and the bench definition.
+pub fn bench_processes(processes: &Path, definition: &str, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for file in ["org.yaml", "calendar.yaml"] {
+        std::fs::copy(processes.join(file), dir.join(file))?;
+    }
+    std::fs::write(dir.join("bench.yaml"), definition)?;
+    Ok(())
+}
+
+/// Measures one scale on a fresh database at `db` (a file path).
+pub async fn run_scale(
+    db: &Path,
+    processes: &Path,
+    process: &str,
+    open: usize,
+    clients: usize,
+) -> anyhow::Result<Scale> {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let options = EngineOptions::new(format!("sqlite://{}", db.display()), processes);
+    let engine = Engine::open(options).await?;
+    for i in 0..OTHER_OPEN {
+        engine.start(process, OTHER_SUBMITTER, form(i)).await?;
+    }
+    let scale = drive(&engine, process, open, clients).await;
+    engine.shutdown().await;
+    scale
+}
+
+async fn drive(
+    engine: &Engine,
+    process: &str,
+    open: usize,
+    clients: usize,
+) -> anyhow::Result<Scale> {
+    let (e, p) = (engine.clone(), process.to_string());
+    let (start, first) = wave("start", (0..open).collect(), clients, move |i| {
+        let (e, p) = (e.clone(), p.clone());
+        async move {
+            let view = e.start(&p, SUBMITTER, form(i)).await?;
+            Ok(task_of(&view, FIRST_APPROVER))
+        }
+    })
+    .await?;
+    anyhow::ensure!(
+        first.len() == open,
+        "{} first tasks for {open} requests",
+        first.len()
+    );
+    let mut inboxes = vec![time_inbox(engine, FIRST_APPROVER).await?];
+    let e = engine.clone();
+    let (approve1, second) = wave("approve 1", first, clients, move |task| {
+        let e = e.clone();
+        async move {
+            let view = e
+                .act(
+                    task,
+                    FIRST_APPROVER,
+                    ActionRequest::new(ActionKind::Approve),
+                )
+                .await?;
+            let next = view
+                .tasks
+                .into_iter()
+                .find(|t| t.status == TaskStatus::Open);
+            Ok(next.map(|t| (t.id, t.assignee)))
+        }
+    })
+    .await?;
+    anyhow::ensure!(
+        second.len() == open,
+        "{} second tasks for {open} requests",
+        second.len()
+    );
+    let e = engine.clone();
+    let (approve2, _) = wave(
+        "approve 2",
+        second,
+        clients,
+        move |(task, who): (TaskId, String)| {
+            let e = e.clone();
+            async move {
+                let view = e
+                    .act(task, &who, ActionRequest::new(ActionKind::Approve))
+                    .await?;
+                anyhow::ensure!(view.outcome.is_some(), "request {} did not end", view.id);
+                Ok(None::<()>)
+            }
+        },
+    )
+    .await?;
+    inboxes.push(time_inbox(engine, OTHER_APPROVER).await?);
+    Ok(Scale {
+        open,
+        waves: vec![start, approve1, approve2],
+        inboxes,
+        peak_rss_mb: peak_rss_mb(),
     })
 }
 
@@ -128,23 +311,79 @@ pub fn mail_render_cost() -> anyhow::Result<Duration> {
     Ok(start.elapsed() / RENDERS)
 }
 
-pub fn report(r: &BenchResult, clients: usize, db: &str, render: Duration) -> String {
-    let secs = r.elapsed.as_secs_f64().max(1e-9);
-    let (p50, p90, p99, max) = (
-        percentile(&r.latencies, 0.50),
-        percentile(&r.latencies, 0.90),
-        percentile(&r.latencies, 0.99),
-        percentile(&r.latencies, 1.0),
+/// The table of every scale, then one `BENCH` line per scale (the largest last).
+pub fn report(scales: &[Scale], clients: usize, render: Duration) -> String {
+    let mut out = format!(
+        "clients {clients}; mail render {:.1} µs/message\n\n{:>8}  {:<10} {:>8} {:>10} {:>8} {:>8} {:>10}\n",
+        render.as_secs_f64() * 1e6,
+        "open",
+        "wave",
+        "actions",
+        "actions/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU µs/act"
     );
-    let render_us = render.as_secs_f64() * 1e6;
+    for s in scales {
+        for w in &s.waves {
+            out += &format!(
+                "{:>8}  {:<10} {:>8} {:>10.1} {:>8.2} {:>8.2} {:>10.0}\n",
+                s.open,
+                w.name,
+                w.actions,
+                w.per_second(),
+                percentile(&w.latencies, 0.5),
+                percentile(&w.latencies, 0.99),
+                w.cpu_us_per_action()
+            );
+        }
+        for i in &s.inboxes {
+            out += &format!(
+                "{:>8}  inbox of {} ({} open): p50 {:.2} ms, p99 {:.2} ms\n",
+                s.open,
+                i.user,
+                i.open,
+                percentile(&i.latencies, 0.5),
+                percentile(&i.latencies, 0.99)
+            );
+        }
+        out += &format!(
+            "{:>8}  peak resident memory {:.0} MB\n",
+            s.open, s.peak_rss_mb
+        );
+    }
+    out.push('\n');
+    for s in scales {
+        out += &bench_line(s);
+    }
+    out
+}
+
+fn bench_line(s: &Scale) -> String {
+    let actions: usize = s.waves.iter().map(|w| w.actions).sum();
+    let elapsed: f64 = s.waves.iter().map(|w| w.elapsed.as_secs_f64()).sum();
+    let cpu: f64 = s.waves.iter().map(|w| w.cpu.as_secs_f64()).sum();
+    let mut all: Vec<Duration> = s.waves.iter().flat_map(|w| w.latencies.clone()).collect();
+    all.sort();
+    let inbox_p99 = s
+        .inboxes
+        .iter()
+        .map(|i| percentile(&i.latencies, 0.99))
+        .fold(0.0, f64::max);
     format!(
-        "database        {db}\nclients         {clients}\nrequests        {}\nwrite actions   {} (start + approve + approve + claim + complete)\nelapsed         {:.2} s\nrequests/s      {:.1}\nactions/s       {:.1}\nlatency p50     {p50:.2} ms\nlatency p90     {p90:.2} ms\nlatency p99     {p99:.2} ms\nlatency max     {max:.2} ms\nmail render     {render_us:.1} µs/message\nBENCH requests_per_s={:.1} actions_per_s={:.1} p50_ms={p50:.2} p99_ms={p99:.2} mail_render_us={render_us:.1}\n",
-        r.requests,
-        r.actions,
-        secs,
-        r.requests as f64 / secs,
-        r.actions as f64 / secs,
-        r.requests as f64 / secs,
-        r.actions as f64 / secs,
+        "BENCH open={} requests_per_s={:.1} actions_per_s={:.1} p50_ms={:.2} p99_ms={:.2} cpu_us_per_action={:.0} inbox_p99_ms={:.2} peak_rss_mb={:.0}\n",
+        s.open,
+        s.open as f64 / elapsed.max(1e-9),
+        actions as f64 / elapsed.max(1e-9),
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        cpu * 1e6 / actions.max(1) as f64,
+        inbox_p99,
+        s.peak_rss_mb
     )
+}
+
+/// Where the bench keeps its databases and definitions.
+pub fn scratch(db: &str) -> PathBuf {
+    PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db))
 }

@@ -16,7 +16,7 @@ use signoff_engine::runtime::{
     SignerPosition, TaskId, TaskQuery, TaskStatus,
 };
 
-use crate::{bench, Command, MailArgs, Store};
+use crate::{bench, Command, Store};
 use signoff_web::server;
 
 pub fn is_engine_command(command: &Command) -> bool {
@@ -218,28 +218,34 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Bench {
             db,
-            requests,
+            open,
             clients,
+            process,
             processes,
         } => {
-            if let Some(path) = db.strip_prefix("sqlite://") {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
-                }
-            }
-            let (engine, _) = open(
-                &Store {
-                    db: db.clone(),
-                    processes,
-                    mail: MailArgs::defaults(),
-                },
-                Arc::new(SystemClock),
+            let definition = match &process {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                None => bench::TWO_STEP.to_string(),
+            };
+            let id = signoff_engine::loader::SourceFile::from_bytes(
+                Path::new("bench.yaml"),
+                definition.clone().into_bytes(),
             )
-            .await?;
-            let result = bench::run(engine.clone(), requests, clients).await;
-            engine.shutdown().await;
+            .ok()
+            .and_then(|s| s.parse::<signoff_engine::model::ProcessDef>().ok())
+            .map(|d| d.id.value)
+            .context("the bench process does not parse; run `signoff check` on it")?;
+            let scratch = bench::scratch(&db);
+            let folder = scratch.with_extension("processes");
+            bench::bench_processes(&processes, &definition, &folder)?;
+            let mut scales = Vec::new();
+            for n in open {
+                let file = scratch.with_extension(format!("{n}.db"));
+                scales.push(bench::run_scale(&file, &folder, &id, n, clients).await?);
+            }
             let render = bench::mail_render_cost()?;
-            print!("{}", bench::report(&result?, clients, &db, render));
+            print!("{}", bench::report(&scales, clients, render));
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}

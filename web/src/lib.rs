@@ -40,15 +40,6 @@ pub struct MailArgs {
 }
 
 impl MailArgs {
-    pub fn defaults() -> MailArgs {
-        MailArgs {
-            smtp: "log".into(),
-            smtp_ca: None,
-            mail_from: signoff_engine::notify::outbox::DEFAULT_FROM.into(),
-            base_url: signoff_engine::runtime::DEFAULT_BASE_URL.into(),
-        }
-    }
-
     /// The sender's settings; call inside the async runtime (an SMTP pool lives there).
     pub fn sender_options(&self) -> anyhow::Result<signoff_engine::notify::SenderOptions> {
         let ca = match &self.smtp_ca {

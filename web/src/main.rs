@@ -192,14 +192,22 @@ pub enum Command {
         #[command(flatten)]
         store: Store,
     },
-    /// Benchmark: reimbursements driven to the end by concurrent clients.
+    /// Benchmark: at each number of open requests, start them all, approve every first
+    /// step, then every second step, with concurrent clients; time the inboxes.
     Bench {
-        #[arg(long, default_value = "sqlite://signoff-bench.db")]
+        /// The database file (recreated for each scale, with the scale in its name).
+        #[arg(long, default_value = "signoff-bench.db")]
         db: String,
-        #[arg(long, default_value_t = 2000)]
-        requests: usize,
+        /// The numbers of open requests to measure at, e.g. `1000,10000,100000`.
+        #[arg(long, visible_alias = "requests", value_delimiter = ',', default_values_t = [1000, 10000])]
+        open: Vec<usize>,
         #[arg(long, default_value_t = 32)]
         clients: usize,
+        /// The process to drive (its first two steps must be approvals by one person
+        /// each); the shipped two-step approval when left out.
+        #[arg(long)]
+        process: Option<PathBuf>,
+        /// Where the directory (`org.yaml`) and calendar come from.
         #[arg(long, default_value = "processes")]
         processes: PathBuf,
     },

@@ -276,10 +276,13 @@ fn simulate_prints_the_path_without_writing() {
 }
 
 #[test]
-fn bench_prints_the_bench_line_last() {
-    let db = db_url("bench");
+fn bench_prints_a_row_per_wave_and_a_bench_line_per_scale() {
+    let dir = temp_dir("bench");
     let out = signoff()
-        .args(["bench", "--requests", "20", "--clients", "4", "--db", &db])
+        .args(["bench", "--open", "20,40", "--clients", "4", "--db"])
+        .arg(dir.join("bench.db"))
+        .arg("--processes")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes"))
         .output()
         .unwrap();
     assert!(
@@ -288,12 +291,35 @@ fn bench_prints_the_bench_line_last() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let last = text.lines().last().unwrap();
-    assert!(last.starts_with("BENCH requests_per_s="), "{last}");
-    for key in ["actions_per_s=", "p50_ms=", "p99_ms="] {
-        assert!(last.contains(key));
+    let lines: Vec<&str> = text.lines().collect();
+    let bench: Vec<&&str> = lines.iter().filter(|l| l.starts_with("BENCH ")).collect();
+    assert_eq!(bench.len(), 2, "{text}");
+    assert!(
+        bench[1].starts_with("BENCH open=40 requests_per_s="),
+        "{text}"
+    );
+    for key in [
+        "actions_per_s=",
+        "p50_ms=",
+        "p99_ms=",
+        "cpu_us_per_action=",
+        "inbox_p99_ms=",
+        "peak_rss_mb=",
+    ] {
+        assert!(bench[1].contains(key), "{key} in {}", bench[1]);
     }
-    assert!(text.contains("write actions   100"));
+    // Three waves of 40 actions each at the larger scale, and both inboxes timed.
+    for wave in ["start", "approve 1", "approve 2"] {
+        assert!(
+            lines.iter().any(|l| l.trim_start().starts_with("40")
+                && l.contains(wave)
+                && l.contains(" 40 ")),
+            "{wave}: {text}"
+        );
+    }
+    assert!(text.contains("inbox of liu.qiang (40 open)"), "{text}");
+    assert!(text.contains("inbox of chen.jing (20 open)"), "{text}");
+    assert!(lines.last().unwrap().starts_with("BENCH open=40"));
 }
 
 /// A plain HTTP/1.0 GET, so the test needs no HTTP client: (status line, body).

@@ -2,7 +2,7 @@
 //! transactional outbox it waits in, and the sender that delivers it.
 //!
 //! The runtime calls [`Planner::plan_since`] inside each action's transaction, so the
-//! outbox holds exactly the mail of committed actions. [`outbox::run`] delivers it.
+//! outbox holds exactly the mail of committed actions. `Engine::spawn_mailer` delivers it through [`outbox::lease`], [`outbox::send_batch`] and [`outbox::settle`].
 
 pub mod outbox;
 mod plan;

@@ -5,15 +5,17 @@
 //! Delivery is at least once: a message is leased before it is sent, and a crash after
 //! sending but before marking it sent means it is sent again once the lease runs out,
 //! with the same Message-ID.
+//!
+//! The sender never writes itself: it asks the engine's writer to lease a batch (one
+//! statement) and, after sending the batch concurrently, to settle it (one statement for
+//! the sent ones), so the marks share the group commit with the actions.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use serde::Serialize;
-use sqlx::{Row, SqlitePool};
-use tokio::sync::Notify;
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::clock::to_db;
 use crate::runtime::EngineError;
@@ -33,8 +35,14 @@ pub struct SenderOptions {
     pub max_retry: Duration,
     /// How often to look for due messages when nobody signals (retries, other servers).
     pub poll: Duration,
-    /// How long a message being sent is hidden from other senders.
+    /// How long a message being sent is hidden from other senders: longer than a try
+    /// may take (the SMTP timeout), short enough that after a crash the mail in flight
+    /// goes out again within seconds.
     pub lease: Duration,
+    /// Messages taken at once.
+    pub batch: i64,
+    /// Messages being sent at once (SMTP connections from the pool).
+    pub concurrency: usize,
 }
 
 impl SenderOptions {
@@ -46,7 +54,9 @@ impl SenderOptions {
             first_retry: Duration::from_secs(30),
             max_retry: Duration::from_secs(3600),
             poll: Duration::from_secs(5),
-            lease: Duration::from_secs(120),
+            lease: Duration::from_secs(15),
+            batch: 64,
+            concurrency: 16,
         }
     }
 }
@@ -108,15 +118,20 @@ pub struct MailQuery {
 
 /// Lists the outbox, newest first.
 pub async fn list(pool: &SqlitePool, query: &MailQuery) -> Result<Vec<MailView>, EngineError> {
-    let rows = sqlx::query(
+    // Only the filters given, so each finds its rows through its own index.
+    let mut sql = sqlx::QueryBuilder::new(
         "SELECT id, message_id, instance_id, kind, recipient, address, subject, status, attempts, last_error, created_at, sent_at \
-         FROM outbox WHERE ($1 IS NULL OR instance_id = $1) AND ($2 IS NULL OR status = $2) ORDER BY id DESC LIMIT $3",
-    )
-    .bind(query.instance)
-    .bind(query.status.map(MailStatus::as_str))
-    .bind(query.limit.unwrap_or(200).clamp(1, 10_000))
-    .fetch_all(pool)
-    .await?;
+         FROM outbox WHERE 1 = 1",
+    );
+    if let Some(instance) = query.instance {
+        sql.push(" AND instance_id = ").push_bind(instance);
+    }
+    if let Some(status) = query.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    sql.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(query.limit.unwrap_or(200).clamp(1, 10_000));
+    let rows = sql.build().fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| MailView {
@@ -139,8 +154,8 @@ pub async fn list(pool: &SqlitePool, query: &MailQuery) -> Result<Vec<MailView>,
 /// Counts of the outbox by status, for metrics: (pending, failed).
 pub async fn backlog(pool: &SqlitePool) -> Result<(i64, i64), EngineError> {
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0), \
-                COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) FROM outbox",
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE status = 'pending'), \
+                (SELECT COUNT(*) FROM outbox WHERE status = 'failed')",
     )
     .fetch_one(pool)
     .await?;
@@ -155,87 +170,176 @@ pub struct Pass {
     pub failed: usize,
 }
 
-/// Sends every message due now; returns what happened.
-pub async fn deliver_due(pool: &SqlitePool, options: &SenderOptions) -> Result<Pass, EngineError> {
-    let mut pass = Pass::default();
-    loop {
-        let now = Utc::now();
-        let due = sqlx::query(
-            "SELECT id, message_id, address, subject, body_text, body_html, attempts FROM outbox \
-             WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $1) ORDER BY id LIMIT 50",
-        )
-        .bind(to_db(now))
-        .fetch_all(pool)
-        .await?;
-        if due.is_empty() {
-            return Ok(pass);
+/// A message one sender has taken for one try.
+#[derive(Debug, Clone)]
+pub struct Leased {
+    pub mail: Outgoing,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+}
+
+/// What became of a leased message.
+#[derive(Debug, Clone)]
+pub enum Settled {
+    Sent(i64),
+    /// Not delivered; tried again at the time.
+    Retry {
+        id: i64,
+        error: String,
+        at: DateTime<Utc>,
+    },
+    /// Not delivered, for good.
+    Failed {
+        id: i64,
+        error: String,
+    },
+}
+
+impl Pass {
+    fn count(&mut self, settled: &Settled) {
+        match settled {
+            Settled::Sent(_) => self.sent += 1,
+            Settled::Retry { .. } => self.retrying += 1,
+            Settled::Failed { .. } => self.failed += 1,
         }
-        let mut progressed = false;
-        for row in due {
-            let id: i64 = row.get(0);
-            let attempts: i64 = row.get::<i64, _>(6) + 1;
-            let lease_until = now + chrono::Duration::from_std(options.lease).unwrap_or_default();
-            // The lease: only one sender (of possibly several servers) takes a message.
-            let leased = sqlx::query(
-                "UPDATE outbox SET attempts = $1, next_attempt_at = $2 WHERE id = $3 AND status = 'pending' \
-                 AND (next_attempt_at IS NULL OR next_attempt_at <= $4)",
-            )
-            .bind(attempts)
-            .bind(to_db(lease_until))
-            .bind(id)
-            .bind(to_db(now))
-            .execute(pool)
-            .await?
-            .rows_affected();
-            if leased != 1 {
-                continue;
+    }
+}
+
+/// Takes up to `limit` new messages and `limit` retries due at `now` (wall time) for one
+/// try, hidden from other senders until `until`: one statement.
+pub async fn lease(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Leased>, sqlx::Error> {
+    let rows = sqlx::query(
+        // New mail (no time set: due at once) oldest first, then retries that are due;
+        // each half through the (status, next_attempt_at) index in its order.
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 WHERE id IN \
+         (SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at IS NULL ORDER BY id LIMIT $3) \
+          UNION ALL \
+          SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3)) \
+         RETURNING id, message_id, address, subject, body_text, body_html, attempts",
+    )
+    .bind(to_db(until))
+    .bind(to_db(now))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Leased {
+            mail: Outgoing {
+                id: r.get(0),
+                message_id: r.get(1),
+                to: r.get(2),
+                subject: r.get(3),
+                text: r.get(4),
+                html: r.get(5),
+            },
+            attempts: r.get(6),
+        })
+        .collect())
+}
+
+/// Records what became of leased messages: the sent ones in one statement.
+pub async fn settle(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    results: &[Settled],
+) -> Result<(), sqlx::Error> {
+    let sent: Vec<i64> = results
+        .iter()
+        .filter_map(|r| match r {
+            Settled::Sent(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    if !sent.is_empty() {
+        let mut sql = sqlx::QueryBuilder::new("UPDATE outbox SET status = 'sent', sent_at = ");
+        sql.push_bind(to_db(now))
+            .push(", last_error = NULL WHERE id IN (");
+        let mut ids = sql.separated(", ");
+        for id in &sent {
+            ids.push_bind(id);
+        }
+        sql.push(")");
+        sql.build().execute(&mut *conn).await?;
+    }
+    for result in results {
+        match result {
+            Settled::Sent(_) => {}
+            Settled::Retry { id, error, at } => {
+                sqlx::query(
+                    "UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3",
+                )
+                .bind(error)
+                .bind(to_db(*at))
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
             }
-            progressed = true;
-            let mail = Outgoing {
-                id,
-                message_id: row.get(1),
-                to: row.get(2),
-                subject: row.get(3),
-                text: row.get(4),
-                html: row.get(5),
-            };
-            match options.transport.send(&options.from, &mail).await {
-                Ok(()) => {
-                    sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
-                        .bind(to_db(Utc::now()))
-                        .bind(id)
-                        .execute(pool)
-                        .await?;
-                    tracing::info!(id, to = %mail.to, subject = %mail.subject, "mail sent");
-                    pass.sent += 1;
-                }
-                Err(e) if e.permanent || attempts >= i64::from(options.max_attempts) => {
-                    sqlx::query("UPDATE outbox SET status = 'failed', last_error = $1, next_attempt_at = NULL WHERE id = $2")
-                        .bind(&e.message)
-                        .bind(id)
-                        .execute(pool)
-                        .await?;
-                    tracing::error!(id, to = %mail.to, attempts, error = %e, "mail failed for good");
-                    pass.failed += 1;
-                }
-                Err(e) => {
-                    let wait = backoff(options, attempts);
-                    let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                    sqlx::query(
-                        "UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3",
-                    )
-                    .bind(&e.message)
-                    .bind(to_db(next))
+            Settled::Failed { id, error } => {
+                sqlx::query("UPDATE outbox SET status = 'failed', last_error = $1, next_attempt_at = NULL WHERE id = $2")
+                    .bind(error)
                     .bind(id)
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await?;
-                    tracing::warn!(id, to = %mail.to, attempts, retry_in = ?wait, error = %e, "mail not sent; will retry");
-                    pass.retrying += 1;
-                }
             }
         }
-        if !progressed {
-            return Ok(pass);
+    }
+    Ok(())
+}
+
+/// Sends a leased batch, `options.concurrency` at a time; what became of each.
+pub async fn send_batch(
+    options: &SenderOptions,
+    batch: Vec<Leased>,
+    pass: &mut Pass,
+) -> Vec<Settled> {
+    use futures::StreamExt;
+    let results: Vec<Settled> = futures::stream::iter(batch)
+        .map(|leased| async move {
+            let result = options.transport.send(&options.from, &leased.mail).await;
+            settle_one(options, &leased, result)
+        })
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+    for settled in &results {
+        pass.count(settled);
+    }
+    results
+}
+
+/// A try's result as the outbox records it, logged.
+fn settle_one(
+    options: &SenderOptions,
+    leased: &Leased,
+    result: Result<(), super::SendError>,
+) -> Settled {
+    let (mail, attempts) = (&leased.mail, leased.attempts);
+    match result {
+        Ok(()) => {
+            tracing::info!(id = mail.id, to = %mail.to, subject = %mail.subject, "mail sent");
+            Settled::Sent(mail.id)
+        }
+        Err(e) if e.permanent || attempts >= i64::from(options.max_attempts) => {
+            tracing::error!(id = mail.id, to = %mail.to, attempts, error = %e, "mail failed for good");
+            Settled::Failed {
+                id: mail.id,
+                error: e.message,
+            }
+        }
+        Err(e) => {
+            let wait = backoff(options, attempts);
+            tracing::warn!(id = mail.id, to = %mail.to, attempts, retry_in = ?wait, error = %e, "mail not sent; will retry");
+            Settled::Retry {
+                id: mail.id,
+                error: e.message,
+                at: Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
+            }
         }
     }
 }
@@ -249,29 +353,6 @@ fn backoff(options: &SenderOptions, attempts: i64) -> Duration {
         .first_retry
         .saturating_mul(2u32.saturating_pow(doublings))
         .min(options.max_retry)
-}
-
-/// Runs the sender until the database closes: a pass whenever the engine signals new
-/// mail, and every `poll` for retries and for mail queued by other servers.
-pub async fn run(pool: SqlitePool, options: SenderOptions, signal: Arc<Notify>) {
-    tracing::info!(transport = %options.transport.describe(), "mail sender started");
-    let mut ticks = tokio::time::interval(options.poll);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        match deliver_due(&pool, &options).await {
-            Ok(_) => {}
-            Err(EngineError::Storage(sqlx::Error::PoolClosed)) => break,
-            Err(e) => tracing::error!(error = %e, "mail sender"),
-        }
-        if pool.is_closed() {
-            break;
-        }
-        tokio::select! {
-            _ = signal.notified() => {}
-            _ = ticks.tick() => {}
-        }
-    }
-    tracing::info!("mail sender stopped");
 }
 
 #[cfg(test)]

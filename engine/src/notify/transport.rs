@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// A message as the outbox holds it.
@@ -105,7 +106,10 @@ impl Transport {
             }
             let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
                 .map_err(|e| fail(e.to_string()))?
-                .timeout(Some(Duration::from_secs(30)));
+                // A try ends well within the outbox lease (15 s), so no other sender
+                // takes the message while it is still being sent.
+                .timeout(Some(Duration::from_secs(10)))
+                .pool_config(PoolConfig::new().max_size(16));
             if let Some(pem) = root_ca {
                 builder = builder.tls(tls_with_root(&url, pem).map_err(fail)?);
             }

@@ -10,6 +10,7 @@ mod assign;
 mod escalate;
 mod links;
 mod machine;
+mod mail;
 mod policy;
 mod queries;
 mod registry;
@@ -33,7 +34,7 @@ use crate::clock::{to_db, Clock};
 use crate::directory::Directory;
 use crate::form::validate_form;
 use crate::model::{EndOutcome, Outcome};
-use crate::notify::{outbox, MailQuery, MailView, Pass, Planner, SenderOptions, Templates};
+use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
 
 pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
@@ -84,11 +85,24 @@ enum Command {
         from: String,
         to: String,
     },
+    /// Takes due mail for one sender's try. Mail keeps wall time (`now`), not the
+    /// engine's clock: retries and leases are about the mail server, not the calendar.
+    LeaseMail {
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+        lease: Duration,
+    },
+    /// Records what became of leased mail.
+    SettleMail {
+        now: chrono::DateTime<chrono::Utc>,
+        results: Vec<outbox::Settled>,
+    },
 }
 
 enum Reply {
     Instance(InstanceId),
     Count(usize),
+    Mail(Vec<outbox::Leased>),
 }
 
 struct Job {
@@ -242,7 +256,7 @@ impl Engine {
     async fn send_for_instance(&self, command: Command) -> Result<InstanceView, EngineError> {
         match self.send(command).await? {
             Reply::Instance(id) => self.instance(id).await,
-            Reply::Count(_) => Err(EngineError::Closed),
+            _ => Err(EngineError::Closed),
         }
     }
 
@@ -318,7 +332,7 @@ impl Engine {
     pub async fn fire_due_timers(&self) -> Result<usize, EngineError> {
         match self.send(Command::FireDue).await? {
             Reply::Count(n) => Ok(n),
-            Reply::Instance(_) => Ok(0),
+            _ => Ok(0),
         }
     }
 
@@ -354,7 +368,7 @@ impl Engine {
             .await?
         {
             Reply::Count(n) => Ok(n),
-            Reply::Instance(_) => Ok(0),
+            _ => Ok(0),
         }
     }
 
@@ -401,21 +415,6 @@ impl Engine {
     /// Passwords and sessions, in this engine's database.
     pub fn accounts(&self) -> crate::accounts::Accounts {
         crate::accounts::Accounts::new(self.core.pool.clone())
-    }
-
-    /// Runs the mail sender until the engine shuts down: delivers what each commit queues
-    /// at once, retries on `options.poll`.
-    pub fn spawn_mailer(&self, options: SenderOptions) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(outbox::run(
-            self.core.pool.clone(),
-            options,
-            Arc::clone(&self.core.mail_queued),
-        ))
-    }
-
-    /// Delivers the mail due now, once (for commands that exit afterwards).
-    pub async fn deliver_mail(&self, options: &SenderOptions) -> Result<Pass, EngineError> {
-        outbox::deliver_due(&self.core.pool, options).await
     }
 
     /// The outbox, newest first.
@@ -917,6 +916,18 @@ impl Core {
                     .execute(&mut *conn)
                     .await?;
                 Ok(Reply::Count(1))
+            }
+            Command::LeaseMail {
+                now: wall,
+                limit,
+                lease,
+            } => {
+                let until = wall + chrono::Duration::from_std(lease).unwrap_or_default();
+                Ok(Reply::Mail(outbox::lease(conn, wall, until, limit).await?))
+            }
+            Command::SettleMail { now: wall, results } => {
+                outbox::settle(conn, wall, &results).await?;
+                Ok(Reply::Count(results.len()))
             }
         }
     }

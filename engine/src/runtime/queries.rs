@@ -85,37 +85,35 @@ pub enum PublishError {
 impl Engine {
     /// Requests by submitter, watcher and status, newest first.
     pub async fn requests(&self, query: &RequestQuery) -> Result<Vec<RequestSummary>, EngineError> {
-        let rows = sqlx::query(
-            "SELECT id, process_id, version, status, outcome, submitter, incident, created_at, updated_at FROM instances i \
-             WHERE ($1 IS NULL OR submitter = $1) \
-               AND ($2 IS NULL OR EXISTS (SELECT 1 FROM events e WHERE e.action = 'cc' AND e.detail = $2 AND e.instance_id = i.id)) \
-               AND ($3 IS NULL OR status = $3) \
-             ORDER BY id DESC LIMIT $4",
-        )
-        .bind(&query.submitter)
-        .bind(&query.watcher)
-        .bind(query.status.map(InstanceStatus::as_str))
-        .bind(query.limit.unwrap_or(200).clamp(1, 5000))
-        .fetch_all(&self.core.pool)
-        .await?;
+        // Only the filters given, so each finds its rows through its own index.
+        let mut sql = sqlx::QueryBuilder::new(
+            "SELECT id, process_id, version, status, outcome, submitter, incident, created_at, updated_at FROM instances WHERE 1 = 1",
+        );
+        if let Some(submitter) = &query.submitter {
+            sql.push(" AND submitter = ").push_bind(submitter);
+        }
+        if let Some(watcher) = &query.watcher {
+            sql.push(
+                " AND id IN (SELECT instance_id FROM events WHERE action = 'cc' AND detail = ",
+            )
+            .push_bind(watcher)
+            .push(")");
+        }
+        if let Some(status) = query.status {
+            sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(query.limit.unwrap_or(200).clamp(1, 5000));
+        let rows = sql.build().fetch_all(&self.core.pool).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let mut steps = self.per_request(&ids, "SELECT instance_id, step_id FROM step_runs WHERE status = 'active' AND instance_id IN ").await?;
+        let mut holders = self.per_request(&ids, "SELECT instance_id, COALESCE(delegate, assignee) FROM tasks WHERE status = 'open' AND instance_id IN ").await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id: i64 = row.get(0);
             let process: String = row.get(1);
             let version: i64 = row.get(2);
             let def = self.core.registry.version(&process, version);
-            let steps: Vec<String> = sqlx::query_scalar(
-                "SELECT step_id FROM step_runs WHERE instance_id = $1 AND status = 'active' ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(&self.core.pool)
-            .await?;
-            let holders: Vec<String> = sqlx::query_scalar(
-                "SELECT COALESCE(delegate, assignee) FROM tasks WHERE instance_id = $1 AND status = 'open' ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(&self.core.pool)
-            .await?;
             let incident: Option<String> = row.get(6);
             out.push(RequestSummary {
                 id: InstanceId(id),
@@ -123,6 +121,8 @@ impl Engine {
                     .as_ref()
                     .map_or_else(|| process.clone(), |d| d.name.to_string()),
                 current_steps: steps
+                    .remove(&id)
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|s| {
                         let name = def
@@ -137,7 +137,7 @@ impl Engine {
                 status: InstanceStatus::parse(row.get(3)),
                 outcome: row.get(4),
                 submitter: row.get(5),
-                holders,
+                holders: holders.remove(&id).unwrap_or_default(),
                 incident: incident
                     .and_then(|i| serde_json::from_str::<serde_json::Value>(&i).ok())
                     .and_then(|v| v["reason"].as_str().map(str::to_string)),
@@ -148,10 +148,37 @@ impl Engine {
         Ok(out)
     }
 
+    /// `select` (which ends in `instance_id IN `, and gives the id and a text) for all
+    /// `ids` in one statement, grouped by request in the order of their ids.
+    async fn per_request(
+        &self,
+        ids: &[i64],
+        select: &str,
+    ) -> Result<std::collections::HashMap<i64, Vec<String>>, EngineError> {
+        let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql = sqlx::QueryBuilder::new(select);
+        sql.push("(");
+        let mut list = sql.separated(", ");
+        for id in ids {
+            list.push_bind(id);
+        }
+        sql.push(") ORDER BY id");
+        for row in sql.build().fetch_all(&self.core.pool).await? {
+            out.entry(row.get(0)).or_default().push(row.get(1));
+        }
+        Ok(out)
+    }
+
     /// Open tasks, running requests and incidents, for monitoring.
     pub async fn counts(&self) -> Result<Counts, EngineError> {
         let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'open'), \
+            // Open tasks are on running requests (and those stopped by an incident):
+            // counted through them, so the count costs the open work, not the history.
+            "SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'open' AND instance_id IN \
+                        (SELECT id FROM instances WHERE status IN ('running', 'incident'))), \
                     (SELECT COUNT(*) FROM instances WHERE status = 'running'), \
                     (SELECT COUNT(*) FROM instances WHERE status = 'incident')",
         )
