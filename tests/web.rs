@@ -1141,3 +1141,30 @@ async fn the_new_request_form_leaves_out_what_a_step_fills_in() {
         "the customer rates at its step"
     );
 }
+
+#[tokio::test]
+async fn the_inbox_pages_a_long_list_and_counts_all_of_it() {
+    let web = Web::start("web-inbox-pages").await;
+    for _ in 0..120 {
+        web.h
+            .engine
+            .start("reimbursement", "li.na", claim(&[120.0]))
+            .await
+            .unwrap();
+    }
+    let (client, _) = web.sign_in("liu.qiang").await;
+    let get = |path: String| {
+        let client = client.clone();
+        async move { client.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let first = get(web.url("/inbox")).await;
+    assert!(first.contains("id=\"task-count\">120<"), "the true total");
+    assert_eq!(first.matches("<tr data-task=").count(), 100);
+    assert!(first.contains("1–100 / 120"), "the pager says where we are");
+    let second = get(web.url("/inbox?process=&offset=100")).await;
+    assert_eq!(second.matches("<tr data-task=").count(), 20);
+    assert!(second.contains("101–120 / 120"));
+    assert!(second.contains("rel=\"prev\""));
+    let filtered = get(web.url("/inbox?process=reimbursement")).await;
+    assert!(filtered.contains("1–100 / 120"));
+}

@@ -62,6 +62,8 @@ pub struct Scale {
     pub waves: Vec<Wave>,
     pub inboxes: Vec<Inbox>,
     pub peak_rss_mb: f64,
+    /// The mail the waves queued, delivered after them: how many, and how long it took.
+    pub mail: Option<(usize, Duration)>,
 }
 
 /// The process's user + system CPU time so far (Linux `/proc/self/stat`).
@@ -160,7 +162,12 @@ async fn time_inbox(engine: &Engine, user: &'static str) -> anyhow::Result<Inbox
         limit: Some(50),
         ..TaskQuery::default()
     };
-    let open = engine.tasks(&query).await?.len();
+    let open = engine
+        .task_counts(user)
+        .await?
+        .iter()
+        .map(|(_, n)| *n as usize)
+        .sum();
     let mut latencies = Vec::with_capacity(INBOX_READS);
     for _ in 0..INBOX_READS {
         let timed = Instant::now();
@@ -192,6 +199,7 @@ pub async fn run_scale(
     process: &str,
     open: usize,
     clients: usize,
+    mail: Option<&signoff_engine::notify::SenderOptions>,
 ) -> anyhow::Result<Scale> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -201,7 +209,16 @@ pub async fn run_scale(
     for i in 0..OTHER_OPEN {
         engine.start(process, OTHER_SUBMITTER, form(i)).await?;
     }
-    let scale = drive(&engine, process, open, clients).await;
+    let mut scale = drive(&engine, process, open, clients).await;
+    if let (Ok(scale), Some(options)) = (&mut scale, mail) {
+        let started = Instant::now();
+        let pass = engine.deliver_mail(options).await?;
+        anyhow::ensure!(
+            pass.failed == 0 && pass.retrying == 0,
+            "mail not delivered: {pass:?}"
+        );
+        scale.mail = Some((pass.sent, started.elapsed()));
+    }
     engine.shutdown().await;
     scale
 }
@@ -274,6 +291,7 @@ async fn drive(
         waves: vec![start, approve1, approve2],
         inboxes,
         peak_rss_mb: peak_rss_mb(),
+        mail: None,
     })
 }
 
@@ -351,6 +369,14 @@ pub fn report(scales: &[Scale], clients: usize, render: Duration) -> String {
             "{:>8}  peak resident memory {:.0} MB\n",
             s.open, s.peak_rss_mb
         );
+        if let Some((sent, took)) = s.mail {
+            out += &format!(
+                "{:>8}  mail: {sent} delivered in {:.2} s, {:.0} mails/s\n",
+                s.open,
+                took.as_secs_f64(),
+                sent as f64 / took.as_secs_f64().max(1e-9)
+            );
+        }
     }
     out.push('\n');
     for s in scales {

@@ -222,7 +222,15 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             clients,
             process,
             processes,
+            smtp,
         } => {
+            let sender = match &smtp {
+                Some(url) => Some(signoff_engine::notify::SenderOptions::new(
+                    signoff_engine::notify::Transport::parse(url)?,
+                    signoff_engine::notify::outbox::DEFAULT_FROM.parse()?,
+                )),
+                None => None,
+            };
             let definition = match &process {
                 Some(path) => std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read {}", path.display()))?,
@@ -242,7 +250,9 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let mut scales = Vec::new();
             for n in open {
                 let file = scratch.with_extension(format!("{n}.db"));
-                scales.push(bench::run_scale(&file, &folder, &id, n, clients).await?);
+                scales.push(
+                    bench::run_scale(&file, &folder, &id, n, clients, sender.as_ref()).await?,
+                );
             }
             let render = bench::mail_render_cost()?;
             print!("{}", bench::report(&scales, clients, render));

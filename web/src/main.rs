@@ -210,6 +210,10 @@ pub enum Command {
         /// Where the directory (`org.yaml`) and calendar come from.
         #[arg(long, default_value = "processes")]
         processes: PathBuf,
+        /// Also deliver the mail the waves queued to this server (`smtp://127.0.0.1:2525`)
+        /// and report mails/s.
+        #[arg(long)]
+        smtp: Option<String>,
     },
 }
 

@@ -56,7 +56,7 @@ impl SenderOptions {
             poll: Duration::from_secs(5),
             lease: Duration::from_secs(15),
             batch: 64,
-            concurrency: 16,
+            concurrency: super::transport::SMTP_CONNECTIONS as usize,
         }
     }
 }

@@ -520,18 +520,43 @@ impl Engine {
         } else {
             "'open'"
         };
-        let mut tasks = self
-            .task_views(
-                &format!("WHERE (t.assignee = $1 OR t.delegate = $1) AND t.status IN ({statuses}) ORDER BY COALESCE(t.due_at, '9999'), t.id"),
-                query.user.clone(),
-            )
-            .await?;
+        let offset = query.offset.unwrap_or(0).clamp(0, 1_000_000);
+        let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+        // The page is chosen on the tasks alone, each side of the OR through its own
+        // index in due order (`tasks_inbox`), so it costs the page, not the inbox; only
+        // the page's rows are joined with their requests.
+        let process = if query.process.is_some() {
+            "AND instance_id IN (SELECT id FROM instances WHERE process_id = $4)"
+        } else {
+            ""
+        };
+        let page = format!(
+            "JOIN (SELECT id FROM (\
+                SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE assignee = $1 AND status IN ({statuses}) {process} ORDER BY due, id LIMIT $2 + $3) \
+                UNION \
+                SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE delegate = $1 AND status IN ({statuses}) {process} ORDER BY due, id LIMIT $2 + $3)) \
+             ORDER BY due, id LIMIT $2 OFFSET $3) page ON page.id = t.id ORDER BY COALESCE(t.due_at, '9999'), t.id"
+        );
+        let sql = Self::task_select(&page);
+        let mut rows = sqlx::query(&sql).bind(&query.user).bind(limit).bind(offset);
         if let Some(process) = &query.process {
-            tasks.retain(|t| &t.process == process);
+            rows = rows.bind(process);
         }
-        let offset = query.offset.unwrap_or(0).max(0) as usize;
-        let limit = query.limit.unwrap_or(100).clamp(1, 1000) as usize;
-        Ok(tasks.into_iter().skip(offset).take(limit).collect())
+        let rows = rows.fetch_all(&self.core.pool).await?;
+        Ok(rows.into_iter().map(|r| self.task_view(r)).collect())
+    }
+
+    /// How many open tasks `user` holds (as assignee or delegate), per process.
+    pub async fn task_counts(&self, user: &str) -> Result<Vec<(String, i64)>, EngineError> {
+        Ok(sqlx::query_as(
+            "SELECT i.process_id, COUNT(*) FROM tasks t JOIN instances i ON i.id = t.instance_id \
+             WHERE t.id IN (SELECT id FROM tasks WHERE assignee = $1 AND status = 'open' \
+                            UNION SELECT id FROM tasks WHERE delegate = $1 AND status = 'open') \
+             GROUP BY i.process_id ORDER BY i.process_id",
+        )
+        .bind(user)
+        .fetch_all(&self.core.pool)
+        .await?)
     }
 
     /// One task, open or not.
@@ -543,66 +568,70 @@ impl Engine {
     }
 
     async fn task_views(&self, filter: &str, param: String) -> Result<Vec<TaskView>, EngineError> {
-        let sql = format!(
-            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at, i.form \
-             FROM tasks t JOIN instances i ON i.id = t.instance_id {filter}"
-        );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(&Self::task_select(filter))
             .bind(param)
             .fetch_all(&self.core.pool)
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let process: String = row.get(2);
-            let version: i64 = row.get(3);
-            let step_id: String = row.get(4);
-            let kind: String = row.get(5);
-            let def = self.core.registry.version(&process, version);
-            let step = def.as_ref().and_then(|d| d.step(&step_id).cloned());
-            let actions = if kind == "resubmit" {
-                vec!["resubmit".to_string(), "comment".to_string()]
-            } else {
-                let mut a: Vec<String> = step
-                    .as_ref()
-                    .map(|s| {
-                        s.allowed_actions()
-                            .iter()
-                            .map(|a| a.as_str().to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if !a.contains(&"comment".to_string()) {
-                    a.push("comment".into());
-                }
-                a
-            };
-            out.push(TaskView {
-                id: TaskId(row.get(0)),
-                instance: InstanceId(row.get(1)),
-                process_name: def
-                    .as_ref()
-                    .map(|d| d.name.to_string())
-                    .unwrap_or_else(|| process.clone()),
-                process,
-                version,
-                step_name: step
-                    .as_ref()
-                    .map(|s| s.display_name())
-                    .unwrap_or_else(|| step_id.clone()),
-                step: step_id,
-                kind,
-                assignee: row.get(6),
-                delegate: row.get(7),
-                pool: row.get(8),
-                status: TaskStatus::parse(row.get(9)),
-                submitter: row.get(10),
-                created_at: row.get(11),
-                due_at: row.get(12),
-                actions,
-                form: serde_json::from_str(row.get::<&str, _>(13)).unwrap_or(Value::Null),
-            });
+        Ok(rows.into_iter().map(|r| self.task_view(r)).collect())
+    }
+
+    /// The columns of a task view, from `tasks t` joined with its request, then `rest`.
+    fn task_select(rest: &str) -> String {
+        format!(
+            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at, i.form \
+             FROM tasks t JOIN instances i ON i.id = t.instance_id {rest}"
+        )
+    }
+
+    fn task_view(&self, row: sqlx::sqlite::SqliteRow) -> TaskView {
+        let process: String = row.get(2);
+        let version: i64 = row.get(3);
+        let step_id: String = row.get(4);
+        let kind: String = row.get(5);
+        let def = self.core.registry.version(&process, version);
+        let step = def.as_ref().and_then(|d| d.step(&step_id).cloned());
+        let actions = if kind == "resubmit" {
+            vec!["resubmit".to_string(), "comment".to_string()]
+        } else {
+            let mut a: Vec<String> = step
+                .as_ref()
+                .map(|s| {
+                    s.allowed_actions()
+                        .iter()
+                        .map(|a| a.as_str().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !a.contains(&"comment".to_string()) {
+                a.push("comment".into());
+            }
+            a
+        };
+        TaskView {
+            id: TaskId(row.get(0)),
+            instance: InstanceId(row.get(1)),
+            process_name: def
+                .as_ref()
+                .map(|d| d.name.to_string())
+                .unwrap_or_else(|| process.clone()),
+            process,
+            version,
+            step_name: step
+                .as_ref()
+                .map(|s| s.display_name())
+                .unwrap_or_else(|| step_id.clone()),
+            step: step_id,
+            kind,
+            assignee: row.get(6),
+            delegate: row.get(7),
+            pool: row.get(8),
+            status: TaskStatus::parse(row.get(9)),
+            submitter: row.get(10),
+            created_at: row.get(11),
+            due_at: row.get(12),
+            actions,
+            form: serde_json::from_str(row.get::<&str, _>(13)).unwrap_or(Value::Null),
         }
-        Ok(out)
     }
 }
 
@@ -988,9 +1017,9 @@ async fn run_writer(engine: Arc<Core>, mut conn: SqliteConnection, mut rx: mpsc:
                 tracing::error!(error = %e, "group commit failed");
                 let message = e.to_string();
                 for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(EngineError::NotAllowed(format!(
-                        "the database refused the commit: {message}"
-                    ))));
+                    let _ = job
+                        .reply
+                        .send(Err(EngineError::CommitFailed(message.clone())));
                 }
             }
         }

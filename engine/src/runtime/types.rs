@@ -421,6 +421,9 @@ pub enum EngineError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("the engine is shutting down")]
     Closed,
+    /// The group commit holding the action failed: nothing of it was stored.
+    #[error("the database did not store the action ({0}); nothing was changed, try again")]
+    CommitFailed(String),
     /// A bounded resource (definition checks) is in use: try again shortly.
     #[error("the server is busy: try again in a moment")]
     Busy,
@@ -445,6 +448,7 @@ impl EngineError {
             EngineError::Definition(_) => "definition",
             EngineError::Storage(_) | EngineError::Migration(_) | EngineError::Closed => "internal",
             EngineError::Busy => "busy",
+            EngineError::CommitFailed(_) => "commit_failed",
         }
     }
 }

@@ -94,7 +94,9 @@ pub fn engine_status(e: &EngineError) -> (StatusCode, &'static str) {
         EngineError::OwnRequest(_) | EngineError::TooLong { .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
         }
-        EngineError::Closed | EngineError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        EngineError::Closed | EngineError::Busy | EngineError::CommitFailed(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
         EngineError::Definition(_) | EngineError::Storage(_) | EngineError::Migration(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }

@@ -71,6 +71,8 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("none", "无", "None"),
     ("fields", "申请内容", "Request"),
     ("links", "关联申请", "Linked requests"),
+    ("previous", "上一页", "Previous"),
+    ("next_page", "下一页", "Next"),
     ("refers_to", "本申请引用", "This request refers to"),
     ("referred_by", "引用本申请", "Referred to by"),
     ("history", "审批记录", "History"),
@@ -190,6 +192,9 @@ pub fn engine_message(lang: Lang, e: &EngineError) -> String {
         }
         EngineError::TooLong { max, .. } => format!("内容太长：最多 {max} 个字符。"),
         EngineError::Busy | EngineError::Closed => "服务器繁忙，请稍后再试。".to_string(),
+        EngineError::CommitFailed(_) => {
+            "数据库未能保存这次操作，什么都没有改变，请重试。".to_string()
+        }
         EngineError::InvalidForm(_) => "表单有错误，请查看各字段旁的说明。".to_string(),
         EngineError::NotAllowed(detail) => format!("不允许此操作（{detail}）。"),
         EngineError::Definition(_) | EngineError::Storage(_) | EngineError::Migration(_) => {

@@ -1,7 +1,5 @@
 //! The inbox: my open tasks, counts by process, requests copied to me.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Query, State};
 use axum::response::Response;
 use minijinja::{context, Value};
@@ -12,16 +10,31 @@ use super::{process_name, request_row, step_label, Notice, Viewer};
 use crate::server::views::due_text;
 use crate::server::AppState;
 
+/// Tasks on one page of the inbox.
+const INBOX_PAGE: i64 = 100;
+
 pub async fn inbox(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(q): Query<Notice>,
 ) -> Response {
-    let all = match state
+    let counts = match state.engine.task_counts(&viewer.user).await {
+        Ok(c) => c,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
+    let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let filter = q.process.clone().filter(|p| !p.is_empty());
+    let shown = filter.as_ref().map_or(total, |f| {
+        counts.iter().find(|(p, _)| p == f).map_or(0, |(_, n)| *n)
+    });
+    let offset = q.offset.unwrap_or(0).clamp(0, shown.max(0));
+    let page = match state
         .engine
         .tasks(&TaskQuery {
             user: viewer.user.clone(),
-            limit: Some(1000),
+            process: filter.clone(),
+            limit: Some(INBOX_PAGE),
+            offset: Some(offset),
             ..Default::default()
         })
         .await
@@ -29,21 +42,22 @@ pub async fn inbox(
         Ok(t) => t,
         Err(e) => return viewer.engine_error(&state, &e),
     };
-    let mut counts: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    for t in &all {
-        let name = process_name(&state, &t.process, viewer.lang);
-        counts.entry(t.process.clone()).or_insert((name, 0)).1 += 1;
-    }
     let now = state.engine.now();
-    let rows: Vec<Value> = all
+    let rows: Vec<Value> = page
         .iter()
-        .filter(|t| {
-            q.process
-                .as_deref()
-                .is_none_or(|p| p.is_empty() || t.process == *p)
-        })
         .map(|t| task_row(&state, &viewer, t, now))
         .collect();
+    let counts: Vec<Value> = counts
+        .into_iter()
+        .map(|(id, n)| context! { name => process_name(&state, &id, viewer.lang), id, n })
+        .collect();
+    let pages = context! {
+        from => offset + 1,
+        to => offset + rows.len() as i64,
+        of => shown,
+        prev => (offset > 0).then(|| (offset - INBOX_PAGE).max(0)),
+        next => (offset + (rows.len() as i64) < shown).then_some(offset + INBOX_PAGE),
+    };
     let cc = state
         .engine
         .requests(&RequestQuery {
@@ -60,9 +74,10 @@ pub async fn inbox(
         context! {
             active => "inbox",
             tasks => rows,
-            total => all.len(),
-            counts => counts.into_iter().map(|(id, (name, n))| context! { id, name, n }).collect::<Vec<_>>(),
-            filter => q.process.clone().unwrap_or_default(),
+            total,
+            counts,
+            pages,
+            filter => filter.unwrap_or_default(),
             cc,
             notice => q.text(viewer.lang),
         },

@@ -146,6 +146,8 @@ pub struct Notice {
     done: Option<String>,
     n: Option<i64>,
     process: Option<String>,
+    /// Where a paged list starts.
+    offset: Option<i64>,
     next: Option<String>,
     error: Option<String>,
     version: Option<i64>,
