@@ -182,7 +182,7 @@ async fn an_employee_submits_the_manager_approves_finance_pays_and_the_employee_
     assert_eq!(kept.as_deref(), Some("560"));
     click(c, "#submit").await;
     let status = find(c, "#request-status").await.text().await.unwrap();
-    assert_eq!(status, "running");
+    assert_eq!(status, "进行中", "the state in the reader's words");
     let page = c.source().await.unwrap();
     assert!(page.contains("1,040.00 CNY"), "the total of both lines");
 
@@ -218,13 +218,19 @@ async fn an_employee_submits_the_manager_approves_finance_pays_and_the_employee_
         .text()
         .await
         .unwrap();
-    assert!(row.contains("approved"), "{row}");
+    assert!(row.contains("已批准"), "{row}");
     click(c, "#requests a").await;
     let history = find(c, "#history").await.text().await.unwrap();
     for who in ["刘强", "宋怡", "冯雨"] {
         assert!(history.contains(who), "{who} in the history: {history}");
     }
     assert!(history.contains("同意"));
+    for raw in ["submit", "assign", "approve", "running", "approved"] {
+        assert!(
+            !history.contains(raw),
+            "no raw `{raw}` on a Chinese page: {history}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! (issue 11): engine runs on real SQLite files.
 
 use serde_json::json;
+use signoff_engine::runtime::HistoryAction;
 use signoff_engine::runtime::{ActionKind, ActionRequest, EngineError, InstanceView};
 use signoff_tests::{claim, shanghai, Harness};
 
@@ -21,7 +22,7 @@ fn holders(view: &InstanceView) -> Vec<&str> {
 fn skipped<'a>(view: &'a InstanceView, step: &str) -> Vec<&'a str> {
     view.history
         .iter()
-        .filter(|e| e.action == "skip" && e.step.as_deref() == Some(step))
+        .filter(|e| e.action == HistoryAction::Skip && e.step.as_deref() == Some(step))
         .filter_map(|e| e.detail.as_deref())
         .collect()
 }
@@ -58,7 +59,7 @@ async fn the_director_never_approves_her_own_claim_it_goes_up_to_her_manager() {
     let approvers: Vec<&str> = view
         .history
         .iter()
-        .filter(|e| e.action == "approve")
+        .filter(|e| e.action == HistoryAction::Approve)
         .map(|e| e.actor.as_str())
         .collect();
     assert_eq!(
@@ -206,7 +207,7 @@ async fn escalation_goes_up_never_to_the_holder_and_brings_a_new_deadline() {
     let notes: Vec<&str> = view
         .history
         .iter()
-        .filter(|e| e.action == "escalate_skipped")
+        .filter(|e| e.action == HistoryAction::EscalateSkipped)
         .filter_map(|e| e.detail.as_deref())
         .collect();
     assert!(
@@ -238,7 +239,10 @@ async fn a_reminder_due_with_the_deadline_after_downtime_is_dropped() {
             .any(|e| e.detail.as_deref() == Some("the deadline is near")),
         "no 'deadline is near' after the deadline"
     );
-    assert!(view.history.iter().any(|e| e.action == "escalate"));
+    assert!(view
+        .history
+        .iter()
+        .any(|e| e.action == HistoryAction::Escalate));
 }
 
 #[tokio::test]

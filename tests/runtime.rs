@@ -2,6 +2,7 @@
 //! SQLite file, with a clock the tests move across working days and holidays.
 
 use serde_json::{json, Value};
+use signoff_engine::runtime::HistoryAction;
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, EngineError, InstanceStatus, InstanceView, SignerPosition,
     TaskQuery, TaskStatus,
@@ -22,7 +23,7 @@ fn actions(view: &InstanceView) -> Vec<String> {
     view.history
         .iter()
         .filter(|e| e.actor != "engine")
-        .map(|e| format!("{}:{}", e.actor, e.action))
+        .map(|e| format!("{}:{}", e.actor, e.action.as_str()))
         .collect()
 }
 
@@ -75,7 +76,7 @@ async fn reimbursement_small_claim_goes_manager_service_finance() {
     assert_eq!(
         view.history
             .iter()
-            .find(|e| e.action == "approve")
+            .find(|e| e.action == HistoryAction::Approve)
             .unwrap()
             .comment
             .as_deref(),
@@ -320,7 +321,11 @@ async fn only_the_assignee_or_delegate_acts_and_a_second_action_is_stale() {
         .await
         .unwrap();
     let view = h.engine.act(task, "zhao.min", approve()).await.unwrap();
-    let decision = view.history.iter().find(|e| e.action == "approve").unwrap();
+    let decision = view
+        .history
+        .iter()
+        .find(|e| e.action == HistoryAction::Approve)
+        .unwrap();
     assert_eq!(
         (decision.actor.as_str(), decision.on_behalf_of.as_deref()),
         ("zhao.min", Some("liu.qiang"))
@@ -369,7 +374,9 @@ async fn two_approvers_at_once_from_two_engines_one_wins() {
         let decisions = view
             .history
             .iter()
-            .filter(|e| e.step.as_deref() == Some("service_review") && e.action == "approve")
+            .filter(|e| {
+                e.step.as_deref() == Some("service_review") && e.action == HistoryAction::Approve
+            })
             .count();
         assert_eq!(decisions, 1);
         assert_eq!(view.current_steps, vec!["finance_payment"]);
@@ -413,7 +420,7 @@ async fn deadline_escalates_after_two_working_days_across_the_holiday() {
     assert!(view
         .history
         .iter()
-        .any(|e| e.action == "escalate" && e.detail.as_deref() == Some("zhao.min")));
+        .any(|e| e.action == HistoryAction::Escalate && e.detail.as_deref() == Some("zhao.min")));
     h.act(id, "zhao.min", approve()).await;
 }
 
@@ -468,7 +475,7 @@ async fn timers_due_while_the_server_was_down_fire_once_after_restart() {
     assert_eq!(
         view.history
             .iter()
-            .filter(|e| e.action == "timeout")
+            .filter(|e| e.action == HistoryAction::Timeout)
             .count(),
         1
     );
@@ -594,7 +601,7 @@ async fn one_monthly_statement_settles_the_customers_sales_of_the_month() {
         let by = view
             .history
             .iter()
-            .find(|e| e.action == "finished_by")
+            .find(|e| e.action == HistoryAction::FinishedBy)
             .expect("recorded");
         assert_eq!(by.detail.as_deref(), Some(format!("#{}", s.id.0).as_str()));
     }
@@ -665,7 +672,7 @@ async fn a_granted_extension_moves_the_sales_due_date_and_its_timers() {
     let moved = sale_view
         .history
         .iter()
-        .find(|e| e.action == "due_moved")
+        .find(|e| e.action == HistoryAction::DueMoved)
         .expect("recorded");
     assert_eq!(
         moved.detail.as_deref(),
@@ -675,14 +682,17 @@ async fn a_granted_extension_moves_the_sales_due_date_and_its_timers() {
     h.clock.set(shanghai(2026, 11, 12, 9));
     h.engine.fire_due_timers().await.unwrap();
     let view = h.engine.instance(sale.id).await.unwrap();
-    assert!(view.history.iter().all(|e| e.action != "timeout"));
+    assert!(view
+        .history
+        .iter()
+        .all(|e| e.action != HistoryAction::Timeout));
     h.clock.set(shanghai(2026, 12, 1, 9));
     h.engine.fire_due_timers().await.unwrap();
     let view = h.engine.instance(sale.id).await.unwrap();
     assert_eq!(
         view.history
             .iter()
-            .filter(|e| e.action == "timeout")
+            .filter(|e| e.action == HistoryAction::Timeout)
             .count(),
         1
     );
@@ -1011,7 +1021,7 @@ async fn an_added_signers_rejection_rejects_and_every_cancellation_is_recorded()
     let cancelled: Vec<&str> = view
         .history
         .iter()
-        .filter(|e| e.action == "cancel")
+        .filter(|e| e.action == HistoryAction::Cancel)
         .filter_map(|e| e.on_behalf_of.as_deref())
         .collect();
     assert_eq!(
@@ -1052,7 +1062,10 @@ async fn a_guard_failing_at_run_time_is_an_incident_that_can_be_retried() {
     assert_eq!((view.status, view.version), (InstanceStatus::Running, 2));
     assert_eq!(view.current_steps, vec!["finance_payment"]);
     // The history keeps both the approval and the incident.
-    assert!(view.history.iter().any(|e| e.action == "incident"));
+    assert!(view
+        .history
+        .iter()
+        .any(|e| e.action == HistoryAction::Incident));
 }
 
 #[tokio::test]
@@ -1258,7 +1271,6 @@ async fn auto_skip_of_the_submitter_and_urge_is_rate_limited() {
         .await
         .unwrap();
     assert_eq!(view.current_steps, vec!["vote"]);
-    assert!(view.history.iter().any(
-        |e| e.action == "skip" && e.detail.as_deref() == Some("the assignee is the submitter")
-    ));
+    assert!(view.history.iter().any(|e| e.action == HistoryAction::Skip
+        && e.detail.as_deref() == Some("the assignee is the submitter")));
 }

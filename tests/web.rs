@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use signoff_engine::runtime::HistoryAction;
 use signoff_tests::{claim, Harness, Web};
 
 fn api(web: &Web, path: &str) -> String {
@@ -813,7 +814,7 @@ async fn a_returned_request_is_resubmitted_from_its_prefilled_form() {
     let resubmitted = view
         .history
         .iter()
-        .find(|e| e.action == "resubmit")
+        .find(|e| e.action == HistoryAction::Resubmit)
         .unwrap();
     assert!(
         resubmitted

@@ -12,8 +12,8 @@ use signoff_engine::clock::{Clock, ManualClock, SystemClock};
 use signoff_engine::model::{FieldType, StepKind};
 use signoff_engine::notify::{MailQuery, MailStatus, SenderOptions};
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, Engine, EngineError, EngineOptions, InstanceId, InstanceView,
-    SignerPosition, TaskId, TaskQuery, TaskStatus,
+    ActionKind, ActionRequest, Engine, EngineError, EngineOptions, HistoryAction, InstanceId,
+    InstanceView, SignerPosition, TaskId, TaskQuery, TaskStatus,
 };
 
 use crate::{bench, Command, Store};
@@ -139,7 +139,9 @@ fn print_instance(view: &InstanceView) {
             .unwrap_or_default();
         println!(
             "  {}  {}{behalf}  {}{step}{detail}{comment}{changes}",
-            e.at, e.actor, e.action
+            e.at,
+            e.actor,
+            e.action.as_str()
         );
     }
 }
@@ -513,11 +515,13 @@ async fn simulate(
     };
     let mut path: Vec<Value> = Vec::new();
     for e in &view.history {
-        match e.action.as_str() {
-            "enter" => path.push(json!({"step": e.step, "assignees": [], "notes": []})),
+        match e.action {
+            HistoryAction::Enter => {
+                path.push(json!({"step": e.step, "assignees": [], "notes": []}))
+            }
             // Who was left out and why: segregation of duties, the top of the hierarchy,
             // auto-skips.
-            "skip" => {
+            HistoryAction::Skip => {
                 if let Some(last) = path
                     .iter_mut()
                     .rev()
@@ -528,7 +532,7 @@ async fn simulate(
                     }
                 }
             }
-            "assign" | "escalate" => {
+            HistoryAction::Assign | HistoryAction::Escalate => {
                 if let Some(last) = path
                     .iter_mut()
                     .rev()

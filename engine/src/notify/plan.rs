@@ -12,7 +12,7 @@ use crate::clock::from_db;
 use crate::directory::Directory;
 use crate::display::{key_facts, Lang};
 use crate::model::{EndOutcome, Event, Principal, ProcessDef, Recipient};
-use crate::runtime::{EngineError, Registry};
+use crate::runtime::{EngineError, HistoryAction, Registry};
 
 use super::templates::{MailContext, Templates};
 
@@ -39,7 +39,7 @@ struct EventRow {
     at: String,
     actor: String,
     on_behalf_of: Option<String>,
-    action: String,
+    action: HistoryAction,
     step: Option<String>,
     task: Option<i64>,
     comment: Option<String>,
@@ -56,7 +56,7 @@ impl EventRow {
             at: r.get(2),
             actor: r.get(3),
             on_behalf_of: r.get(4),
-            action: r.get(5),
+            action: HistoryAction::parse(r.get(5)),
             step: r.get(6),
             task: r.get(7),
             comment: r.get(8),
@@ -121,7 +121,7 @@ impl Planner {
         // plain assignment mail for the same task and person is dropped.
         let escalated: HashSet<(i64, String)> = events
             .iter()
-            .filter(|e| e.action == "escalate")
+            .filter(|e| e.action == HistoryAction::Escalate)
             .filter_map(|e| Some((e.task?, e.detail.clone()?)))
             .collect();
         let mut instances: HashMap<i64, InstanceRow> = HashMap::new();
@@ -328,9 +328,10 @@ async fn last_rejection(
 ) -> Result<Option<EventRow>, EngineError> {
     let row = sqlx::query(
         "SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, detail \
-         FROM events WHERE instance_id = $1 AND action = 'reject' ORDER BY id DESC LIMIT 1",
+         FROM events WHERE instance_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",
     )
     .bind(instance)
+    .bind(HistoryAction::Reject.as_str())
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.as_ref().map(EventRow::from_row))
@@ -338,13 +339,14 @@ async fn last_rejection(
 
 /// Which kind of mail a history entry causes, if any.
 fn notice_of(event: &EventRow) -> Option<Event> {
-    Some(match event.action.as_str() {
-        "assign" | "delegate" | "transfer" => Event::TaskAssigned,
-        "escalate" => Event::Escalated,
-        "remind" => Event::Reminder,
-        "urge" => Event::Urged,
-        "cc" => Event::Cc,
-        "end" => match event.detail.as_deref() {
+    use HistoryAction as A;
+    Some(match event.action {
+        A::Assign | A::Delegate | A::Transfer => Event::TaskAssigned,
+        A::Escalate => Event::Escalated,
+        A::Remind => Event::Reminder,
+        A::Urge => Event::Urged,
+        A::Cc => Event::Cc,
+        A::End => match event.detail.as_deref() {
             Some(o) if o == EndOutcome::Rejected.as_str() => Event::Rejected,
             Some(o)
                 if o == EndOutcome::Approved.as_str() || o == EndOutcome::Completed.as_str() =>
@@ -353,10 +355,10 @@ fn notice_of(event: &EventRow) -> Option<Event> {
             }
             _ => return None,
         },
-        "return" if event.detail.as_deref() == Some("submitter") => Event::Returned,
-        "withdraw" => Event::Withdrawn,
-        "incident" => Event::Incident,
-        "enter" => Event::StepEntered,
+        A::Return if event.detail.as_deref() == Some("submitter") => Event::Returned,
+        A::Withdraw => Event::Withdrawn,
+        A::Incident => Event::Incident,
+        A::Enter => Event::StepEntered,
         _ => return None,
     })
 }
@@ -422,7 +424,7 @@ async fn default_targets(
     directory: &Directory,
 ) -> Result<Vec<Target>, EngineError> {
     Ok(match kind {
-        Event::TaskAssigned if event.action == "assign" => {
+        Event::TaskAssigned if event.action == HistoryAction::Assign => {
             let Some(task) = event.task else {
                 return Ok(Vec::new());
             };

@@ -9,6 +9,7 @@ use sqlx::Row;
 use crate::form::{validate_fields, validate_form, FormErrors};
 use crate::model::{Action, Mode, Outcome, Step, StepKind};
 
+use super::history::HistoryAction;
 use super::machine::Machine;
 use super::types::{ActionKind, ActionRequest, EngineError, InstanceStatus, TaskId};
 
@@ -150,7 +151,7 @@ impl Machine<'_, '_> {
                 self.event(
                     actor,
                     behalf,
-                    "comment",
+                    HistoryAction::Comment,
                     Some(&step.id),
                     Some(task.id),
                     comment,
@@ -183,7 +184,7 @@ impl Machine<'_, '_> {
                 self.event(
                     actor,
                     behalf,
-                    action.as_str(),
+                    action.into(),
                     Some(&step.id),
                     Some(task.id),
                     comment,
@@ -220,7 +221,7 @@ impl Machine<'_, '_> {
                 self.event(
                     actor,
                     behalf,
-                    "return",
+                    HistoryAction::Return,
                     Some(&step.id),
                     Some(task.id),
                     comment,
@@ -257,7 +258,7 @@ impl Machine<'_, '_> {
                 self.event(
                     actor,
                     behalf,
-                    "resubmit",
+                    HistoryAction::Resubmit,
                     Some(&step.id),
                     Some(task.id),
                     comment,
@@ -294,7 +295,7 @@ impl Machine<'_, '_> {
                 self.event(
                     actor,
                     behalf,
-                    action.as_str(),
+                    action.into(),
                     Some(&step.id),
                     Some(task.id),
                     comment,
@@ -311,7 +312,7 @@ impl Machine<'_, '_> {
                 self.event(
                     actor,
                     behalf,
-                    "add_signer",
+                    HistoryAction::AddSigner,
                     Some(&step.id),
                     Some(task.id),
                     comment,
@@ -344,7 +345,7 @@ impl Machine<'_, '_> {
                 self.event(
                     actor,
                     behalf,
-                    "remove_signer",
+                    HistoryAction::RemoveSigner,
                     Some(&step.id),
                     Some(task.id),
                     comment,
@@ -366,7 +367,7 @@ impl Machine<'_, '_> {
                 self.event(
                     actor,
                     behalf,
-                    "claim",
+                    HistoryAction::Claim,
                     Some(&step.id),
                     Some(task.id),
                     comment,
@@ -605,7 +606,7 @@ impl Machine<'_, '_> {
                 self.event(
                     "engine",
                     None,
-                    "remind",
+                    HistoryAction::Remind,
                     Some(&step.id),
                     None,
                     None,
@@ -624,7 +625,7 @@ impl Machine<'_, '_> {
                 self.event(
                     "engine",
                     None,
-                    "timeout",
+                    HistoryAction::Timeout,
                     Some(&step.id),
                     None,
                     None,
@@ -638,7 +639,7 @@ impl Machine<'_, '_> {
                         self.event(
                             "engine",
                             None,
-                            "remind",
+                            HistoryAction::Remind,
                             Some(&step.id),
                             None,
                             None,
@@ -664,9 +665,9 @@ impl Machine<'_, '_> {
                             "engine",
                             None,
                             if outcome == Outcome::Approved {
-                                "auto_approve"
+                                HistoryAction::AutoApprove
                             } else {
-                                "auto_reject"
+                                HistoryAction::AutoReject
                             },
                             Some(&step.id),
                             None,

@@ -7,6 +7,7 @@
 use crate::duration::WorkDuration;
 use crate::model::{Assignee, Step};
 
+use super::history::HistoryAction;
 use super::machine::Machine;
 use super::types::EngineError;
 
@@ -29,7 +30,7 @@ impl Machine<'_, '_> {
             self.event(
                 "engine",
                 None,
-                "escalate_skipped",
+                HistoryAction::EscalateSkipped,
                 Some(&step.id),
                 None,
                 None,
@@ -43,7 +44,7 @@ impl Machine<'_, '_> {
             self.event(
                 "engine",
                 None,
-                "escalate_failed",
+                HistoryAction::EscalateFailed,
                 Some(&step.id),
                 None,
                 None,
@@ -79,7 +80,7 @@ impl Machine<'_, '_> {
             self.event(
                 "engine",
                 None,
-                "escalate",
+                HistoryAction::Escalate,
                 Some(&step.id),
                 Some(id),
                 None,

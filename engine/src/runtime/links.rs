@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use crate::form::{references, FormErrors};
 use crate::model::{Field, LinkEffect, Outcome, Step, StepKind};
 
+use super::history::HistoryAction;
 use super::machine::{Env, Halt, Machine};
 use super::{policy, Core, EngineError, InstanceId, InstanceStatus};
 
@@ -265,7 +266,7 @@ impl Core {
                 .event(
                     "engine",
                     None,
-                    "link_missed",
+                    HistoryAction::LinkMissed,
                     None,
                     None,
                     None,
@@ -288,7 +289,7 @@ impl Core {
                     m.event(
                         "engine",
                         None,
-                        "due_moved",
+                        HistoryAction::DueMoved,
                         Some(&link.step),
                         None,
                         None,
@@ -301,7 +302,7 @@ impl Core {
                     m.event(
                         "engine",
                         None,
-                        "finished_by",
+                        HistoryAction::FinishedBy,
                         Some(&link.step),
                         None,
                         None,

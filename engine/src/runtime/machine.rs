@@ -19,6 +19,7 @@ use crate::model::{
     Assignee, AutoSkip, EndOutcome, Join, Mode, Outcome, ProcessDef, Step, StepKind, WaitUntil,
 };
 
+use super::history::HistoryAction;
 use super::links::PendingLink;
 use super::registry::Registry;
 use super::types::{EngineError, InstanceId, InstanceStatus, TaskId};
@@ -157,7 +158,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         &mut self,
         actor: &str,
         on_behalf_of: Option<&str>,
-        action: &str,
+        action: HistoryAction,
         step: Option<&str>,
         task: Option<TaskId>,
         comment: Option<&str>,
@@ -172,7 +173,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         .bind(self.now())
         .bind(actor)
         .bind(on_behalf_of)
-        .bind(action)
+        .bind(action.as_str())
         .bind(step)
         .bind(task.map(|t| t.0))
         .bind(comment)
@@ -268,7 +269,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         self.event(
             "engine",
             None,
-            "incident",
+            HistoryAction::Incident,
             None,
             None,
             None,
@@ -304,7 +305,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         self.event(
             "engine",
             None,
-            "enter",
+            HistoryAction::Enter,
             Some(step_id),
             None,
             None,
@@ -358,7 +359,7 @@ impl<'a, 'c> Machine<'a, 'c> {
                     self.event(
                         "engine",
                         None,
-                        "set",
+                        HistoryAction::Set,
                         Some(step_id),
                         None,
                         None,
@@ -449,7 +450,7 @@ impl<'a, 'c> Machine<'a, 'c> {
             self.event(
                 "engine",
                 Some(user),
-                "skip",
+                HistoryAction::Skip,
                 Some(&step.id),
                 None,
                 None,
@@ -551,7 +552,7 @@ impl<'a, 'c> Machine<'a, 'c> {
                     self.event(
                         "engine",
                         None,
-                        "cc",
+                        HistoryAction::Cc,
                         Some(&step.id),
                         None,
                         None,
@@ -601,7 +602,7 @@ impl<'a, 'c> Machine<'a, 'c> {
             self.event(
                 "engine",
                 Some(&assignee),
-                "route_to_deputy",
+                HistoryAction::RouteToDeputy,
                 Some(step),
                 Some(TaskId(id)),
                 None,
@@ -614,7 +615,7 @@ impl<'a, 'c> Machine<'a, 'c> {
             self.event(
                 "engine",
                 None,
-                "assign",
+                HistoryAction::Assign,
                 Some(step),
                 Some(TaskId(id)),
                 None,
@@ -782,7 +783,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         self.event(
             actor,
             None,
-            "end",
+            HistoryAction::End,
             None,
             None,
             None,
@@ -898,7 +899,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         self.event(
             "engine",
             None,
-            "leave",
+            HistoryAction::Leave,
             Some(&step.id),
             None,
             None,

@@ -8,6 +8,7 @@
 mod actions;
 mod assign;
 mod escalate;
+mod history;
 mod links;
 mod machine;
 mod mail;
@@ -36,6 +37,7 @@ use crate::form::validate_form;
 use crate::model::{EndOutcome, Outcome};
 use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
 
+pub use history::HistoryAction;
 pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;
@@ -459,7 +461,7 @@ impl Engine {
                 at: e.get(1),
                 actor: e.get(2),
                 on_behalf_of: e.get(3),
-                action: e.get(4),
+                action: HistoryAction::parse(e.get(4)),
                 step: e.get(5),
                 task: e.get::<Option<i64>, _>(6).map(TaskId),
                 comment: e.get(7),
@@ -715,8 +717,17 @@ impl Core {
                     .map(|s| s.id.value.clone())
                     .ok_or_else(|| EngineError::Definition("the process has no steps".into()))?;
                 let mut m = Machine::new(conn, env, def, state);
-                m.event(&submitter, None, "submit", None, None, None, None, None)
-                    .await?;
+                m.event(
+                    &submitter,
+                    None,
+                    HistoryAction::Submit,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+                .await?;
                 m.record_links(&submitter).await?;
                 m.enter(&start, None, None);
                 m.drain().await?;
@@ -758,7 +769,7 @@ impl Core {
                 m.event(
                     &actor,
                     None,
-                    "withdraw",
+                    HistoryAction::Withdraw,
                     None,
                     None,
                     comment.as_deref(),
@@ -779,9 +790,10 @@ impl Core {
                     });
                 }
                 let last: Option<String> = sqlx::query_scalar(
-                    "SELECT MAX(at) FROM events WHERE instance_id = $1 AND action = 'urge'",
+                    "SELECT MAX(at) FROM events WHERE instance_id = $1 AND action = $2",
                 )
                 .bind(instance.0)
+                .bind(HistoryAction::Urge.as_str())
                 .fetch_one(&mut *m.conn)
                 .await?;
                 if let Some(last) = last.as_deref().and_then(crate::clock::from_db) {
@@ -791,8 +803,17 @@ impl Core {
                         ));
                     }
                 }
-                m.event(&actor, None, "urge", None, None, None, None, None)
-                    .await?;
+                m.event(
+                    &actor,
+                    None,
+                    HistoryAction::Urge,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+                .await?;
                 m.save().await?;
                 Ok(Reply::Instance(instance))
             }
@@ -842,7 +863,7 @@ impl Core {
                 m.event(
                     &actor,
                     None,
-                    "retry",
+                    HistoryAction::Retry,
                     None,
                     None,
                     None,
@@ -917,9 +938,10 @@ impl Core {
                         .bind(id)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query("INSERT INTO events (instance_id, at, actor, action, detail) VALUES ($1, $2, 'engine', 'migrate', $3)")
+                    sqlx::query("INSERT INTO events (instance_id, at, actor, action, detail) VALUES ($1, $2, 'engine', $3, $4)")
                         .bind(id)
                         .bind(to_db(now))
+                        .bind(HistoryAction::Migrate.as_str())
                         .bind(format!("version {from} to {to}"))
                         .execute(&mut *conn)
                         .await?;

@@ -143,10 +143,11 @@ pub(super) async fn may_see(
     }
     let involved: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND (assignee = $2 OR delegate = $2)) \
-              + (SELECT COUNT(*) FROM events WHERE instance_id = $1 AND action = 'cc' AND detail = $2)",
+              + (SELECT COUNT(*) FROM events WHERE instance_id = $1 AND action = $3 AND detail = $2)",
     )
     .bind(id.0)
     .bind(user)
+    .bind(super::HistoryAction::Cc.as_str())
     .fetch_one(&mut *conn)
     .await?;
     Ok(involved > 0)

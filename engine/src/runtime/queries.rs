@@ -93,11 +93,11 @@ impl Engine {
             sql.push(" AND submitter = ").push_bind(submitter);
         }
         if let Some(watcher) = &query.watcher {
-            sql.push(
-                " AND id IN (SELECT instance_id FROM events WHERE action = 'cc' AND detail = ",
-            )
-            .push_bind(watcher)
-            .push(")");
+            sql.push(" AND id IN (SELECT instance_id FROM events WHERE action = ")
+                .push_bind(super::HistoryAction::Cc.as_str())
+                .push(" AND detail = ")
+                .push_bind(watcher)
+                .push(")");
         }
         if let Some(status) = query.status {
             sql.push(" AND status = ").push_bind(status.as_str());

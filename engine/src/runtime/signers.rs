@@ -8,6 +8,7 @@
 //! step. Tasks the step no longer needs are cancelled, each with an entry in the history.
 
 use super::actions::TaskRow;
+use super::history::HistoryAction;
 use super::machine::Machine;
 use super::types::{EngineError, SignerPosition, TaskId};
 use crate::model::{Outcome, Step, StepKind};
@@ -126,7 +127,7 @@ impl Machine<'_, '_> {
         self.event(
             "engine",
             None,
-            "assign",
+            HistoryAction::Assign,
             Some(&step.id),
             Some(id),
             None,
@@ -159,7 +160,7 @@ impl Machine<'_, '_> {
             self.event(
                 "engine",
                 Some(&who),
-                "cancel",
+                HistoryAction::Cancel,
                 Some(&step.id),
                 Some(TaskId(id)),
                 None,

@@ -302,7 +302,7 @@ pub struct EventView {
     pub at: String,
     pub actor: String,
     pub on_behalf_of: Option<String>,
-    pub action: String,
+    pub action: super::HistoryAction,
     pub step: Option<String>,
     pub task: Option<TaskId>,
     pub comment: Option<String>,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use signoff_engine::display::Lang;
-use signoff_engine::runtime::{EngineError, WithdrawRefused};
+use signoff_engine::runtime::{EngineError, HistoryAction, WithdrawRefused};
 
 /// (key, Chinese, English).
 const PHRASES: &[(&str, &str, &str)] = &[
@@ -142,7 +142,64 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("time", "时间", "Time"),
     ("yes", "是", "Yes"),
     ("inputs", "评分等输入", "Inputs"),
+    // A request's state (`status_` and its status, or its outcome once it has ended).
+    ("status_running", "进行中", "In progress"),
+    ("status_completed", "已完成", "Completed"),
+    ("status_withdrawn", "已撤回", "Withdrawn"),
+    ("status_incident", "异常待处理", "Stopped (incident)"),
+    ("status_approved", "已批准", "Approved"),
+    ("status_rejected", "已驳回", "Rejected"),
+    ("status_cancelled", "已取消", "Cancelled"),
 ];
+
+/// What happened, as a history entry says it.
+pub fn history_verb(action: HistoryAction, lang: Lang) -> &'static str {
+    use HistoryAction as A;
+    let (zh, en) = match action {
+        A::Submit => ("提交", "submitted"),
+        A::Approve => ("同意", "approved"),
+        A::Reject => ("驳回", "rejected"),
+        A::Return => ("退回", "returned"),
+        A::Resubmit => ("重新提交", "resubmitted"),
+        A::Complete => ("完成", "completed"),
+        A::Delegate => ("委托", "delegated"),
+        A::Transfer => ("转交", "transferred"),
+        A::AddSigner => ("加签", "added a signer"),
+        A::RemoveSigner => ("减签", "removed a signer"),
+        A::Claim => ("认领", "claimed"),
+        A::Comment => ("评论", "commented"),
+        A::Withdraw => ("撤回", "withdrew"),
+        A::Urge => ("催办", "urged"),
+        A::Retry => ("重试", "retried"),
+        A::Enter => ("进入步骤", "entered the step"),
+        A::Leave => ("离开步骤", "left the step"),
+        A::Set => ("设置变量", "set variables"),
+        A::Assign => ("分配给", "assigned to"),
+        A::Skip => ("跳过", "skipped"),
+        A::Cc => ("抄送", "copied to"),
+        A::Cancel => ("取消任务", "cancelled a task"),
+        A::End => ("结束", "ended"),
+        A::Escalate => ("升级给", "escalated to"),
+        A::EscalateFailed => ("无法升级", "could not escalate"),
+        A::EscalateSkipped => ("未升级", "did not escalate"),
+        A::Incident => ("异常", "incident"),
+        A::Remind => ("提醒", "reminded"),
+        A::RouteToDeputy => ("转给代理人", "routed to the deputy"),
+        A::Timeout => ("超时", "timed out"),
+        A::AutoApprove => ("超时自动同意", "approved on timeout"),
+        A::AutoReject => ("超时自动驳回", "rejected on timeout"),
+        A::Migrate => ("迁移到新版本", "moved to a new version"),
+        A::DueMoved => ("调整期限", "moved the due date"),
+        A::FinishedBy => ("由关联申请完成", "finished by a linked request"),
+        A::LinkMissed => ("关联申请未生效", "link had no effect"),
+        A::Unknown => ("其他", "other"),
+    };
+    if lang == Lang::En {
+        en
+    } else {
+        zh
+    }
+}
 
 /// The words of one language, for templates (`t.inbox`).
 pub fn phrases(lang: Lang) -> BTreeMap<&'static str, &'static str> {
@@ -199,6 +256,76 @@ pub fn engine_message(lang: Lang, e: &EngineError) -> String {
         EngineError::NotAllowed(detail) => format!("不允许此操作（{detail}）。"),
         EngineError::Definition(_) | EngineError::Storage(_) | EngineError::Migration(_) => {
             phrase(lang, "internal_error")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signoff_engine::model::EndOutcome;
+    use signoff_engine::runtime::InstanceStatus;
+
+    /// Every `t.key` a template reads is in the catalogue, in both languages.
+    #[test]
+    fn every_word_a_template_uses_is_in_the_catalogue() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let known = phrases(Lang::Zh);
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("templates") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("template");
+            for (i, _) in text.match_indices("t.") {
+                let before = text[..i].chars().last().unwrap_or(' ');
+                if before.is_alphanumeric() || before == '_' || before == '.' {
+                    continue;
+                }
+                let key: String = text[i + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !key.is_empty() && !known.contains_key(key.as_str()) {
+                    missing.push(format!("{}: t.{key}", path.display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not in the catalogue: {missing:?}");
+        for (key, zh, en) in PHRASES {
+            assert!(!zh.is_empty() && !en.is_empty(), "`{key}` lacks a language");
+        }
+    }
+
+    /// Every state and outcome a badge shows has its words.
+    #[test]
+    fn every_status_and_outcome_has_words() {
+        let statuses = [
+            InstanceStatus::Running,
+            InstanceStatus::Completed,
+            InstanceStatus::Withdrawn,
+            InstanceStatus::Incident,
+        ]
+        .map(InstanceStatus::as_str);
+        let outcomes = [
+            EndOutcome::Approved,
+            EndOutcome::Rejected,
+            EndOutcome::Completed,
+            EndOutcome::Withdrawn,
+            EndOutcome::Cancelled,
+        ]
+        .map(EndOutcome::as_str);
+        for code in statuses.iter().chain(&outcomes) {
+            let key = format!("status_{code}");
+            assert_ne!(phrase(Lang::Zh, &key), key, "no words for `{code}`");
+        }
+    }
+
+    #[test]
+    fn history_verbs_differ_by_language() {
+        for action in HistoryAction::ALL {
+            assert_ne!(
+                history_verb(action, Lang::Zh),
+                history_verb(action, Lang::En)
+            );
         }
     }
 }

@@ -6,9 +6,11 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 use signoff_engine::directory::Directory;
-use signoff_engine::display::Lang;
+use signoff_engine::display::{field_value, Lang};
 use signoff_engine::model::{Assignee, ProcessDef, Step, StepKind};
 use signoff_engine::runtime::EventView;
+
+use super::i18n;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
@@ -219,11 +221,15 @@ pub struct HistoryRow {
     pub at: String,
     pub actor: String,
     pub on_behalf_of: String,
-    pub action: String,
+    /// What happened, in the reader's words.
+    pub action: &'static str,
+    /// The stored kind, for styling and tests.
+    pub kind: &'static str,
     pub step: String,
     pub comment: String,
     pub detail: String,
-    pub changes: String,
+    /// Changed fields as "label: old → new".
+    pub changes: Vec<String>,
     /// The step's inputs given with the decision, as "label: value" in the reader's
     /// language.
     pub inputs: Vec<String>,
@@ -241,9 +247,10 @@ pub fn history(
             .user(id)
             .map_or_else(|| id.to_string(), |u| format!("{} ({id})", u.name))
     };
+    let step_name = |s: &str| step_label(def, s, lang);
     events
         .iter()
-        .filter(|e| !matches!(e.action.as_str(), "enter" | "leave" | "set"))
+        .filter(|e| !e.action.is_bookkeeping())
         .map(|e| HistoryRow {
             at: local_time(&e.at),
             actor: if e.actor == "engine" {
@@ -252,23 +259,89 @@ pub fn history(
                 name(&e.actor)
             },
             on_behalf_of: e.on_behalf_of.as_deref().map(name).unwrap_or_default(),
-            action: e.action.clone(),
-            step: e
-                .step
-                .as_deref()
-                .map(|s| {
-                    def.and_then(|d| d.step(s))
-                        .map_or_else(|| s.to_string(), |st| st.display_name())
-                })
-                .unwrap_or_default(),
+            action: i18n::history_verb(e.action, lang),
+            kind: e.action.as_str(),
+            step: e.step.as_deref().map(step_name).unwrap_or_default(),
             comment: e.comment.clone().unwrap_or_default(),
-            detail: e.detail.clone().unwrap_or_default(),
-            changes: e
-                .changes
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
+            detail: history_detail(e, &name, &step_name, lang),
+            changes: changed_fields(e, def, directory, lang),
             inputs: shown_inputs(e, def, directory, lang),
+        })
+        .collect()
+}
+
+/// An entry's detail in the reader's words: people by name, steps by name, outcomes and
+/// the return target in words; other details (the engine's notes) as written.
+fn history_detail(
+    e: &EventView,
+    name: &dyn Fn(&str) -> String,
+    step_name: &dyn Fn(&str) -> String,
+    lang: Lang,
+) -> String {
+    use signoff_engine::runtime::HistoryAction as A;
+    let Some(detail) = e.detail.as_deref() else {
+        return String::new();
+    };
+    match e.action {
+        A::Assign
+        | A::Cc
+        | A::Escalate
+        | A::Delegate
+        | A::Transfer
+        | A::AddSigner
+        | A::RemoveSigner
+        | A::RouteToDeputy
+            if directory_like(detail) =>
+        {
+            name(detail)
+        }
+        A::End => i18n::phrase(lang, &format!("status_{detail}")),
+        A::Return if detail == "submitter" => i18n::phrase(lang, "submitter"),
+        A::Return => step_name(detail),
+        _ => detail.to_string(),
+    }
+}
+
+/// A step's name in the reader's language (its id when the definition names none).
+pub fn step_label(def: Option<&ProcessDef>, step: &str, lang: Lang) -> String {
+    def.and_then(|d| d.step(step))
+        .and_then(|s| s.name.as_ref())
+        .map_or_else(|| step.to_string(), |n| lang.pick(n).to_string())
+}
+
+/// Whether a detail is a user id (`li.na`) rather than a sentence.
+fn directory_like(detail: &str) -> bool {
+    !detail.is_empty()
+        && detail
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// The fields an entry changed, as "label: old → new" with values as people read them.
+fn changed_fields(
+    e: &EventView,
+    def: Option<&ProcessDef>,
+    directory: &Directory,
+    lang: Lang,
+) -> Vec<String> {
+    let Some(changes) = e.changes.as_ref().and_then(|c| c.as_object()) else {
+        return Vec::new();
+    };
+    changes
+        .iter()
+        .map(|(id, change)| {
+            let field = def.and_then(|d| d.field(id));
+            let shown = |v: &serde_json::Value| match (field, v) {
+                (_, serde_json::Value::Null) => "—".to_string(),
+                (Some(f), v) => field_value(f, v, directory, lang),
+                (None, v) => signoff_engine::display::plain(v),
+            };
+            let label = field.map_or_else(|| id.clone(), |f| lang.pick(&f.label).to_string());
+            format!(
+                "{label}: {} → {}",
+                shown(&change["old"]),
+                shown(&change["new"])
+            )
         })
         .collect()
 }
@@ -294,7 +367,7 @@ fn shown_inputs(
                 format!(
                     "{}: {}",
                     lang.pick(&field.label),
-                    signoff_engine::display::field_value(field, value, directory, lang)
+                    field_value(field, value, directory, lang)
                 )
             })
         })

@@ -25,14 +25,13 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use minijinja::{context, Value};
 use serde::Deserialize;
 use signoff_engine::display::Lang;
-use signoff_engine::model::ProcessDef;
 use signoff_engine::runtime::{ActionKind, EngineError, RequestSummary};
 
 use super::auth::{csrf_ok, safe_next, AuthMode, CsrfToken, PageUser};
 use super::error::engine_status;
 use super::i18n::phrases;
 use super::i18n::{engine_message, phrase};
-use super::views::local_time;
+use super::views::{local_time, step_label};
 use super::AppState;
 
 const LANG_COOKIE: &str = "signoff_lang";
@@ -237,15 +236,14 @@ fn process_name(state: &AppState, process: &str, lang: Lang) -> String {
     )
 }
 
-/// A step's name in the reader's language (its id when the definition names none).
-fn step_label(def: Option<&ProcessDef>, step: &str, lang: Lang) -> String {
-    def.and_then(|d| d.step(step))
-        .and_then(|s| s.name.as_ref())
-        .map_or_else(|| step.to_string(), |n| lang.pick(n).to_string())
-}
-
 /// One line of a list of requests (my requests, copied to me, incidents).
 fn request_row(state: &AppState, viewer: &Viewer, r: &RequestSummary) -> Value {
+    let def = state.engine.registry().version(&r.process, r.version);
+    let steps: Vec<String> = r
+        .current_steps
+        .iter()
+        .map(|(id, _)| step_label(def.as_deref(), id, viewer.lang))
+        .collect();
     context! {
         id => r.id.0,
         process => process_name(state, &r.process, viewer.lang),
@@ -253,7 +251,7 @@ fn request_row(state: &AppState, viewer: &Viewer, r: &RequestSummary) -> Value {
         submitter => viewer.name_of(state, &r.submitter),
         status => r.status.as_str(),
         outcome => r.outcome,
-        steps => r.current_steps.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", "),
+        steps => steps.join(", "),
         holders => r.holders.iter().map(|h| viewer.name_of(state, h)).collect::<Vec<_>>().join(", "),
         reason => r.incident,
         created => local_time(&r.created_at),

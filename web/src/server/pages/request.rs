@@ -189,9 +189,22 @@ async fn task_page(
     } else {
         Vec::new()
     };
-    let return_to: Vec<String> = step
+    // Where `return` may send the request, as (value, what the reader sees).
+    let return_to: Vec<(String, String)> = step
         .as_ref()
-        .map(|s| s.return_to.iter().map(|r| r.value.clone()).collect())
+        .map(|s| {
+            s.return_to
+                .iter()
+                .map(|r| {
+                    let shown = if r.value == "submitter" {
+                        phrase(lang, "submitter")
+                    } else {
+                        step_label(def.as_deref(), &r.value, lang)
+                    };
+                    (r.value.clone(), shown)
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let failed_ref = failed.as_ref();
     let inputs = step

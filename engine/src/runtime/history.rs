@@ -1,0 +1,191 @@
+//! What can happen to a request, one variant per kind of history entry, stored in
+//! `events.action` by its snake_case name. The pages, the mail planner, the API and
+//! `simulate` all read this enum, so a new kind of entry is a compile error wherever it
+//! must be shown or mailed.
+
+use serde::{Deserialize, Serialize};
+
+use super::ActionKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryAction {
+    // What people do.
+    Submit,
+    Approve,
+    Reject,
+    Return,
+    Resubmit,
+    Complete,
+    Delegate,
+    Transfer,
+    AddSigner,
+    RemoveSigner,
+    Claim,
+    Comment,
+    Withdraw,
+    Urge,
+    Retry,
+    // What the engine does.
+    Enter,
+    Leave,
+    Set,
+    Assign,
+    Skip,
+    Cc,
+    Cancel,
+    End,
+    Escalate,
+    EscalateFailed,
+    EscalateSkipped,
+    Incident,
+    Remind,
+    RouteToDeputy,
+    Timeout,
+    /// A step decided by its deadline (`on_timeout: approve`).
+    AutoApprove,
+    /// A step decided by its deadline (`on_timeout: reject`).
+    AutoReject,
+    Migrate,
+    DueMoved,
+    FinishedBy,
+    LinkMissed,
+    /// A kind this version does not know (written by a newer server).
+    Unknown,
+}
+
+impl HistoryAction {
+    pub const ALL: [HistoryAction; 37] = [
+        HistoryAction::Submit,
+        HistoryAction::Approve,
+        HistoryAction::Reject,
+        HistoryAction::Return,
+        HistoryAction::Resubmit,
+        HistoryAction::Complete,
+        HistoryAction::Delegate,
+        HistoryAction::Transfer,
+        HistoryAction::AddSigner,
+        HistoryAction::RemoveSigner,
+        HistoryAction::Claim,
+        HistoryAction::Comment,
+        HistoryAction::Withdraw,
+        HistoryAction::Urge,
+        HistoryAction::Retry,
+        HistoryAction::Enter,
+        HistoryAction::Leave,
+        HistoryAction::Set,
+        HistoryAction::Assign,
+        HistoryAction::Skip,
+        HistoryAction::Cc,
+        HistoryAction::Cancel,
+        HistoryAction::End,
+        HistoryAction::Escalate,
+        HistoryAction::EscalateFailed,
+        HistoryAction::EscalateSkipped,
+        HistoryAction::Incident,
+        HistoryAction::Remind,
+        HistoryAction::RouteToDeputy,
+        HistoryAction::Timeout,
+        HistoryAction::AutoApprove,
+        HistoryAction::AutoReject,
+        HistoryAction::Migrate,
+        HistoryAction::DueMoved,
+        HistoryAction::FinishedBy,
+        HistoryAction::LinkMissed,
+        HistoryAction::Unknown,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryAction::Submit => "submit",
+            HistoryAction::Approve => "approve",
+            HistoryAction::Reject => "reject",
+            HistoryAction::Return => "return",
+            HistoryAction::Resubmit => "resubmit",
+            HistoryAction::Complete => "complete",
+            HistoryAction::Delegate => "delegate",
+            HistoryAction::Transfer => "transfer",
+            HistoryAction::AddSigner => "add_signer",
+            HistoryAction::RemoveSigner => "remove_signer",
+            HistoryAction::Claim => "claim",
+            HistoryAction::Comment => "comment",
+            HistoryAction::Withdraw => "withdraw",
+            HistoryAction::Urge => "urge",
+            HistoryAction::Retry => "retry",
+            HistoryAction::Enter => "enter",
+            HistoryAction::Leave => "leave",
+            HistoryAction::Set => "set",
+            HistoryAction::Assign => "assign",
+            HistoryAction::Skip => "skip",
+            HistoryAction::Cc => "cc",
+            HistoryAction::Cancel => "cancel",
+            HistoryAction::End => "end",
+            HistoryAction::Escalate => "escalate",
+            HistoryAction::EscalateFailed => "escalate_failed",
+            HistoryAction::EscalateSkipped => "escalate_skipped",
+            HistoryAction::Incident => "incident",
+            HistoryAction::Remind => "remind",
+            HistoryAction::RouteToDeputy => "route_to_deputy",
+            HistoryAction::Timeout => "timeout",
+            HistoryAction::AutoApprove => "auto_approve",
+            HistoryAction::AutoReject => "auto_reject",
+            HistoryAction::Migrate => "migrate",
+            HistoryAction::DueMoved => "due_moved",
+            HistoryAction::FinishedBy => "finished_by",
+            HistoryAction::LinkMissed => "link_missed",
+            HistoryAction::Unknown => "unknown",
+        }
+    }
+
+    /// The kind stored as `name`; [`HistoryAction::Unknown`] for a name this version
+    /// does not know.
+    pub fn parse(name: &str) -> HistoryAction {
+        HistoryAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == name)
+            .unwrap_or(HistoryAction::Unknown)
+    }
+
+    /// Whether the engine recorded it (rather than a person).
+    pub fn is_bookkeeping(self) -> bool {
+        matches!(
+            self,
+            HistoryAction::Enter | HistoryAction::Leave | HistoryAction::Set
+        )
+    }
+}
+
+impl From<ActionKind> for HistoryAction {
+    fn from(kind: ActionKind) -> HistoryAction {
+        match kind {
+            ActionKind::Approve => HistoryAction::Approve,
+            ActionKind::Reject => HistoryAction::Reject,
+            ActionKind::Return => HistoryAction::Return,
+            ActionKind::Complete => HistoryAction::Complete,
+            ActionKind::Delegate => HistoryAction::Delegate,
+            ActionKind::Transfer => HistoryAction::Transfer,
+            ActionKind::AddSigner => HistoryAction::AddSigner,
+            ActionKind::RemoveSigner => HistoryAction::RemoveSigner,
+            ActionKind::Claim => HistoryAction::Claim,
+            ActionKind::Comment => HistoryAction::Comment,
+            ActionKind::Resubmit => HistoryAction::Resubmit,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HistoryAction;
+
+    #[test]
+    fn every_kind_reads_back_from_its_stored_name() {
+        for action in HistoryAction::ALL {
+            assert_eq!(HistoryAction::parse(action.as_str()), action);
+        }
+        assert_eq!(
+            HistoryAction::parse("from_the_future"),
+            HistoryAction::Unknown
+        );
+    }
+}
