@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use signoff_tests::{eventually, repo_root, Web};
+use signoff_tests::{claim, eventually, repo_root, Web};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -290,4 +290,68 @@ async fn a_bad_form_shows_its_errors_beside_the_fields_and_keeps_what_was_typed(
             .map(|_| ())
     })
     .await;
+}
+
+/// How wide the page is against the window, in CSS pixels.
+async fn overflow(c: &Client) -> (i64, i64) {
+    let sizes = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .expect("page sizes");
+    (
+        sizes[0].as_i64().unwrap_or(0),
+        sizes[1].as_i64().unwrap_or(0),
+    )
+}
+
+#[tokio::test]
+async fn every_page_fits_a_phone_screen() {
+    let web = Web::start("browser-phone").await;
+    let engine = &web.h.engine;
+    let claim = engine
+        .start("reimbursement", "li.na", claim(&[120.0, 560.0, 1_234.5]))
+        .await
+        .unwrap();
+    let task = claim.tasks[0].id.0;
+    let b = browser("phone").await;
+    let c = &b.client;
+    c.set_window_size(390, 844)
+        .await
+        .expect("a phone-sized window");
+    let pages = [
+        ("li.na", "/inbox".to_string()),
+        ("li.na", "/requests".to_string()),
+        ("li.na", "/requests/new".to_string()),
+        ("li.na", "/requests/new/reimbursement".to_string()),
+        ("li.na", format!("/requests/{}", claim.id.0)),
+        ("li.na", "/settings".to_string()),
+        ("liu.qiang", "/inbox".to_string()),
+        ("liu.qiang", format!("/tasks/{task}")),
+        ("tang.jie", "/processes".to_string()),
+        ("tang.jie", "/processes/reimbursement".to_string()),
+        ("tang.jie", "/incidents".to_string()),
+    ];
+    let mut signed_in = "";
+    let mut wide = Vec::new();
+    for (user, path) in &pages {
+        if *user != signed_in {
+            sign_in(&web, c, user).await;
+            signed_in = user;
+        }
+        c.goto(&web.url(path)).await.expect("the page");
+        find(c, "main").await;
+        let (width, window) = overflow(c).await;
+        if width > window {
+            wide.push(format!(
+                "{path} as {user}: {width} px in a {window} px window"
+            ));
+        }
+        if path.starts_with("/tasks/") {
+            screenshot(c, "task-phone.png").await;
+        }
+    }
+    assert!(wide.is_empty(), "pages wider than the phone: {wide:#?}");
 }
