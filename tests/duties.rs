@@ -270,7 +270,7 @@ async fn the_monthly_on_site_report_goes_up_to_the_customer_and_administration()
         .await
         .unwrap_err();
     assert!(
-        matches!(err, EngineError::InvalidForm(ref e) if e.fields["customer_rating"].contains("filled in at its step")),
+        matches!(err, EngineError::InvalidForm(ref e) if e.fields["customer_rating"] == signoff_engine::problem::FieldProblem::StepOnly),
         "{err}"
     );
     let id = h

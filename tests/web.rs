@@ -948,7 +948,10 @@ async fn a_step_asks_for_its_input_in_the_browser_and_requires_it() {
     let refused = post("").await.unwrap();
     assert_eq!(refused.status(), 422);
     let page = refused.text().await.unwrap();
-    assert!(page.contains("required at this step"), "beside the field");
+    assert!(
+        page.contains("此步骤须填写"),
+        "beside the field, in Chinese"
+    );
     let done = post("三年呼叫中心经验，带教两名新人。").await.unwrap();
     assert_eq!(done.status(), 303);
     let after = web.h.engine.instance(view.id).await.unwrap();

@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 use crate::directory::Directory;
 use crate::guard::{self, Scope};
 use crate::model::{Field, FieldType, ProcessDef};
+use crate::problem::FieldProblem;
+use crate::problem::FieldProblem as P;
 
 /// The longest single-line text a field takes when its definition sets no `max_length`.
 pub const TEXT_MAX_CHARS: u32 = 2_000;
@@ -38,9 +40,9 @@ fn max_rows(field: &Field) -> u32 {
 
 /// Every problem with a submitted form, by field path (`lines[1].amount`); the empty key
 /// holds problems with the form as a whole.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormErrors {
-    pub fields: BTreeMap<String, String>,
+    pub fields: BTreeMap<String, FieldProblem>,
 }
 
 impl FormErrors {
@@ -48,10 +50,8 @@ impl FormErrors {
         self.fields.is_empty()
     }
 
-    pub fn add(&mut self, path: &str, message: impl Into<String>) {
-        self.fields
-            .entry(path.to_string())
-            .or_insert_with(|| message.into());
+    pub fn add(&mut self, path: &str, problem: FieldProblem) {
+        self.fields.entry(path.to_string()).or_insert(problem);
     }
 }
 
@@ -62,7 +62,7 @@ impl std::fmt::Display for FormErrors {
             .iter()
             .map(|(k, v)| {
                 if k.is_empty() {
-                    v.clone()
+                    v.to_string()
                 } else {
                     format!("{k}: {v}")
                 }
@@ -83,15 +83,12 @@ pub fn validate_fields(
 ) -> Map<String, Value> {
     let mut out = Map::new();
     let Some(object) = input.as_object() else {
-        errors.add(
-            prefix.trim_end_matches('.'),
-            "expected an object of field values",
-        );
+        errors.add(prefix.trim_end_matches('.'), P::NotAnObject);
         return out;
     };
     for key in object.keys() {
         if !fields.iter().any(|f| f.id.value == *key) {
-            errors.add(&format!("{prefix}{key}"), "no such field");
+            errors.add(&format!("{prefix}{key}"), P::UnknownField);
         }
     }
     for field in fields {
@@ -105,7 +102,7 @@ pub fn validate_fields(
         };
         if empty {
             if field.required {
-                errors.add(&path, "is required");
+                errors.add(&path, P::Required);
             } else if field.kind.value == FieldType::Table {
                 out.insert(field.id.value.clone(), Value::Array(Vec::new()));
             } else {
@@ -138,58 +135,41 @@ fn validate_value(
     match field.kind.value {
         FieldType::Text | FieldType::LongText => {
             let Some(text) = value.as_str() else {
-                errors.add(path, "must be text");
+                errors.add(path, P::NotText);
                 return None;
             };
             let length = text.chars().count() as u32;
             if field.kind.value == FieldType::Text && text.contains('\n') {
-                errors.add(path, "must be a single line");
+                errors.add(path, P::NotSingleLine);
             } else if field.min_length.is_some_and(|min| length < min) {
-                errors.add(
-                    path,
-                    format!(
-                        "must be at least {} characters",
-                        field.min_length.unwrap_or_default()
-                    ),
-                );
+                errors.add(path, P::TooShort(field.min_length.unwrap_or_default()));
             } else if length > max_length(field) {
-                errors.add(
-                    path,
-                    format!("must be at most {} characters", max_length(field)),
-                );
+                errors.add(path, P::TooLong(max_length(field)));
             } else if let Some(pattern) = &field.pattern {
                 let anchored = format!("^(?:{})$", pattern.value);
                 match regex::Regex::new(&anchored) {
-                    Ok(re) if !re.is_match(text) => {
-                        errors.add(path, format!("must match {}", pattern.value))
-                    }
+                    Ok(re) if !re.is_match(text) => errors.add(path, P::WrongFormat),
                     Ok(_) => {}
-                    Err(_) => errors.add(path, "the definition's pattern is invalid"),
+                    Err(_) => errors.add(path, P::BadPattern),
                 }
             }
             Some(Value::String(text.to_string()))
         }
         FieldType::Number | FieldType::Money => {
             let Some(n) = number_of(value) else {
-                errors.add(path, "must be a number");
+                errors.add(path, P::NotANumber);
                 return None;
             };
             if field.integer && n.fract() != 0.0 {
-                errors.add(path, "must be a whole number");
+                errors.add(path, P::NotWhole);
             } else if field.kind.value == FieldType::Money
                 && ((n * 100.0).round() - n * 100.0).abs() > 1e-6
             {
-                errors.add(path, "must have at most two decimals");
+                errors.add(path, P::TooManyDecimals);
             } else if field.min.is_some_and(|min| n < min) {
-                errors.add(
-                    path,
-                    format!("must be at least {}", field.min.unwrap_or_default()),
-                );
+                errors.add(path, P::BelowMin(field.min.unwrap_or_default()));
             } else if field.max.is_some_and(|max| n > max) {
-                errors.add(
-                    path,
-                    format!("must be at most {}", field.max.unwrap_or_default()),
-                );
+                errors.add(path, P::AboveMax(field.max.unwrap_or_default()));
             }
             let clean = if n.fract() == 0.0 && n.abs() < 9.0e15 {
                 Value::from(n as i64)
@@ -205,7 +185,7 @@ fn validate_value(
             match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
                 Ok(d) => Some(Value::String(d.format("%Y-%m-%d").to_string())),
                 Err(_) => {
-                    errors.add(path, "must be a date as YYYY-MM-DD");
+                    errors.add(path, P::NotADate);
                     None
                 }
             }
@@ -215,12 +195,8 @@ fn validate_value(
             if field.options.iter().any(|o| o.value.value == text) {
                 Some(Value::String(text.to_string()))
             } else {
-                let allowed: Vec<&str> = field
-                    .options
-                    .iter()
-                    .map(|o| o.value.value.as_str())
-                    .collect();
-                errors.add(path, format!("must be one of {}", allowed.join(", ")));
+                let allowed = field.options.iter().map(|o| o.value.value.clone());
+                errors.add(path, P::NotAnOption(allowed.collect()));
                 None
             }
         }
@@ -233,7 +209,7 @@ fn validate_value(
                 Some(Value::Bool(false))
             }
             _ => {
-                errors.add(path, "must be true or false");
+                errors.add(path, P::NotBoolean);
                 None
             }
         },
@@ -241,7 +217,7 @@ fn validate_value(
             let id = value.as_str().unwrap_or_default().trim();
             match directory.user(id) {
                 None => {
-                    errors.add(path, format!("no user `{id}` in the directory"));
+                    errors.add(path, P::UnknownUser(id.to_string()));
                     None
                 }
                 Some(user) => {
@@ -249,7 +225,10 @@ fn validate_value(
                         if !user.roles.iter().any(|r| r.value == role.value) {
                             errors.add(
                                 path,
-                                format!("`{id}` does not have the role `{}`", role.value),
+                                P::MissingRole {
+                                    user: id.to_string(),
+                                    role: role.value.clone(),
+                                },
                             );
                         }
                     }
@@ -260,27 +239,21 @@ fn validate_value(
         FieldType::Request => match request_number(value) {
             Some(id) => Some(Value::from(id)),
             None => {
-                errors.add(path, "must be a request number such as 12");
+                errors.add(path, P::NotARequestNumber);
                 None
             }
         },
         FieldType::Table => {
             let Some(rows) = value.as_array() else {
-                errors.add(path, "must be a list of lines");
+                errors.add(path, P::NotALineList);
                 return None;
             };
             let count = rows.len() as u32;
             if field.min_rows.is_some_and(|min| count < min) {
-                errors.add(
-                    path,
-                    format!(
-                        "needs at least {} lines",
-                        field.min_rows.unwrap_or_default()
-                    ),
-                );
+                errors.add(path, P::TooFewLines(field.min_rows.unwrap_or_default()));
             }
             if count > max_rows(field) {
-                errors.add(path, format!("allows at most {} lines", max_rows(field)));
+                errors.add(path, P::TooManyLines(max_rows(field)));
                 return None;
             }
             let clean: Vec<Value> = rows
@@ -341,10 +314,7 @@ pub fn refuse_step_only(def: &ProcessDef, input: &Value) -> Result<(), FormError
     let mut errors = FormErrors::default();
     for field in def.form.fields.iter().filter(|f| f.step_only) {
         if input.get(&field.id.value).is_some_and(|v| !v.is_null()) {
-            errors.add(
-                &field.id.value,
-                "is filled in at its step, not when the request is submitted",
-            );
+            errors.add(&field.id.value, P::StepOnly);
         }
     }
     if errors.is_empty() {
@@ -369,7 +339,7 @@ pub fn validate_form(
     }
     let form = compute(def, Value::Object(fields), scope).map_err(|message| {
         let mut e = FormErrors::default();
-        e.add("", message);
+        e.add("", P::RuleFailed(message));
         e
     })?;
     let mut scope = scope.clone();
@@ -384,7 +354,7 @@ pub fn validate_form(
                     .as_ref()
                     .map(|f| f.value.clone())
                     .unwrap_or_default();
-                errors.add(&key, format!("{} {}", rule.message.zh, rule.message.en));
+                errors.add(&key, P::Rule(rule.message.clone()));
             }
             Err(e) => {
                 let key = rule
@@ -392,13 +362,7 @@ pub fn validate_form(
                     .as_ref()
                     .map(|f| f.value.clone())
                     .unwrap_or_default();
-                errors.add(
-                    &key,
-                    format!(
-                        "the check `{}` could not be evaluated: {e}",
-                        rule.check.value
-                    ),
-                );
+                errors.add(&key, P::RuleFailed(format!("`{}`: {e}", rule.check.value)));
             }
         }
     }

@@ -19,4 +19,5 @@ pub mod located;
 pub mod model;
 pub mod notify;
 pub mod password;
+pub mod problem;
 pub mod runtime;

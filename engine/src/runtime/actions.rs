@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use crate::form::{validate_fields, validate_form, FormErrors};
 use crate::model::{Action, Mode, Outcome, Step, StepKind};
+use crate::problem::FieldProblem;
 
 use super::history::HistoryAction;
 use super::machine::Machine;
@@ -457,10 +458,7 @@ impl Machine<'_, '_> {
         let mut errors = FormErrors::default();
         for key in edits.keys() {
             if !step.editable.iter().any(|e| e.value == *key) {
-                errors.fields.insert(
-                    key.clone(),
-                    format!("cannot be changed at step `{}`", step.id),
-                );
+                errors.add(key, FieldProblem::NotEditableHere);
             }
         }
         if !errors.is_empty() {
@@ -490,9 +488,7 @@ impl Machine<'_, '_> {
                 Some(_) => false,
             };
             if empty {
-                errors
-                    .fields
-                    .insert(field.value.clone(), "required at this step".into());
+                errors.add(&field.value, FieldProblem::RequiredAtStep);
             }
         }
         if errors.is_empty() {

@@ -10,7 +10,8 @@
 use chrono::NaiveDate;
 
 use crate::form::{references, FormErrors};
-use crate::model::{Field, LinkEffect, Outcome, Step, StepKind};
+use crate::model::{Field, Label, LinkEffect, Outcome, Step, StepKind};
+use crate::problem::FieldProblem;
 
 use super::history::HistoryAction;
 use super::machine::{Env, Halt, Machine};
@@ -76,7 +77,7 @@ impl Machine<'_, '_> {
                 self.reference_problem(field, InstanceId(*id), actor)
                     .await?
             } else {
-                Some(format!("request #{id} is already listed"))
+                Some(FieldProblem::ListedTwice(*id))
             };
             if let Some(problem) = problem {
                 errors.add(path, problem);
@@ -109,30 +110,37 @@ impl Machine<'_, '_> {
         field: &Field,
         target: InstanceId,
         actor: &str,
-    ) -> Result<Option<String>, EngineError> {
+    ) -> Result<Option<FieldProblem>, EngineError> {
         if target == self.inst.id {
-            return Ok(Some("a request cannot refer to itself".into()));
+            return Ok(Some(FieldProblem::RefersToItself));
         }
         let process: Option<String> =
             sqlx::query_scalar("SELECT process_id FROM instances WHERE id = $1")
                 .bind(target.0)
                 .fetch_optional(&mut *self.conn)
                 .await?;
-        let unknown = Some(format!("there is no request {target} you can see"));
+        let unknown = Some(FieldProblem::NoSuchRequest(target.0));
         let Some(process) = process else {
             return Ok(unknown);
         };
         if !policy::may_see(&mut *self.conn, self.env.registry, target, actor).await? {
             return Ok(unknown);
         }
+        let named = |id: &str| Label {
+            zh: id.to_string(),
+            en: id.to_string(),
+        };
         if let Some(wanted) = &field.process {
             if wanted.value != process {
                 let name = self
                     .env
                     .registry
                     .latest(&wanted.value)
-                    .map_or(wanted.value.clone(), |(_, d)| d.name.to_string());
-                return Ok(Some(format!("request {target} is not a {name} request")));
+                    .map_or_else(|| named(&wanted.value), |(_, d)| d.name.clone());
+                return Ok(Some(FieldProblem::OtherProcess {
+                    id: target.0,
+                    process: name,
+                }));
             }
         }
         if let Some(step) = &field.step {
@@ -148,9 +156,12 @@ impl Machine<'_, '_> {
                     .env
                     .registry
                     .latest(&process)
-                    .and_then(|(_, d)| d.step(&step.value).map(Step::display_name))
-                    .unwrap_or(step.value.clone());
-                return Ok(Some(format!("request {target} is not at “{name}”")));
+                    .and_then(|(_, d)| d.step(&step.value).and_then(|s| s.name.clone()))
+                    .unwrap_or_else(|| named(&step.value));
+                return Ok(Some(FieldProblem::NotAtStep {
+                    id: target.0,
+                    step: name,
+                }));
             }
         }
         Ok(None)

@@ -115,7 +115,7 @@ pub fn engine_fields(e: &EngineError) -> BTreeMap<String, String> {
                 } else {
                     format!("form.{k}")
                 };
-                (key, v.clone())
+                (key, v.to_string())
             })
             .collect(),
         EngineError::UnknownUser(user) => {

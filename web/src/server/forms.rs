@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use signoff_engine::directory::Directory;
 use signoff_engine::display::{plain, Lang};
+use signoff_engine::form::FormErrors;
 use signoff_engine::model::{Field, FieldType};
+use signoff_engine::problem::FieldProblem;
 
 /// Submitted text by input name (`purpose`, `lines[0].amount`).
 pub type Raw = HashMap<String, String>;
@@ -156,11 +158,22 @@ fn row_count(name: &str, raw: &Raw) -> usize {
 /// A posted form as JSON for the engine, the text to show again (blank table rows
 /// dropped and the rest renumbered, so the engine's error names match), and the
 /// problems found before the engine sees it (a number that is not a number).
-pub fn parse(fields: &[Field], raw: &Raw) -> (Value, Raw, BTreeMap<String, String>) {
-    let mut errors = BTreeMap::new();
+/// The engine's problems with a form, in the reader's language, by field path.
+pub fn problems(errors: FormErrors, lang: Lang) -> BTreeMap<String, String> {
+    errors
+        .fields
+        .into_iter()
+        .map(|(path, problem)| (path, problem.text(lang)))
+        .collect()
+}
+
+/// The posted inputs of `fields` as a form, what they showed, and what could not be read
+/// (in the reader's language).
+pub fn parse(fields: &[Field], raw: &Raw, lang: Lang) -> (Value, Raw, BTreeMap<String, String>) {
+    let mut errors = FormErrors::default();
     let mut shown = Raw::new();
     let value = parse_fields(fields, raw, "", &mut shown, &mut errors);
-    (Value::Object(value), shown, errors)
+    (Value::Object(value), shown, problems(errors, lang))
 }
 
 fn parse_fields(
@@ -168,7 +181,7 @@ fn parse_fields(
     raw: &Raw,
     prefix: &str,
     shown: &mut Raw,
-    errors: &mut BTreeMap<String, String>,
+    errors: &mut FormErrors,
 ) -> Map<String, Value> {
     let mut out = Map::new();
     for field in fields {
@@ -193,7 +206,7 @@ fn parse_fields(
                 }
                 let at = format!("{name}[{}].", lines.len());
                 let mut row_shown = Raw::new();
-                let mut row_errors = BTreeMap::new();
+                let mut row_errors = FormErrors::default();
                 let line = parse_fields(
                     &field.columns,
                     &renumbered,
@@ -202,7 +215,9 @@ fn parse_fields(
                     &mut row_errors,
                 );
                 shown.extend(row_shown.into_iter().map(|(k, v)| (format!("{at}{k}"), v)));
-                errors.extend(row_errors.into_iter().map(|(k, v)| (format!("{at}{k}"), v)));
+                for (k, v) in row_errors.fields {
+                    errors.add(&format!("{at}{k}"), v);
+                }
                 lines.push(Value::Object(line));
             }
             out.insert(field.id.value.clone(), Value::Array(lines));
@@ -228,7 +243,7 @@ fn parse_fields(
             FieldType::Number | FieldType::Money => match text.replace(',', "").parse::<f64>() {
                 Ok(n) if n.is_finite() => serde_json::Number::from_f64(n).map(Value::Number),
                 _ => {
-                    errors.insert(name.clone(), format!("`{text}` is not a number"));
+                    errors.add(&name, FieldProblem::NotANumber);
                     None
                 }
             },
@@ -306,7 +321,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let (form, shown, errors) = parse(&def.form.fields, &raw);
+        let (form, shown, errors) = parse(&def.form.fields, &raw, Lang::En);
         assert_eq!(form["lines"].as_array().map(Vec::len), Some(2));
         assert_eq!(form["lines"][0]["amount"], serde_json::json!(560.0));
         assert_eq!(form["receipts"], serde_json::json!(2.0));

@@ -116,7 +116,7 @@ pub async fn new_request(
             &format!("no process `{process}`"),
         );
     };
-    let (form, shown, errors) = forms::parse(&def.submitter_fields(), &raw);
+    let (form, shown, errors) = forms::parse(&def.submitter_fields(), &raw, viewer.lang);
     // "Add a line" posts the form to itself: one more row, nothing submitted.
     if let Some(table) = raw.get("_add_line") {
         let extra = HashMap::from([(table.clone(), 1usize)]);
@@ -158,7 +158,7 @@ pub async fn new_request(
         .into_response(),
         Err(EngineError::InvalidForm(e)) => {
             let message = phrase(viewer.lang, "form_errors");
-            let errors: BTreeMap<String, String> = e.fields.into_iter().collect();
+            let errors = forms::problems(e, viewer.lang);
             request_form(
                 &state,
                 &viewer,

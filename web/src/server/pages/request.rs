@@ -274,6 +274,7 @@ fn read_posted_form(
     step_id: &str,
     raw: &Raw,
     request: &mut ActionRequest,
+    lang: Lang,
 ) -> (Raw, BTreeMap<String, String>) {
     let action = request.action;
     let deciding = matches!(
@@ -282,7 +283,7 @@ fn read_posted_form(
     );
     let mut errors = BTreeMap::new();
     let mut parse = |fields: &[Field], prefix: &str| {
-        let (value, _, bad) = forms::parse(fields, &prefixless(raw, prefix));
+        let (value, _, bad) = forms::parse(fields, &prefixless(raw, prefix), lang);
         errors.extend(bad.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)));
         value
     };
@@ -295,7 +296,7 @@ fn read_posted_form(
         }
     }
     if action == Some(ActionKind::Resubmit) {
-        let (form, kept, bad) = forms::parse(&def.submitter_fields(), raw);
+        let (form, kept, bad) = forms::parse(&def.submitter_fields(), raw, lang);
         errors.extend(bad);
         request.form = Some(form);
         return (kept, errors);
@@ -437,7 +438,7 @@ pub async fn act(
         _ => None,
     };
     let (shown, errors) = match &def {
-        Some(d) => read_posted_form(d, &task.step, &raw, &mut request),
+        Some(d) => read_posted_form(d, &task.step, &raw, &mut request, viewer.lang),
         None => (raw.clone(), BTreeMap::new()),
     };
     if !errors.is_empty() {
@@ -465,7 +466,7 @@ pub async fn act(
             let failed = retyped(
                 phrase(viewer.lang, "form_errors"),
                 shown,
-                form_errors.fields.into_iter().collect(),
+                forms::problems(form_errors, viewer.lang),
             );
             task_page(
                 &state,
