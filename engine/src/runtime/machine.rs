@@ -152,6 +152,12 @@ impl<'a, 'c> Machine<'a, 'c> {
         )
     }
 
+    /// Appends an entry that is only who did what (no step, task, comment or detail).
+    pub async fn record(&mut self, actor: &str, action: HistoryAction) -> Result<(), EngineError> {
+        self.event(actor, None, action, None, None, None, None, None)
+            .await
+    }
+
     /// Appends to the history; the arguments are the `events` table's columns.
     #[allow(clippy::too_many_arguments)]
     pub async fn event(

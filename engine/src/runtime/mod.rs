@@ -717,17 +717,7 @@ impl Core {
                     .map(|s| s.id.value.clone())
                     .ok_or_else(|| EngineError::Definition("the process has no steps".into()))?;
                 let mut m = Machine::new(conn, env, def, state);
-                m.event(
-                    &submitter,
-                    None,
-                    HistoryAction::Submit,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                .await?;
+                m.record(&submitter, HistoryAction::Submit).await?;
                 m.record_links(&submitter).await?;
                 m.enter(&start, None, None);
                 m.drain().await?;
@@ -803,17 +793,7 @@ impl Core {
                         ));
                     }
                 }
-                m.event(
-                    &actor,
-                    None,
-                    HistoryAction::Urge,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                .await?;
+                m.record(&actor, HistoryAction::Urge).await?;
                 m.save().await?;
                 Ok(Reply::Instance(instance))
             }
