@@ -1171,4 +1171,29 @@ async fn the_inbox_pages_a_long_list_and_counts_all_of_it() {
     assert!(second.contains("rel=\"prev\""));
     let filtered = get(web.url("/inbox?process=reimbursement")).await;
     assert!(filtered.contains("1–100 / 120"));
+
+    // The submitter's list pages too, newest first, with the true total.
+    let (submitter, _) = web.sign_in("li.na").await;
+    let mine = submitter
+        .get(web.url("/requests"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(mine.contains("id=\"request-count\">120<"));
+    assert_eq!(mine.matches("<tr data-request=").count(), 100);
+    assert!(mine.contains("data-request=\"120\""), "the newest first");
+    assert!(mine.contains("href=\"/requests?before=21\""), "{mine}");
+    let older = submitter
+        .get(web.url("/requests?before=21"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(older.matches("<tr data-request=").count(), 20);
+    assert!(older.contains("rel=\"first\""));
 }

@@ -45,6 +45,8 @@ pub struct RequestQuery {
     pub watcher: Option<String>,
     pub status: Option<InstanceStatus>,
     pub limit: Option<i64>,
+    /// Only requests older than this one (the next page of a list, newest first).
+    pub before: Option<InstanceId>,
 }
 
 /// A stored version of a definition.
@@ -85,22 +87,12 @@ pub enum PublishError {
 impl Engine {
     /// Requests by submitter, watcher and status, newest first.
     pub async fn requests(&self, query: &RequestQuery) -> Result<Vec<RequestSummary>, EngineError> {
-        // Only the filters given, so each finds its rows through its own index.
         let mut sql = sqlx::QueryBuilder::new(
-            "SELECT id, process_id, version, status, outcome, submitter, incident, created_at, updated_at FROM instances WHERE 1 = 1",
+            "SELECT id, process_id, version, status, outcome, submitter, incident, created_at, updated_at FROM instances",
         );
-        if let Some(submitter) = &query.submitter {
-            sql.push(" AND submitter = ").push_bind(submitter);
-        }
-        if let Some(watcher) = &query.watcher {
-            sql.push(" AND id IN (SELECT instance_id FROM events WHERE action = ")
-                .push_bind(super::HistoryAction::Cc.as_str())
-                .push(" AND detail = ")
-                .push_bind(watcher)
-                .push(")");
-        }
-        if let Some(status) = query.status {
-            sql.push(" AND status = ").push_bind(status.as_str());
+        request_filter(&mut sql, query);
+        if let Some(before) = query.before {
+            sql.push(" AND id < ").push_bind(before.0);
         }
         sql.push(" ORDER BY id DESC LIMIT ")
             .push_bind(query.limit.unwrap_or(200).clamp(1, 5000));
@@ -146,6 +138,13 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+
+    /// How many requests `query` finds, on every page together.
+    pub async fn count_requests(&self, query: &RequestQuery) -> Result<i64, EngineError> {
+        let mut sql = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM instances");
+        request_filter(&mut sql, query);
+        Ok(sql.build_query_scalar().fetch_one(&self.core.pool).await?)
     }
 
     /// `select` (which ends in `instance_id IN `, and gives the id and a text) for all
@@ -325,5 +324,24 @@ fn refuse_foreign_file(path: &Path, process: &str) -> Result<(), PublishError> {
             message: format!("the file holds process `{}`", existing.id.value),
         }),
         _ => Ok(()),
+    }
+}
+
+/// The `WHERE` of a request list: only the filters given, so each finds its rows through
+/// its own index.
+fn request_filter<'q>(sql: &mut sqlx::QueryBuilder<'q, sqlx::Sqlite>, query: &'q RequestQuery) {
+    sql.push(" WHERE 1 = 1");
+    if let Some(submitter) = &query.submitter {
+        sql.push(" AND submitter = ").push_bind(submitter);
+    }
+    if let Some(watcher) = &query.watcher {
+        sql.push(" AND id IN (SELECT instance_id FROM events WHERE action = ")
+            .push_bind(super::HistoryAction::Cc.as_str())
+            .push(" AND detail = ")
+            .push_bind(watcher)
+            .push(")");
+    }
+    if let Some(status) = query.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
     }
 }

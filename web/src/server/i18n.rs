@@ -73,6 +73,7 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("links", "关联申请", "Linked requests"),
     ("previous", "上一页", "Previous"),
     ("next_page", "下一页", "Next"),
+    ("first_page", "第一页", "First page"),
     ("refers_to", "本申请引用", "This request refers to"),
     ("referred_by", "引用本申请", "Referred to by"),
     ("history", "审批记录", "History"),

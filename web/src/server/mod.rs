@@ -181,6 +181,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(%end, days_left = left, "the working calendar's holidays end soon: add next year's; deadlines after it count weekends only");
         }
     }
+    if let Some(problem) = base_url_problem(&store.mail.base_url, args.listen) {
+        tracing::warn!(base_url = %store.mail.base_url, listen = %args.listen, "{problem}");
+        eprintln!("warning: {problem}");
+    }
     let scheduler = engine.spawn_scheduler(Duration::from_secs(args.timer_interval.max(1)));
     let mailer = engine.spawn_mailer(sender);
     let auth = match &args.trust_user_header {
@@ -222,6 +226,42 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Why links in mail cannot reach a server listening on `listen` at `base_url`, when
+/// that can be told: a loopback base URL with another port, or with a server that
+/// listens for other machines.
+fn base_url_problem(base_url: &str, listen: SocketAddr) -> Option<String> {
+    let authority = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => (host, port.parse::<u16>().ok()),
+        _ => (authority, None),
+    };
+    let port = port.unwrap_or(if base_url.starts_with("https://") {
+        443
+    } else {
+        80
+    });
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    if !loopback {
+        return None;
+    }
+    if listen.ip().is_unspecified() {
+        return Some(format!(
+            "links in mail point to {base_url}, which only this machine reaches, but the server listens for other machines on {listen}: set --base-url (SIGNOFF_BASE_URL) to the address people open"
+        ));
+    }
+    (port != listen.port()).then(|| {
+        format!(
+            "links in mail point to {base_url} but the server listens on port {}: set --base-url (SIGNOFF_BASE_URL)",
+            listen.port()
+        )
+    })
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -240,5 +280,27 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_url_problem;
+
+    #[test]
+    fn serve_warns_when_mail_links_cannot_reach_the_server() {
+        let at = |a: &str| a.parse().expect("an address");
+        assert_eq!(
+            base_url_problem("http://127.0.0.1:8080", at("127.0.0.1:8080")),
+            None
+        );
+        assert_eq!(
+            base_url_problem("https://signoff.corp.example", at("0.0.0.0:8080")),
+            None
+        );
+        let port = base_url_problem("http://127.0.0.1:8080", at("127.0.0.1:9000")).expect("warned");
+        assert!(port.contains("port 9000"), "{port}");
+        let wide = base_url_problem("http://localhost:8080", at("0.0.0.0:8080")).expect("warned");
+        assert!(wide.contains("other machines"), "{wide}");
     }
 }

@@ -147,6 +147,8 @@ pub struct Notice {
     process: Option<String>,
     /// Where a paged list starts.
     offset: Option<i64>,
+    /// A list newest first continues below this id.
+    before: Option<i64>,
     next: Option<String>,
     error: Option<String>,
     version: Option<i64>,

@@ -486,30 +486,46 @@ pub async fn act(
     }
 }
 
+/// Requests on one page of "my requests".
+const REQUESTS_PAGE: i64 = 100;
+
 pub async fn my_requests(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(q): Query<Notice>,
 ) -> Response {
-    let list = match state
-        .engine
-        .requests(&RequestQuery {
-            submitter: Some(viewer.user.clone()),
-            ..Default::default()
-        })
-        .await
-    {
-        Ok(l) => l,
+    let query = RequestQuery {
+        submitter: Some(viewer.user.clone()),
+        limit: Some(REQUESTS_PAGE),
+        before: q.before.map(InstanceId),
+        ..Default::default()
+    };
+    let (list, total) = match tokio::try_join!(
+        state.engine.requests(&query),
+        state.engine.count_requests(&query)
+    ) {
+        Ok(found) => found,
         Err(e) => return viewer.engine_error(&state, &e),
     };
     let rows: Vec<Value> = list
         .iter()
         .map(|r| request_row(&state, &viewer, r))
         .collect();
+    // Newest first: the next page holds the requests older than this page's last.
+    let next = (list.len() as i64 == REQUESTS_PAGE)
+        .then(|| list.last().map(|r| r.id.0))
+        .flatten();
     viewer.page(
         &state,
         "requests.html",
-        context! { active => "requests", requests => rows, notice => q.text(viewer.lang) },
+        context! {
+            active => "requests",
+            requests => rows,
+            total,
+            next,
+            paged => q.before.is_some(),
+            notice => q.text(viewer.lang),
+        },
     )
 }
 
