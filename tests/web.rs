@@ -1172,6 +1172,27 @@ async fn the_inbox_pages_a_long_list_and_counts_all_of_it() {
     let filtered = get(web.url("/inbox?process=reimbursement")).await;
     assert!(filtered.contains("1–100 / 120"));
 
+    // The API too: a page, the true total in `X-Total-Count`, the next page in `Link`.
+    let api_page = |query: &'static str| {
+        reqwest::Client::new()
+            .get(api(&web, &format!("/tasks{query}")))
+            .basic_auth("liu.qiang", Some("signoff"))
+            .send()
+    };
+    let response = api_page("").await.unwrap();
+    assert_eq!(response.headers()["x-total-count"], "120");
+    let link = response.headers()["link"].to_str().unwrap().to_string();
+    assert_eq!(link, "</api/v1/tasks?offset=100&limit=100>; rel=\"next\"");
+    let (_, first) = json_of(response).await;
+    assert_eq!(first.as_array().map(Vec::len), Some(100));
+    let response = api_page("?offset=100&limit=100&process=reimbursement")
+        .await
+        .unwrap();
+    assert!(response.headers().get("link").is_none(), "the last page");
+    let (_, rest) = json_of(response).await;
+    assert_eq!(rest.as_array().map(Vec::len), Some(20));
+    assert_eq!(api_page("?limit=0").await.unwrap().status(), 400);
+
     // The submitter's list pages too, newest first, with the true total.
     let (submitter, _) = web.sign_in("li.na").await;
     let mine = submitter

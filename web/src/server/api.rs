@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -309,22 +309,75 @@ pub async fn withdraw(
     Ok(Json(result?))
 }
 
-/// The caller's open tasks, soonest due first.
-#[utoipa::path(get, path = "/api/v1/tasks", responses((status = 200, body = [TaskView]), (status = 401, body = ApiError)))]
+/// Which page of the caller's tasks.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskPage {
+    /// Tasks on the page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<i64>,
+    /// Tasks to skip: where the page starts (default 0).
+    #[param(minimum = 0, maximum = 1000000)]
+    offset: Option<i64>,
+    /// Only tasks of this process.
+    process: Option<String>,
+}
+
+/// The caller's open tasks, soonest due first, a page at a time: `X-Total-Count` holds
+/// how many there are, and `Link` the next page while there is one.
+#[utoipa::path(get, path = "/api/v1/tasks", params(TaskPage), responses(
+    (status = 200, body = [TaskView], headers(
+        ("X-Total-Count" = i64, description = "open tasks of the caller (with the process filter)"),
+        ("Link" = String, description = "`</api/v1/tasks?offset=N&limit=M>; rel=\"next\"` while more follow"))),
+    (status = 401, body = ApiError)))]
 pub async fn tasks(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-) -> Result<Json<Vec<TaskView>>, ApiError> {
-    Ok(Json(
-        state
-            .engine
-            .tasks(&TaskQuery {
-                user,
-                limit: Some(1000),
-                ..Default::default()
-            })
-            .await?,
-    ))
+    Query(page): Query<TaskPage>,
+) -> Result<Response, ApiError> {
+    let limit = page.limit.unwrap_or(100);
+    let offset = page.offset.unwrap_or(0);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("`limit` must be from 1 to 500"));
+    }
+    if !(0..=1_000_000).contains(&offset) {
+        return Err(ApiError::bad_request("`offset` must be from 0 to 1000000"));
+    }
+    let counts = state.engine.task_counts(&user).await?;
+    let total: i64 = counts
+        .iter()
+        .filter(|(p, _)| page.process.as_ref().is_none_or(|wanted| wanted == p))
+        .map(|(_, n)| n)
+        .sum();
+    let tasks = state
+        .engine
+        .tasks(&TaskQuery {
+            user,
+            process: page.process.clone(),
+            limit: Some(limit),
+            offset: Some(offset),
+            ..Default::default()
+        })
+        .await?;
+    let mut response = Json(tasks).into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-total-count", HeaderValue::from(total));
+    if offset + limit < total {
+        let process = page
+            .process
+            .as_deref()
+            .and_then(|p| serde_urlencoded::to_string([("process", p)]).ok())
+            .map(|p| format!("&{p}"))
+            .unwrap_or_default();
+        let link = format!(
+            "</api/v1/tasks?offset={}&limit={limit}{process}>; rel=\"next\"",
+            offset + limit
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert(axum::http::header::LINK, value);
+        }
+    }
+    Ok(response)
 }
 
 /// Acts on a task as its assignee (or delegate).
