@@ -603,3 +603,34 @@ async fn a_rejection_mail_says_who_rejected_where_and_why_and_tasks_say_what_the
     );
     mailer.abort();
 }
+
+#[tokio::test]
+async fn a_comment_reaches_the_submitter_with_its_words() {
+    let h = Harness::new("mail-comment").await;
+    let id = h
+        .engine
+        .start("reimbursement", "li.na", claim(&[100.0]))
+        .await
+        .unwrap()
+        .id;
+    h.act(
+        id,
+        "liu.qiang",
+        ActionRequest::new(ActionKind::Comment).comment("发票抬头请写公司全称"),
+    )
+    .await;
+    let mail = outbox(&h, id).await;
+    let comment = mail
+        .iter()
+        .find(|m| m.kind == "commented")
+        .expect("a mail for the comment");
+    assert_eq!(comment.recipient, "li.na");
+    assert!(comment.subject.contains("评论"), "{}", comment.subject);
+    let view = h.engine.instance(id).await.unwrap();
+    assert!(
+        view.history
+            .iter()
+            .any(|e| e.comment.as_deref() == Some("发票抬头请写公司全称")),
+        "and the history keeps it"
+    );
+}

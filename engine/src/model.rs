@@ -779,6 +779,9 @@ pub enum Event {
     Escalated,
     /// The submitter urged the assignees.
     Urged,
+    /// Someone commented on the request: the submitter is told, or, when the submitter
+    /// commented, the holders of its open tasks.
+    Commented,
     /// Someone is copied on a step.
     Cc,
     /// The request was approved (ended approved or completed).
@@ -796,11 +799,12 @@ pub enum Event {
 }
 
 impl Event {
-    pub const ALL: [Event; 11] = [
+    pub const ALL: [Event; 12] = [
         Event::TaskAssigned,
         Event::Reminder,
         Event::Escalated,
         Event::Urged,
+        Event::Commented,
         Event::Cc,
         Event::Approved,
         Event::Rejected,
@@ -817,6 +821,7 @@ impl Event {
             Event::Reminder => "reminder",
             Event::Escalated => "escalated",
             Event::Urged => "urged",
+            Event::Commented => "commented",
             Event::Cc => "cc",
             Event::Approved => "approved",
             Event::Rejected => "rejected",

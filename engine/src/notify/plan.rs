@@ -345,6 +345,7 @@ fn notice_of(event: &EventRow) -> Option<Event> {
         A::Escalate => Event::Escalated,
         A::Remind => Event::Reminder,
         A::Urge => Event::Urged,
+        A::Comment => Event::Commented,
         A::Cc => Event::Cc,
         A::End => match event.detail.as_deref() {
             Some(o) if o == EndOutcome::Rejected.as_str() => Event::Rejected,
@@ -450,6 +451,8 @@ async fn default_targets(
             .map(|user| person(user, event.task))
             .collect(),
         Event::Reminder | Event::Urged => open_task_holders(conn, event).await?,
+        Event::Commented if event.actor == inst.submitter => open_task_holders(conn, event).await?,
+        Event::Commented => vec![person(&inst.submitter, None)],
         Event::Approved | Event::Rejected => vec![person(&inst.submitter, None)],
         Event::Returned => {
             let task: Option<i64> = sqlx::query_scalar(

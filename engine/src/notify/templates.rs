@@ -53,6 +53,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         "urged.en.txt",
         include_str!("../../templates/mail/urged.en.txt"),
     ),
+    (
+        "commented.zh.txt",
+        include_str!("../../templates/mail/commented.zh.txt"),
+    ),
+    (
+        "commented.en.txt",
+        include_str!("../../templates/mail/commented.en.txt"),
+    ),
     ("cc.zh.txt", include_str!("../../templates/mail/cc.zh.txt")),
     ("cc.en.txt", include_str!("../../templates/mail/cc.en.txt")),
     (
