@@ -61,35 +61,7 @@ impl Catalog {
     /// folder a file is in).
     pub fn load(paths: &[PathBuf]) -> Catalog {
         let mut catalog = Catalog::default();
-        let mut files = Vec::new();
-        for path in paths {
-            if path.is_dir() {
-                match std::fs::read_dir(path) {
-                    Ok(entries) => {
-                        let mut found: Vec<PathBuf> = entries
-                            .filter_map(|e| e.ok().map(|e| e.path()))
-                            .filter(|p| {
-                                p.is_file()
-                                    && matches!(
-                                        p.extension().and_then(|e| e.to_str()),
-                                        Some("yaml" | "yml")
-                                    )
-                            })
-                            .collect();
-                        found.sort();
-                        files.extend(found);
-                    }
-                    Err(e) => catalog.diagnostics.push(Diagnostic::error(
-                        Code::Io,
-                        path,
-                        Position::UNKNOWN,
-                        format!("cannot read the folder: {e}"),
-                    )),
-                }
-            } else {
-                files.push(path.clone());
-            }
-        }
+        let files = catalog.yaml_files(paths);
         let home = paths
             .first()
             .map(|p| {
@@ -146,6 +118,41 @@ impl Catalog {
             catalog.check_references();
         }
         catalog
+    }
+
+    /// The YAML files of `paths`: each folder's `*.yaml`/`*.yml` in name order, and
+    /// each file as given. A folder that cannot be read is a diagnostic.
+    fn yaml_files(&mut self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for path in paths {
+            if !path.is_dir() {
+                files.push(path.clone());
+                continue;
+            }
+            match std::fs::read_dir(path) {
+                Ok(entries) => {
+                    let mut found: Vec<PathBuf> = entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| {
+                            p.is_file()
+                                && matches!(
+                                    p.extension().and_then(|e| e.to_str()),
+                                    Some("yaml" | "yml")
+                                )
+                        })
+                        .collect();
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => self.diagnostics.push(Diagnostic::error(
+                    Code::Io,
+                    path,
+                    Position::UNKNOWN,
+                    format!("cannot read the folder: {e}"),
+                )),
+            }
+        }
+        files
     }
 
     /// Across definitions: a `request` field's `process` and `step` exist, a link's step

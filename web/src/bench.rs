@@ -183,7 +183,7 @@ async fn time_inbox(engine: &Engine, user: &'static str) -> anyhow::Result<Inbox
 }
 
 /// A folder with the directory and calendar of `processes` and the bench definition.
-pub fn bench_processes(processes: &Path, definition: &str, dir: &Path) -> anyhow::Result<()> {
+fn bench_processes(processes: &Path, definition: &str, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     for file in ["org.yaml", "calendar.yaml"] {
         std::fs::copy(processes.join(file), dir.join(file))?;
@@ -193,7 +193,7 @@ pub fn bench_processes(processes: &Path, definition: &str, dir: &Path) -> anyhow
 }
 
 /// Measures one scale on a fresh database at `db` (a file path).
-pub async fn run_scale(
+async fn run_scale(
     db: &Path,
     processes: &Path,
     process: &str,
@@ -305,7 +305,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 /// What rendering one mail (event template, text and HTML layouts) costs, measured over
 /// 2,000 renders of the assignment mail with eight facts.
-pub fn mail_render_cost() -> anyhow::Result<Duration> {
+fn mail_render_cost() -> anyhow::Result<Duration> {
     use signoff_engine::notify::{MailContext, Templates};
     let templates = Templates::built_in();
     let ctx = MailContext {
@@ -330,7 +330,7 @@ pub fn mail_render_cost() -> anyhow::Result<Duration> {
 }
 
 /// The table of every scale, then one `BENCH` line per scale (the largest last).
-pub fn report(scales: &[Scale], clients: usize, render: Duration) -> String {
+fn report(scales: &[Scale], clients: usize, render: Duration) -> String {
     let mut out = format!(
         "clients {clients}; mail render {:.1} µs/message\n\n{:>8}  {:<10} {:>8} {:>10} {:>8} {:>8} {:>10}\n",
         render.as_secs_f64() * 1e6,
@@ -409,7 +409,50 @@ fn bench_line(s: &Scale) -> String {
     )
 }
 
-/// Where the bench keeps its databases and definitions.
-pub fn scratch(db: &str) -> PathBuf {
-    PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db))
+/// What `signoff bench` was asked to measure.
+pub struct Plan<'a> {
+    /// The database file; each scale gets its own beside it.
+    pub db: &'a str,
+    pub open: &'a [usize],
+    pub clients: usize,
+    /// The definition to drive; the shipped two-step approval when `None`.
+    pub process: Option<&'a Path>,
+    /// Where the directory and calendar come from.
+    pub processes: &'a Path,
+    /// Deliver the queued mail to this SMTP server and time it.
+    pub smtp: Option<&'a str>,
+}
+
+/// Measures every scale of `plan`; the report.
+pub async fn run(plan: &Plan<'_>) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let sender = match plan.smtp {
+        Some(url) => Some(signoff_engine::notify::SenderOptions::new(
+            signoff_engine::notify::Transport::parse(url)?,
+            signoff_engine::notify::outbox::DEFAULT_FROM.parse()?,
+        )),
+        None => None,
+    };
+    let definition = match plan.process {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => TWO_STEP.to_string(),
+    };
+    let id = signoff_engine::loader::SourceFile::from_bytes(
+        Path::new("bench.yaml"),
+        definition.clone().into_bytes(),
+    )
+    .ok()
+    .and_then(|s| s.parse::<signoff_engine::model::ProcessDef>().ok())
+    .map(|d| d.id.value)
+    .context("the bench process does not parse; run `signoff check` on it")?;
+    let scratch = PathBuf::from(plan.db.strip_prefix("sqlite://").unwrap_or(plan.db));
+    let folder = scratch.with_extension("processes");
+    bench_processes(plan.processes, &definition, &folder)?;
+    let mut scales = Vec::new();
+    for &n in plan.open {
+        let file = scratch.with_extension(format!("{n}.db"));
+        scales.push(run_scale(&file, &folder, &id, n, plan.clients, sender.as_ref()).await?);
+    }
+    Ok(report(&scales, plan.clients, mail_render_cost()?))
 }

@@ -226,38 +226,15 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             processes,
             smtp,
         } => {
-            let sender = match &smtp {
-                Some(url) => Some(signoff_engine::notify::SenderOptions::new(
-                    signoff_engine::notify::Transport::parse(url)?,
-                    signoff_engine::notify::outbox::DEFAULT_FROM.parse()?,
-                )),
-                None => None,
+            let plan = bench::Plan {
+                db: &db,
+                open: &open,
+                clients,
+                process: process.as_deref(),
+                processes: &processes,
+                smtp: smtp.as_deref(),
             };
-            let definition = match &process {
-                Some(path) => std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?,
-                None => bench::TWO_STEP.to_string(),
-            };
-            let id = signoff_engine::loader::SourceFile::from_bytes(
-                Path::new("bench.yaml"),
-                definition.clone().into_bytes(),
-            )
-            .ok()
-            .and_then(|s| s.parse::<signoff_engine::model::ProcessDef>().ok())
-            .map(|d| d.id.value)
-            .context("the bench process does not parse; run `signoff check` on it")?;
-            let scratch = bench::scratch(&db);
-            let folder = scratch.with_extension("processes");
-            bench::bench_processes(&processes, &definition, &folder)?;
-            let mut scales = Vec::new();
-            for n in open {
-                let file = scratch.with_extension(format!("{n}.db"));
-                scales.push(
-                    bench::run_scale(&file, &folder, &id, n, clients, sender.as_ref()).await?,
-                );
-            }
-            let render = bench::mail_render_cost()?;
-            print!("{}", bench::report(&scales, clients, render));
+            print!("{}", bench::run(&plan).await?);
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}
@@ -553,38 +530,44 @@ async fn simulate(
             &json!({"process": process, "path": path, "status": view.status, "outcome": view.outcome, "incident": view.incident}),
         );
     } else {
-        for p in &path {
-            let who: Vec<&str> = p["assignees"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            println!(
-                "{:<28} {}",
-                p["step"].as_str().unwrap_or("?"),
-                if who.is_empty() {
-                    "-".to_string()
-                } else {
-                    who.join(", ")
-                }
-            );
-            for note in p["notes"].as_array().into_iter().flatten() {
-                println!("{:<28}   ({})", "", note.as_str().unwrap_or_default());
-            }
-        }
-        // Still running: it waits for something a dry run cannot do (another request).
-        let waiting = (view.status == signoff_engine::runtime::InstanceStatus::Running)
-            .then(|| format!("waiting at {}", view.current_steps.join(", ")));
-        println!(
-            "=> {} {}",
-            view.status.as_str(),
-            view.outcome
-                .clone()
-                .or(view.incident.clone())
-                .or(waiting)
-                .unwrap_or_default()
-        );
+        print_path(&path, &view);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The simulated path as text: each step with who would be asked, the notes of who was
+/// left out, and how the request ends (or where it waits).
+fn print_path(path: &[Value], view: &InstanceView) {
+    for p in path {
+        let who: Vec<&str> = p["assignees"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        println!(
+            "{:<28} {}",
+            p["step"].as_str().unwrap_or("?"),
+            if who.is_empty() {
+                "-".to_string()
+            } else {
+                who.join(", ")
+            }
+        );
+        for note in p["notes"].as_array().into_iter().flatten() {
+            println!("{:<28}   ({})", "", note.as_str().unwrap_or_default());
+        }
+    }
+    // Still running: it waits for something a dry run cannot do (another request).
+    let waiting = (view.status == signoff_engine::runtime::InstanceStatus::Running)
+        .then(|| format!("waiting at {}", view.current_steps.join(", ")));
+    println!(
+        "=> {} {}",
+        view.status.as_str(),
+        view.outcome
+            .clone()
+            .or(view.incident.clone())
+            .or(waiting)
+            .unwrap_or_default()
+    );
 }
 
 async fn drive(

@@ -474,23 +474,7 @@ impl Engine {
                     .and_then(|i| serde_json::from_str(&i).ok()),
             })
             .collect();
-        let links = sqlx::query(
-            "SELECT l.field, l.target_id, i.process_id, i.status, 0 FROM request_links l JOIN instances i ON i.id = l.target_id WHERE l.instance_id = $1 \
-             UNION ALL \
-             SELECT l.field, l.instance_id, i.process_id, i.status, 1 FROM request_links l JOIN instances i ON i.id = l.instance_id WHERE l.target_id = $1",
-        )
-        .bind(id.0)
-        .fetch_all(&self.core.pool)
-        .await?
-        .into_iter()
-        .map(|r| RequestLink {
-            field: r.get(0),
-            other: InstanceId(r.get(1)),
-            process: r.get(2),
-            status: InstanceStatus::parse(r.get(3)),
-            incoming: r.get::<i64, _>(4) == 1,
-        })
-        .collect();
+        let links = self.links_of(id).await?;
         let incident: Option<String> = row.get(7);
         Ok(InstanceView {
             links,
@@ -513,6 +497,28 @@ impl Engine {
             decided: row.get(11),
             history,
         })
+    }
+
+    /// The requests `id` refers to, and those referring to it.
+    async fn links_of(&self, id: InstanceId) -> Result<Vec<RequestLink>, EngineError> {
+        let rows = sqlx::query(
+            "SELECT l.field, l.target_id, i.process_id, i.status, 0 FROM request_links l JOIN instances i ON i.id = l.target_id WHERE l.instance_id = $1 \
+             UNION ALL \
+             SELECT l.field, l.instance_id, i.process_id, i.status, 1 FROM request_links l JOIN instances i ON i.id = l.instance_id WHERE l.target_id = $1",
+        )
+        .bind(id.0)
+        .fetch_all(&self.core.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RequestLink {
+                field: r.get(0),
+                other: InstanceId(r.get(1)),
+                process: r.get(2),
+                status: InstanceStatus::parse(r.get(3)),
+                incoming: r.get::<i64, _>(4) == 1,
+            })
+            .collect())
     }
 
     /// A user's tasks (as assignee or delegate), oldest due first.

@@ -189,22 +189,9 @@ async fn task_page(
     } else {
         Vec::new()
     };
-    // Where `return` may send the request, as (value, what the reader sees).
-    let return_to: Vec<(String, String)> = step
+    let return_to = step
         .as_ref()
-        .map(|s| {
-            s.return_to
-                .iter()
-                .map(|r| {
-                    let shown = if r.value == "submitter" {
-                        phrase(lang, "submitter")
-                    } else {
-                        step_label(def.as_deref(), &r.value, lang)
-                    };
-                    (r.value.clone(), shown)
-                })
-                .collect()
-        })
+        .map(|s| return_targets(s, def.as_deref(), lang))
         .unwrap_or_default();
     let failed_ref = failed.as_ref();
     let inputs = step
@@ -217,24 +204,12 @@ async fn task_page(
         }
         _ => Vec::new(),
     };
-    // A returned request is resubmitted with its form, prefilled.
-    let resubmit_form = if task.kind == "resubmit" && holder && open {
-        def.as_ref().map(|d| {
-            let raw = failed_ref
-                .map(|f| f.raw.clone())
-                .unwrap_or_else(|| forms::raw_of(&d.form.fields, &view.form));
-            forms::widgets(
-                &d.submitter_fields(),
-                &raw,
-                &failed_ref.map(|f| f.errors.clone()).unwrap_or_default(),
-                state.engine.directory(),
-                lang,
-                &HashMap::new(),
-            )
+    let resubmit_form = (task.kind == "resubmit" && holder && open)
+        .then(|| {
+            def.as_deref()
+                .map(|d| resubmit_widgets(state, lang, d, &view, failed_ref))
         })
-    } else {
-        None
-    };
+        .flatten();
     let page = request_context(state, viewer, &view);
     viewer.page_status(
         state,
@@ -264,6 +239,43 @@ async fn task_page(
             ..page
         },
     )
+}
+
+/// A returned request's form, prefilled with what it holds (or what was typed, after a
+/// refusal), to resubmit.
+fn resubmit_widgets(
+    state: &AppState,
+    lang: Lang,
+    def: &ProcessDef,
+    view: &InstanceView,
+    failed: Option<&Retyped>,
+) -> Vec<forms::Widget> {
+    let raw = failed
+        .map(|f| f.raw.clone())
+        .unwrap_or_else(|| forms::raw_of(&def.form.fields, &view.form));
+    forms::widgets(
+        &def.submitter_fields(),
+        &raw,
+        &failed.map(|f| f.errors.clone()).unwrap_or_default(),
+        state.engine.directory(),
+        lang,
+        &HashMap::new(),
+    )
+}
+
+/// Where `return` may send the request from `step`, as (value, what the reader sees).
+fn return_targets(step: &Step, def: Option<&ProcessDef>, lang: Lang) -> Vec<(String, String)> {
+    step.return_to
+        .iter()
+        .map(|r| {
+            let shown = if r.value == "submitter" {
+                phrase(lang, "submitter")
+            } else {
+                step_label(def, &r.value, lang)
+            };
+            (r.value.clone(), shown)
+        })
+        .collect()
 }
 
 /// Reads into `request` what an action posts besides its buttons: the step's inputs, the
