@@ -20,6 +20,11 @@ async fn start_claim(web: &Web, user: &str, form: Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// The text of the page at `url`, fetched with `client`'s session.
+async fn page_text(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
@@ -355,14 +360,7 @@ async fn a_script_in_a_form_field_is_escaped_on_every_page_and_in_the_mail() {
         (&submitter, format!("/requests/{id}")),
         (&submitter, "/requests".to_string()),
     ] {
-        let page = client
-            .get(web.url(&path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page_text(&client, web.url(&path)).await;
         assert!(!page.contains(script), "{path} shows the script raw");
         if path != "/requests" {
             assert!(page.contains("&lt;script&gt;"), "{path} shows it escaped");
@@ -401,14 +399,7 @@ async fn delivered_bodies(h: &Harness) -> Vec<(String, String)> {
 async fn the_request_form_shows_each_error_beside_its_field_and_keeps_what_was_typed() {
     let web = Web::start("web-form").await;
     let (client, csrf) = web.sign_in("li.na").await;
-    let page = client
-        .get(web.url("/requests/new/reimbursement"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client, web.url("/requests/new/reimbursement")).await;
     assert!(
         page.contains("name=\"lines[0].amount\""),
         "a table row to fill in"
@@ -592,14 +583,7 @@ async fn owners_check_and_publish_definitions_others_may_not() {
         changed,
         "the folder has it too"
     );
-    let page = client
-        .get(web.url("/processes/reimbursement"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client, web.url("/processes/reimbursement")).await;
     assert!(page.contains("v2"));
 }
 
@@ -657,14 +641,7 @@ async fn someone_copied_on_a_step_is_mailed_sees_it_in_the_inbox_and_may_read_it
     );
 
     let (client, _) = web.sign_in("wang.fang").await;
-    let inbox = client
-        .get(web.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let inbox = page_text(&client, web.url("/inbox")).await;
     let copied = inbox.split("id=\"cc\"").nth(1).unwrap_or_default();
     assert!(
         copied.contains(&format!("/requests/{}", view.id)),
@@ -704,14 +681,7 @@ async fn a_non_assignee_cannot_act_from_the_task_page() {
     assert_eq!(response.status(), 404);
     // The submitter may look, but not approve her own request's step.
     let (submitter, csrf) = web.sign_in("li.na").await;
-    let page = submitter
-        .get(web.url(&format!("/tasks/{task}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&submitter, web.url(&format!("/tasks/{task}"))).await;
     assert!(
         !page.contains("id=\"act-form\""),
         "no action buttons for a viewer"
@@ -755,27 +725,13 @@ async fn a_returned_request_is_resubmitted_from_its_prefilled_form() {
         .starts_with("/inbox?done=return&n="));
 
     let (submitter, csrf) = web.sign_in("li.na").await;
-    let page = submitter
-        .get(web.url(&format!("/requests/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&submitter, web.url(&format!("/requests/{id}"))).await;
     let resubmit = my_task(&web, "li.na").await;
     assert!(
         page.contains(&format!("/tasks/{resubmit}")),
         "a link to resubmit"
     );
-    let form = submitter
-        .get(web.url(&format!("/tasks/{resubmit}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let form = page_text(&submitter, web.url(&format!("/tasks/{resubmit}"))).await;
     assert!(form.contains("id=\"resubmit-form\""));
     assert!(
         form.contains("value=\"客户现场实施\""),
@@ -831,24 +787,10 @@ async fn a_returned_request_is_resubmitted_from_its_prefilled_form() {
 async fn pages_speak_the_readers_language() {
     let web = Web::start("web-lang").await;
     let (english, _) = web.sign_in("huang.lei").await;
-    let inbox = english
-        .get(web.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let inbox = page_text(&english, web.url("/inbox")).await;
     assert!(inbox.contains("My open tasks"), "huang.lei's locale is en");
     let (chinese, _) = web.sign_in("li.na").await;
-    let inbox = chinese
-        .get(web.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let inbox = page_text(&chinese, web.url("/inbox")).await;
     assert!(inbox.contains("我的待办"));
     let switched = chinese
         .get(web.url("/lang/en?next=/inbox"))
@@ -856,14 +798,7 @@ async fn pages_speak_the_readers_language() {
         .await
         .unwrap();
     assert_eq!(switched.status(), 303);
-    let inbox = chinese
-        .get(web.url("/inbox"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let inbox = page_text(&chinese, web.url("/inbox")).await;
     assert!(inbox.contains("My open tasks"), "the switch is remembered");
 }
 
@@ -886,14 +821,7 @@ async fn five_wrong_passwords_lock_the_name_for_a_while() {
         (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"))
     );
     let client = Web::browser_like_client();
-    let page = client
-        .get(web.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client, web.url("/login")).await;
     let csrf = signoff_tests::hidden_csrf(&page);
     let response = client
         .post(web.url("/login"))
@@ -923,14 +851,7 @@ async fn a_step_asks_for_its_input_in_the_browser_and_requires_it() {
         .unwrap();
     let task = my_task(&web, "lu.xin").await;
     let (client, csrf) = web.sign_in("lu.xin").await;
-    let page = client
-        .get(web.url(&format!("/tasks/{task}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client, web.url(&format!("/tasks/{task}"))).await;
     assert!(
         page.contains("name=\"form.self_assessment\""),
         "the input is on the page"
@@ -970,7 +891,7 @@ async fn withdraw_is_offered_only_where_it_is_allowed_and_refusals_are_in_the_re
     let (client, csrf) = web.sign_in("li.na").await;
     let page = |client: reqwest::Client| {
         let url = web.url(&format!("/requests/{id}"));
-        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+        async move { page_text(&client, url).await }
     };
     assert!(page(client.clone()).await.contains("id=\"withdraw-form\""));
     let task = my_task(&web, "liu.qiang").await;
@@ -1024,14 +945,7 @@ async fn panel_scores_are_shown_in_the_history() {
             .await;
     }
     let (client, _) = web.sign_in("song.yi").await;
-    let page = client
-        .get(web.url(&format!("/requests/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client, web.url(&format!("/requests/{id}"))).await;
     for shown in [
         "答辩得分: 85",
         "答辩得分: 70",
@@ -1091,26 +1005,12 @@ async fn a_statement_names_its_sales_in_the_browser_and_both_pages_link_each_oth
     let created = post(format!("#{}", sale.0)).await.unwrap();
     assert_eq!(created.status(), 303);
     let statement = created.headers()["location"].to_str().unwrap().to_string();
-    let page = client
-        .get(web.url(&statement))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client, web.url(&statement)).await;
     assert!(
         page.contains(&format!("href=\"/requests/{}\"", sale.0)),
         "the statement links to its sale"
     );
-    let page = client
-        .get(web.url(&format!("/requests/{}", sale.0)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&client, web.url(&format!("/requests/{}", sale.0))).await;
     let statement_id = statement
         .trim_start_matches("/requests/")
         .split('?')
@@ -1130,7 +1030,7 @@ async fn the_new_request_form_leaves_out_what_a_step_fills_in() {
     let page = |path: &'static str| {
         let client = client.clone();
         let url = web.url(path);
-        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+        async move { page_text(&client, url).await }
     };
     let sale = page("/requests/new/sales_confirmation").await;
     assert!(sale.contains("name=\"customer\""));
@@ -1159,7 +1059,7 @@ async fn the_inbox_pages_a_long_list_and_counts_all_of_it() {
     let (client, _) = web.sign_in("liu.qiang").await;
     let get = |path: String| {
         let client = client.clone();
-        async move { client.get(path).send().await.unwrap().text().await.unwrap() }
+        async move { page_text(&client, path).await }
     };
     let first = get(web.url("/inbox")).await;
     assert!(first.contains("id=\"task-count\">120<"), "the true total");
@@ -1195,26 +1095,12 @@ async fn the_inbox_pages_a_long_list_and_counts_all_of_it() {
 
     // The submitter's list pages too, newest first, with the true total.
     let (submitter, _) = web.sign_in("li.na").await;
-    let mine = submitter
-        .get(web.url("/requests"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mine = page_text(&submitter, web.url("/requests")).await;
     assert!(mine.contains("id=\"request-count\">120<"));
     assert_eq!(mine.matches("<tr data-request=").count(), 100);
     assert!(mine.contains("data-request=\"120\""), "the newest first");
     assert!(mine.contains("href=\"/requests?before=21\""), "{mine}");
-    let older = submitter
-        .get(web.url("/requests?before=21"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let older = page_text(&submitter, web.url("/requests?before=21")).await;
     assert_eq!(older.matches("<tr data-request=").count(), 20);
     assert!(older.contains("rel=\"first\""));
 }
