@@ -1261,10 +1261,17 @@ async fn auto_skip_of_the_submitter_and_urge_is_rate_limited() {
         h.engine.instance(id).await.unwrap().current_steps,
         vec!["manager_first"]
     );
+    // Once a working day: not again the same calendar day, again the next.
+    h.clock.set(signoff_tests::shanghai(2026, 11, 24, 9));
     h.engine.urge(id, "li.na").await.unwrap();
     let err = h.engine.urge(id, "li.na").await.unwrap_err();
-    assert!(err.to_string().contains("less than an hour ago"), "{err}");
-    h.clock.advance(chrono::Duration::hours(2));
+    assert!(matches!(err, EngineError::UrgedToday(_)), "{err}");
+    h.clock.set(signoff_tests::shanghai(2026, 11, 24, 17));
+    assert!(
+        h.engine.urge(id, "li.na").await.is_err(),
+        "still the same day"
+    );
+    h.clock.set(signoff_tests::shanghai(2026, 11, 25, 9));
     h.engine.urge(id, "li.na").await.unwrap();
 
     // When the submitter is the only assignee, auto_skip passes the step.

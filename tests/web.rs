@@ -1104,3 +1104,59 @@ async fn the_inbox_pages_a_long_list_and_counts_all_of_it() {
     assert_eq!(older.matches("<tr data-request=").count(), 20);
     assert!(older.contains("rel=\"first\""));
 }
+
+#[tokio::test]
+async fn the_submitter_urges_from_the_request_page_once_a_working_day() {
+    let web = Web::start("web-urge").await;
+    let id = web
+        .h
+        .engine
+        .start("reimbursement", "li.na", claim(&[120.0]))
+        .await
+        .unwrap()
+        .id
+        .0;
+    let (client, csrf) = web.sign_in("li.na").await;
+    let page = page_text(&client, web.url(&format!("/requests/{id}"))).await;
+    assert!(
+        page.contains("id=\"urge-form\""),
+        "the submitter is offered to urge"
+    );
+    let urge = || {
+        client
+            .post(web.url(&format!("/requests/{id}/urge")))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+    };
+    let done = urge().await.unwrap();
+    assert_eq!(done.status(), 303);
+    let back = done.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(back, format!("/requests/{id}?done=urge&n={id}"));
+    assert!(page_text(&client, web.url(&back))
+        .await
+        .contains("已催办当前处理人"));
+    let again = urge().await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert!(again.text().await.unwrap().contains("今天已经催办过"));
+    let mail = web
+        .h
+        .engine
+        .mail(&signoff_engine::notify::MailQuery {
+            instance: Some(id),
+            status: None,
+            limit: Some(50),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        mail.iter().filter(|m| m.kind == "urged").count(),
+        1,
+        "one urge, one mail"
+    );
+    let (manager, _) = web.sign_in("liu.qiang").await;
+    let theirs = page_text(&manager, web.url(&format!("/requests/{id}"))).await;
+    assert!(
+        !theirs.contains("id=\"urge-form\""),
+        "only the submitter urges"
+    );
+}

@@ -148,7 +148,8 @@ impl Calendar {
         !self.holidays.contains(&date) && !self.weekend.contains(&date.weekday())
     }
 
-    fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+    /// The calendar's date at `at`, in its time zone.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.tz).date_naive()
     }
 

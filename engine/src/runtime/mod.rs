@@ -792,12 +792,16 @@ impl Core {
                 .bind(HistoryAction::Urge.as_str())
                 .fetch_one(&mut *m.conn)
                 .await?;
-                if let Some(last) = last.as_deref().and_then(crate::clock::from_db) {
-                    if now - last < chrono::Duration::hours(1) {
-                        return Err(EngineError::NotAllowed(
-                            "the assignees were urged less than an hour ago".into(),
-                        ));
-                    }
+                if m.inst.status != InstanceStatus::Running {
+                    return Err(EngineError::NotAllowed(
+                        "only a request in progress can be urged".into(),
+                    ));
+                }
+                // Once a working day: not again on the calendar date of the last urge.
+                let last = last.as_deref().and_then(crate::clock::from_db);
+                if last.is_some_and(|l| env.calendar.local_date(l) == env.calendar.local_date(now))
+                {
+                    return Err(EngineError::UrgedToday(instance));
                 }
                 m.record(&actor, HistoryAction::Urge).await?;
                 m.save().await?;

@@ -102,6 +102,17 @@ impl Engine {
             && withdraw_refusal(def.withdraw, view.status, view.decided, returned).is_none()
     }
 
+    /// Whether the page offers `user` to urge the request: its submitter, while it waits
+    /// for someone (the engine also keeps it to once a working day).
+    pub fn may_urge(&self, view: &InstanceView, user: &str) -> bool {
+        view.submitter == user
+            && view.status == InstanceStatus::Running
+            && view
+                .tasks
+                .iter()
+                .any(|t| t.status == TaskStatus::Open && t.assignee != user)
+    }
+
     fn has_role(&self, user: &str, role: &str) -> bool {
         self.directory()
             .user(user)

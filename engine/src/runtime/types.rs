@@ -421,6 +421,9 @@ pub enum EngineError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("the engine is shutting down")]
     Closed,
+    /// The submitter already urged the request today (urging is once a working day).
+    #[error("request {0} was already urged today: urge again on the next working day")]
+    UrgedToday(InstanceId),
     /// The group commit holding the action failed: nothing of it was stored.
     #[error("the database did not store the action ({0}); nothing was changed, try again")]
     CommitFailed(String),
@@ -442,7 +445,9 @@ impl EngineError {
             | EngineError::NotAStarter(_) => "forbidden",
             EngineError::Stale { .. } => "conflict",
             EngineError::InvalidForm(_) => "invalid_form",
-            EngineError::NotAllowed(_) | EngineError::CannotWithdraw { .. } => "not_allowed",
+            EngineError::NotAllowed(_)
+            | EngineError::CannotWithdraw { .. }
+            | EngineError::UrgedToday(_) => "not_allowed",
             EngineError::OwnRequest(_) => "own_request",
             EngineError::TooLong { .. } => "too_long",
             EngineError::Definition(_) => "definition",

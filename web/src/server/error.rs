@@ -85,9 +85,9 @@ pub fn engine_status(e: &EngineError) -> (StatusCode, &'static str) {
         | EngineError::OnlySubmitter { .. }
         | EngineError::NotAStarter(_) => (StatusCode::FORBIDDEN, "forbidden"),
         EngineError::Stale { .. } => (StatusCode::CONFLICT, "conflict"),
-        EngineError::NotAllowed(_) | EngineError::CannotWithdraw { .. } => {
-            (StatusCode::CONFLICT, "not_allowed")
-        }
+        EngineError::NotAllowed(_)
+        | EngineError::CannotWithdraw { .. }
+        | EngineError::UrgedToday(_) => (StatusCode::CONFLICT, "not_allowed"),
         EngineError::InvalidForm(_) | EngineError::UnknownUser(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
         }

@@ -72,6 +72,8 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("fields", "申请内容", "Request"),
     ("links", "关联申请", "Linked requests"),
     ("previous", "上一页", "Previous"),
+    ("urge", "催办", "Urge"),
+    ("urged_notice", "已催办当前处理人", "the people holding it were urged"),
     ("next_page", "下一页", "Next"),
     ("first_page", "第一页", "First page"),
     ("refers_to", "本申请引用", "This request refers to"),
@@ -233,6 +235,9 @@ pub fn engine_message(lang: Lang, e: &EngineError) -> String {
         EngineError::UnknownUser(u) => format!("目录中没有用户 {u}。"),
         EngineError::NotYourTask { task, .. } => format!("待办 #{task} 不由您处理。"),
         EngineError::Stale { task, .. } => format!("待办 #{task} 已经有人处理过了。"),
+        EngineError::UrgedToday(instance) => {
+            format!("申请 {instance} 今天已经催办过，请下一个工作日再催办。")
+        }
         EngineError::CannotWithdraw { instance, why } => {
             let why = match why {
                 WithdrawRefused::Ended => "它已经结束",

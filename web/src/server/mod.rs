@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/requests/{id}", get(pages::request))
         .route("/requests/{id}/withdraw", post(pages::withdraw))
+        .route("/requests/{id}/urge", post(pages::urge))
         .route("/requests/{id}/retry", post(pages::retry))
         .route("/processes", get(pages::processes))
         .route("/processes/{id}", get(pages::process))

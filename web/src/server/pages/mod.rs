@@ -13,7 +13,7 @@ pub use inbox::inbox;
 pub use login::{login, login_form, logout};
 pub use new_request::{new_request, new_request_form, new_request_list};
 pub use owner::{check, incidents, process, processes, publish, retry};
-pub use request::{act, my_requests, request, task, withdraw};
+pub use request::{act, my_requests, request, task, urge, withdraw};
 pub use settings::{create_token, revoke_token, settings};
 
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -162,6 +162,7 @@ impl Notice {
         match done {
             "submit" => Some(format!("#{n} {}", phrase(lang, "submit"))),
             "withdraw" => Some(format!("#{n} {}", phrase(lang, "withdraw"))),
+            "urge" => Some(format!("#{n} {}", phrase(lang, "urged_notice"))),
             "published" => Some(format!("{} {n}", phrase(lang, "published"))),
             other => {
                 let action = other.parse::<ActionKind>().ok()?;

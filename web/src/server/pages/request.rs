@@ -137,6 +137,7 @@ pub async fn request(
         context! {
             active => "requests",
             can_withdraw => state.engine.may_withdraw(&view, &viewer.user),
+            can_urge => state.engine.may_urge(&view, &viewer.user),
             resubmit_task => resubmit,
             notice => q.text(viewer.lang),
             ..page
@@ -539,6 +540,27 @@ pub async fn my_requests(
             notice => q.text(viewer.lang),
         },
     )
+}
+
+/// The submitter urges the people holding the request (once a working day).
+pub async fn urge(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return viewer.bad_csrf(&state);
+    }
+    let result = state.engine.urge(InstanceId(id), &viewer.user).await;
+    state.metrics.action(
+        "urge",
+        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+    );
+    match result {
+        Ok(_) => Redirect::to(&done_url(&format!("/requests/{id}"), "urge", id)).into_response(),
+        Err(e) => viewer.engine_error(&state, &e),
+    }
 }
 
 pub async fn withdraw(
