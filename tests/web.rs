@@ -360,7 +360,7 @@ async fn a_script_in_a_form_field_is_escaped_on_every_page_and_in_the_mail() {
         (&submitter, format!("/requests/{id}")),
         (&submitter, "/requests".to_string()),
     ] {
-        let page = page_text(&client, web.url(&path)).await;
+        let page = page_text(client, web.url(&path)).await;
         assert!(!page.contains(script), "{path} shows the script raw");
         if path != "/requests" {
             assert!(page.contains("&lt;script&gt;"), "{path} shows it escaped");
