@@ -913,6 +913,14 @@ impl ProcessDef {
         self.form.fields.iter().find(|f| f.id.value == id)
     }
 
+    /// Whether the form can refer to other requests (a `request` field or column).
+    pub fn has_references(&self) -> bool {
+        self.form.fields.iter().any(|f| {
+            f.kind.value == FieldType::Request
+                || f.columns.iter().any(|c| c.kind.value == FieldType::Request)
+        })
+    }
+
     /// The fields the submitter fills in (all but the `step_only` ones).
     pub fn submitter_fields(&self) -> Vec<Field> {
         self.form

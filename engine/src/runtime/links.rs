@@ -57,7 +57,8 @@ impl Machine<'_, '_> {
     /// Checks the form's references and records them, replacing the earlier ones. A bad
     /// reference is a field error, like any other invalid value.
     pub async fn record_links(&mut self, actor: &str) -> Result<(), EngineError> {
-        if self.env.dry_run {
+        // Most processes refer to no other request: no statement for them.
+        if self.env.dry_run || !self.def.has_references() {
             return Ok(());
         }
         let def = std::sync::Arc::clone(&self.def);

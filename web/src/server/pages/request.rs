@@ -553,13 +553,33 @@ pub async fn urge(
         return viewer.bad_csrf(&state);
     }
     let result = state.engine.urge(InstanceId(id), &viewer.user).await;
-    state.metrics.action(
+    request_action(
+        &state,
+        &viewer,
         "urge",
+        result,
+        &format!("/requests/{id}"),
+        id,
+    )
+}
+
+/// Counts a request-level action, then goes back to `back` with its notice, or shows
+/// the refusal.
+fn request_action(
+    state: &AppState,
+    viewer: &Viewer,
+    action: &'static str,
+    result: Result<InstanceView, EngineError>,
+    back: &str,
+    id: i64,
+) -> Response {
+    state.metrics.action(
+        action,
         result.as_ref().map_or_else(EngineError::code, |_| "ok"),
     );
     match result {
-        Ok(_) => Redirect::to(&done_url(&format!("/requests/{id}"), "urge", id)).into_response(),
-        Err(e) => viewer.engine_error(&state, &e),
+        Ok(_) => Redirect::to(&done_url(back, action, id)).into_response(),
+        Err(e) => viewer.engine_error(state, &e),
     }
 }
 
@@ -580,12 +600,5 @@ pub async fn withdraw(
             form.comment.as_deref().filter(|c| !c.trim().is_empty()),
         )
         .await;
-    state.metrics.action(
-        "withdraw",
-        result.as_ref().map_or_else(EngineError::code, |_| "ok"),
-    );
-    match result {
-        Ok(_) => Redirect::to(&done_url("/requests", "withdraw", id)).into_response(),
-        Err(e) => viewer.engine_error(&state, &e),
-    }
+    request_action(&state, &viewer, "withdraw", result, "/requests", id)
 }
