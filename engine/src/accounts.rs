@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::password::{PasswordError, Passwords};
-use sqlx::{Row, SqlitePool};
+use crate::store::Pool;
+use sqlx::Row;
 
 use crate::clock::to_db;
 use crate::runtime::hex;
@@ -67,7 +68,7 @@ pub struct Session {
 /// Passwords and sessions.
 #[derive(Clone)]
 pub struct Accounts {
-    pool: SqlitePool,
+    pool: Pool,
     demo_hash: Option<String>,
     /// Checked against for unknown users, so they cost what a known one costs.
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -92,7 +93,7 @@ impl From<PasswordError> for AccountError {
 }
 
 impl Accounts {
-    pub(crate) fn new(pool: SqlitePool) -> Accounts {
+    pub(crate) fn new(pool: Pool) -> Accounts {
         Accounts {
             pool,
             demo_hash: None,

@@ -21,3 +21,4 @@ pub mod notify;
 pub mod password;
 pub mod problem;
 pub mod runtime;
+pub mod store;

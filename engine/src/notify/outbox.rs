@@ -12,10 +12,11 @@
 
 use std::time::Duration;
 
+use crate::store::{Conn, Pool};
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::Row;
 
 use crate::clock::to_db;
 use crate::runtime::EngineError;
@@ -117,9 +118,9 @@ pub struct MailQuery {
 }
 
 /// Lists the outbox, newest first.
-pub async fn list(pool: &SqlitePool, query: &MailQuery) -> Result<Vec<MailView>, EngineError> {
+pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, EngineError> {
     // Only the filters given, so each finds its rows through its own index.
-    let mut sql = sqlx::QueryBuilder::new(
+    let mut sql = crate::store::Sql::new(
         "SELECT id, message_id, instance_id, kind, recipient, address, subject, status, attempts, last_error, created_at, sent_at \
          FROM outbox WHERE 1 = 1",
     );
@@ -131,7 +132,7 @@ pub async fn list(pool: &SqlitePool, query: &MailQuery) -> Result<Vec<MailView>,
     }
     sql.push(" ORDER BY id DESC LIMIT ")
         .push_bind(query.limit.unwrap_or(200).clamp(1, 10_000));
-    let rows = sql.build().fetch_all(pool).await?;
+    let rows = sql.query().fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| MailView {
@@ -152,7 +153,7 @@ pub async fn list(pool: &SqlitePool, query: &MailQuery) -> Result<Vec<MailView>,
 }
 
 /// Counts of the outbox by status, for metrics: (pending, failed).
-pub async fn backlog(pool: &SqlitePool) -> Result<(i64, i64), EngineError> {
+pub async fn backlog(pool: &Pool) -> Result<(i64, i64), EngineError> {
     let row = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM outbox WHERE status = 'pending'), \
                 (SELECT COUNT(*) FROM outbox WHERE status = 'failed')",
@@ -208,7 +209,7 @@ impl Pass {
 /// Takes up to `limit` new messages and `limit` retries due at `now` (wall time) for one
 /// try, hidden from other senders until `until`: one statement.
 pub async fn lease(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
     limit: i64,
@@ -245,7 +246,7 @@ pub async fn lease(
 
 /// Records what became of leased messages: the sent ones in one statement.
 pub async fn settle(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: DateTime<Utc>,
     results: &[Settled],
 ) -> Result<(), sqlx::Error> {
@@ -257,15 +258,11 @@ pub async fn settle(
         })
         .collect();
     if !sent.is_empty() {
-        let mut sql = sqlx::QueryBuilder::new("UPDATE outbox SET status = 'sent', sent_at = ");
+        let mut sql = crate::store::Sql::new("UPDATE outbox SET status = 'sent', sent_at = ");
         sql.push_bind(to_db(now))
-            .push(", last_error = NULL WHERE id IN (");
-        let mut ids = sql.separated(", ");
-        for id in &sent {
-            ids.push_bind(id);
-        }
-        sql.push(")");
-        sql.build().execute(&mut *conn).await?;
+            .push(", last_error = NULL WHERE id IN ")
+            .push_list(sent.iter().copied());
+        sql.query().execute(&mut *conn).await?;
     }
     for result in results {
         match result {

@@ -5,8 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::store::Conn;
 use serde_json::Value;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use crate::clock::from_db;
 use crate::directory::Directory;
@@ -49,7 +50,7 @@ struct EventRow {
 impl EventRow {
     /// From `SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id,
     /// comment, detail FROM events`.
-    fn from_row(r: &sqlx::sqlite::SqliteRow) -> EventRow {
+    fn from_row(r: &crate::store::Row) -> EventRow {
         EventRow {
             id: r.get(0),
             instance: r.get(1),
@@ -100,7 +101,7 @@ impl Planner {
     /// Queues the mail for every history entry after `mark`; returns how many messages.
     pub async fn plan_since(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         registry: &Registry,
         mark: i64,
     ) -> Result<usize, EngineError> {
@@ -185,7 +186,7 @@ impl Planner {
 
     async fn queue(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         registry: &Registry,
         kind: Event,
         event: &EventRow,
@@ -295,7 +296,7 @@ impl Planner {
 
 /// A task's due time and kind (`step`, `resubmit`, `added`), when the mail is about one.
 async fn task_due_and_kind(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     task: Option<i64>,
 ) -> Result<(Option<String>, Option<String>), EngineError> {
     let Some(task) = task else {
@@ -322,10 +323,7 @@ fn ask_of(step: Option<&crate::model::Step>, task_kind: Option<&str>) -> &'stati
 }
 
 /// The last rejection of a request: who, at which step, with what comment.
-async fn last_rejection(
-    conn: &mut SqliteConnection,
-    instance: i64,
-) -> Result<Option<EventRow>, EngineError> {
+async fn last_rejection(conn: &mut Conn, instance: i64) -> Result<Option<EventRow>, EngineError> {
     let row = sqlx::query(
         "SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, detail \
          FROM events WHERE instance_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",
@@ -365,7 +363,7 @@ fn notice_of(event: &EventRow) -> Option<Event> {
 }
 
 async fn load_instance(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     registry: &Registry,
     id: i64,
 ) -> Result<Option<InstanceRow>, EngineError> {
@@ -418,7 +416,7 @@ fn person(user: &str, task: Option<i64>) -> Target {
 
 /// Who is told when the definition says nothing.
 async fn default_targets(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     kind: Event,
     event: &EventRow,
     inst: &InstanceRow,
@@ -486,7 +484,7 @@ async fn default_targets(
 
 /// Who the definition's notification rules (the step's, then the process's) add.
 async fn rule_targets(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     kind: Event,
     event: &EventRow,
     inst: &InstanceRow,
@@ -533,10 +531,7 @@ async fn rule_targets(
 
 /// The holders (and delegates) of the open tasks at the event's step, or of the whole
 /// request when the event has no step.
-async fn open_task_holders(
-    conn: &mut SqliteConnection,
-    event: &EventRow,
-) -> Result<Vec<Target>, EngineError> {
+async fn open_task_holders(conn: &mut Conn, event: &EventRow) -> Result<Vec<Target>, EngineError> {
     let rows = sqlx::query(
         "SELECT id, assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'open' \
          AND ($2 IS NULL OR step_id = $2) ORDER BY id",

@@ -28,7 +28,7 @@ pub struct TaskRow {
 }
 
 pub async fn load_task(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::store::Conn,
     id: TaskId,
 ) -> Result<(TaskRow, i64), EngineError> {
     let row = sqlx::query("SELECT id, run_id, step_id, kind, assignee, delegate, pool, seq, status, instance_id FROM tasks WHERE id = $1")
@@ -44,7 +44,7 @@ pub async fn load_task(
             kind: row.get(3),
             assignee: row.get(4),
             delegate: row.get(5),
-            pool: row.get(6),
+            pool: row.get::<i64, _>(6) != 0,
             seq: row.get(7),
             status: row.get(8),
         },

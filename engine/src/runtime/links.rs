@@ -239,7 +239,7 @@ impl Core {
     /// Applies the link effects the action queued, and those they queue in turn.
     pub(super) async fn follow_links(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut crate::store::Conn,
         env: &Env<'_>,
     ) -> Result<(), EngineError> {
         let mut applied = 0;
@@ -257,7 +257,7 @@ impl Core {
 
     async fn apply_link(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut crate::store::Conn,
         env: &Env<'_>,
         link: &PendingLink,
     ) -> Result<(), EngineError> {

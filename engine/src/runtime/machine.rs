@@ -5,9 +5,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use crate::calendar::Calendar;
 use crate::clock::to_db;
@@ -109,7 +110,7 @@ enum Work {
 
 /// One action's work on one instance.
 pub struct Machine<'a, 'c> {
-    pub conn: &'c mut SqliteConnection,
+    pub conn: &'c mut Conn,
     pub env: &'a Env<'a>,
     pub def: Arc<ProcessDef>,
     pub inst: InstanceState,
@@ -125,7 +126,7 @@ pub struct RunRow {
 
 impl<'a, 'c> Machine<'a, 'c> {
     pub fn new(
-        conn: &'c mut SqliteConnection,
+        conn: &'c mut Conn,
         env: &'a Env<'a>,
         def: Arc<ProcessDef>,
         inst: InstanceState,
@@ -205,7 +206,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         .bind(self.inst.form.to_string())
         .bind(self.inst.vars.to_string())
         .bind(self.inst.incident.as_ref().map(|i| i.to_string()))
-        .bind(self.inst.decided)
+        .bind(i64::from(self.inst.decided))
         .bind(self.now())
         .bind(ended)
         .bind(self.inst.id.0)
@@ -596,7 +597,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         .bind(kind)
         .bind(&assignee)
         .bind(&deputy)
-        .bind(pool)
+        .bind(i64::from(pool))
         .bind(seq)
         .bind(status)
         .bind(self.now())

@@ -20,13 +20,11 @@ mod signers;
 mod types;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::calendar::Calendar;
@@ -36,6 +34,7 @@ use crate::directory::Directory;
 use crate::form::validate_form;
 use crate::model::{EndOutcome, Outcome};
 use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
+use crate::store::{Backend, Conn, Pool};
 
 pub use history::HistoryAction;
 pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
@@ -123,7 +122,9 @@ pub struct Engine {
 
 /// What the writer shares with the handles (but not the sender, so handles can close it).
 struct Core {
-    pool: SqlitePool,
+    pool: Pool,
+    /// Which database `pool` is on.
+    backend: Backend,
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
     planner: Planner,
@@ -139,7 +140,7 @@ struct Core {
 
 /// How to open an engine.
 pub struct EngineOptions {
-    /// `sqlite://signoff.db` (created when missing) or `sqlite::memory:`.
+    /// `sqlite://signoff.db` (created when missing) or `postgres://USER@HOST/DB`.
     pub database_url: String,
     /// The definitions, `org.yaml`, `calendar.yaml` and mail `templates/`.
     pub processes: std::path::PathBuf,
@@ -181,26 +182,19 @@ impl Engine {
                 catalog.render()
             )));
         }
-        let connect = SqliteConnectOptions::from_str(&options.database_url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL syncs the WAL at every commit: an acknowledged action survives power loss.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(connect.clone())
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let crate::store::Opened {
+            pool,
+            writer: writer_conn,
+            backend,
+        } = crate::store::open(&options.database_url).await?;
         let templates = Templates::load(&options.processes.join(crate::catalog::TEMPLATES_DIR))
             .map_err(|e| EngineError::Definition(e.to_string()))?;
         let registry = Arc::new(Registry::load(&pool, &catalog, options.clock.now()).await?);
-        let writer_conn = SqliteConnection::connect_with(&connect).await?;
         let (tx, rx) = mpsc::channel(4096);
         let core = Arc::new(Core {
             checks: Arc::new(tokio::sync::Semaphore::new(policy::MAX_CHECKS)),
             pool,
+            backend,
             registry,
             clock: options.clock,
             planner: Planner::new(templates, &options.base_url),
@@ -494,7 +488,7 @@ impl Engine {
             created_at: row.get(8),
             updated_at: row.get(9),
             ended_at: row.get(10),
-            decided: row.get(11),
+            decided: row.get::<i64, _>(11) != 0,
             history,
         })
     }
@@ -591,7 +585,7 @@ impl Engine {
         )
     }
 
-    fn task_view(&self, row: sqlx::sqlite::SqliteRow) -> TaskView {
+    fn task_view(&self, row: crate::store::Row) -> TaskView {
         let process: String = row.get(2);
         let version: i64 = row.get(3);
         let step_id: String = row.get(4);
@@ -632,7 +626,7 @@ impl Engine {
             kind,
             assignee: row.get(6),
             delegate: row.get(7),
-            pool: row.get(8),
+            pool: row.get::<i64, _>(8) != 0,
             status: TaskStatus::parse(row.get(9)),
             submitter: row.get(10),
             created_at: row.get(11),
@@ -644,11 +638,7 @@ impl Engine {
 }
 
 impl Core {
-    async fn apply(
-        &self,
-        conn: &mut SqliteConnection,
-        command: Command,
-    ) -> Result<Reply, EngineError> {
+    async fn apply(&self, conn: &mut Conn, command: Command) -> Result<Reply, EngineError> {
         let now = self.clock.now();
         let calendar = self.registry.calendar.clone();
         let env = Env {
@@ -666,7 +656,7 @@ impl Core {
 
     async fn run(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         env: &Env<'_>,
         command: Command,
     ) -> Result<Reply, EngineError> {
@@ -975,7 +965,7 @@ impl Core {
 
     async fn machine<'a, 'c>(
         &self,
-        conn: &'c mut SqliteConnection,
+        conn: &'c mut Conn,
         env: &'a Env<'a>,
         id: InstanceId,
     ) -> Result<Machine<'a, 'c>, EngineError> {
@@ -1001,14 +991,14 @@ impl Core {
             incident: row
                 .get::<Option<String>, _>(7)
                 .and_then(|i| serde_json::from_str(&i).ok()),
-            decided: row.get(8),
+            decided: row.get::<i64, _>(8) != 0,
         };
         Ok(Machine::new(conn, env, def, state))
     }
 }
 
 /// The writer: one transaction for all the actions waiting, each in a savepoint.
-async fn run_writer(engine: Arc<Core>, mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+async fn run_writer(engine: Arc<Core>, mut conn: Conn, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -1040,12 +1030,10 @@ async fn run_writer(engine: Arc<Core>, mut conn: SqliteConnection, mut rx: mpsc:
 
 async fn commit_batch(
     engine: &Core,
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &mut [Job],
 ) -> Result<Vec<Result<Reply, EngineError>>, sqlx::Error> {
-    // IMMEDIATE takes the write lock up front, so a second engine on the same file waits
-    // (busy timeout) instead of failing half-way through.
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::store::begin_write(conn, engine.backend).await?;
     let mut results = Vec::with_capacity(batch.len());
     let mut mail = 0;
     for job in batch.iter_mut() {

@@ -1,7 +1,8 @@
 //! Who may do what beyond acting on a task: process owners and administrators, and the
 //! people an approval may never go to (the submitter, and whoever the request is about).
 
-use sqlx::{Row, SqliteConnection};
+use crate::store::Conn;
+use sqlx::Row;
 
 use crate::directory::Directory;
 use crate::model::{Principal, ProcessDef, WithdrawPolicy};
@@ -134,7 +135,7 @@ fn owns(directory: &Directory, def: &ProcessDef, user: &str) -> bool {
 /// anyone copied on it, and the process owners. The one rule for pages, the API and
 /// references between requests; an unknown request is an error.
 pub(super) async fn may_see(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     registry: &Registry,
     id: InstanceId,
     user: &str,

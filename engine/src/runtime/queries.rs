@@ -87,7 +87,7 @@ pub enum PublishError {
 impl Engine {
     /// Requests by submitter, watcher and status, newest first.
     pub async fn requests(&self, query: &RequestQuery) -> Result<Vec<RequestSummary>, EngineError> {
-        let mut sql = sqlx::QueryBuilder::new(
+        let mut sql = crate::store::Sql::new(
             "SELECT id, process_id, version, status, outcome, submitter, incident, created_at, updated_at FROM instances",
         );
         request_filter(&mut sql, query);
@@ -96,7 +96,7 @@ impl Engine {
         }
         sql.push(" ORDER BY id DESC LIMIT ")
             .push_bind(query.limit.unwrap_or(200).clamp(1, 5000));
-        let rows = sql.build().fetch_all(&self.core.pool).await?;
+        let rows = sql.query().fetch_all(&self.core.pool).await?;
         let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
         let mut steps = self.per_request(&ids, "SELECT instance_id, step_id FROM step_runs WHERE status = 'active' AND instance_id IN ").await?;
         let mut holders = self.per_request(&ids, "SELECT instance_id, COALESCE(delegate, assignee) FROM tasks WHERE status = 'open' AND instance_id IN ").await?;
@@ -142,9 +142,9 @@ impl Engine {
 
     /// How many requests `query` finds, on every page together.
     pub async fn count_requests(&self, query: &RequestQuery) -> Result<i64, EngineError> {
-        let mut sql = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM instances");
+        let mut sql = crate::store::Sql::new("SELECT COUNT(*) FROM instances");
         request_filter(&mut sql, query);
-        Ok(sql.build_query_scalar().fetch_one(&self.core.pool).await?)
+        Ok(sql.query_scalar().fetch_one(&self.core.pool).await?)
     }
 
     /// `select` (which ends in `instance_id IN `, and gives the id and a text) for all
@@ -158,14 +158,9 @@ impl Engine {
         if ids.is_empty() {
             return Ok(out);
         }
-        let mut sql = sqlx::QueryBuilder::new(select);
-        sql.push("(");
-        let mut list = sql.separated(", ");
-        for id in ids {
-            list.push_bind(id);
-        }
-        sql.push(") ORDER BY id");
-        for row in sql.build().fetch_all(&self.core.pool).await? {
+        let mut sql = crate::store::Sql::new(select);
+        sql.push_list(ids.iter().copied()).push(" ORDER BY id");
+        for row in sql.query().fetch_all(&self.core.pool).await? {
             out.entry(row.get(0)).or_default().push(row.get(1));
         }
         Ok(out)
@@ -329,7 +324,7 @@ fn refuse_foreign_file(path: &Path, process: &str) -> Result<(), PublishError> {
 
 /// The `WHERE` of a request list: only the filters given, so each finds its rows through
 /// its own index.
-fn request_filter<'q>(sql: &mut sqlx::QueryBuilder<'q, sqlx::Sqlite>, query: &'q RequestQuery) {
+fn request_filter<'q>(sql: &mut crate::store::Sql<'q>, query: &'q RequestQuery) {
     sql.push(" WHERE 1 = 1");
     if let Some(submitter) = &query.submitter {
         sql.push(" AND submitter = ").push_bind(submitter);

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use crate::store::Pool;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
 
 use crate::calendar::Calendar;
 use crate::catalog::Catalog;
@@ -27,7 +28,7 @@ pub struct Registry {
 
 impl Registry {
     pub async fn load(
-        pool: &SqlitePool,
+        pool: &Pool,
         catalog: &Catalog,
         now: DateTime<Utc>,
     ) -> Result<Registry, EngineError> {

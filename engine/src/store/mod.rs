@@ -1,0 +1,247 @@
+//! The database seam: which database a URL names, opening it with its settings and
+//! migrations, and the few statements that differ between SQLite and PostgreSQL.
+//!
+//! Everything else speaks SQL both accept (`$1` parameters, `RETURNING`, `ON CONFLICT`,
+//! text times and JSON, BIGINT ids) through sqlx's `Any` driver, so one engine binary runs
+//! on either. What is SQLite's alone (PRAGMAs, `BEGIN IMMEDIATE`) or PostgreSQL's alone
+//! (the advisory lock that makes writers on several servers take turns) is here.
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Connection, Executor};
+
+use crate::runtime::EngineError;
+
+/// A pool of read connections.
+pub type Pool = sqlx::AnyPool;
+/// One connection: the writer's, or one borrowed from the pool.
+pub type Conn = sqlx::AnyConnection;
+/// A row of either database.
+pub type Row = sqlx::any::AnyRow;
+
+/// Read connections per server. SQLite readers do not block the writer (WAL); on
+/// PostgreSQL every server holds this many plus its writer.
+const READERS: u32 = 8;
+
+/// The settings every SQLite connection takes: WAL so readers never block the writer,
+/// FULL so an acknowledged action is on disk when the call returns, a busy timeout so a
+/// second engine on the same file waits its turn, and enforced foreign keys.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+/// The key of the PostgreSQL advisory lock a group commit holds: writers on several
+/// servers take turns on the database as the one writer does within a server.
+const WRITE_LOCK: i64 = 0x5167_6e6f_6666; // "Signoff"
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The database `url` names: `sqlite://FILE` or `postgres://USER@HOST/DB`.
+    pub fn of(url: &str) -> Result<Backend, EngineError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(EngineError::Definition(format!(
+                "the database URL must start with `sqlite://` (a file) or `postgres://`, not `{}`",
+                redact(url)
+            )))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// `url` with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// An open database: its read pool, the writer's own connection and which it is.
+pub struct Opened {
+    pub pool: Pool,
+    pub writer: Conn,
+    pub backend: Backend,
+}
+
+/// Opens the database at `url` (a missing SQLite file is created), applies the
+/// migrations, and opens the writer's connection.
+pub async fn open(url: &str) -> Result<Opened, EngineError> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(url)?;
+    let url = match backend {
+        Backend::Sqlite => sqlite_url(url),
+        Backend::Postgres => url.to_string(),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(READERS)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                prepare(conn, backend).await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+    }
+    let mut writer = Conn::connect(&url).await?;
+    prepare(&mut writer, backend).await?;
+    Ok(Opened {
+        pool,
+        writer,
+        backend,
+    })
+}
+
+/// A SQLite URL that creates the file when it is missing (`mode=rwc`).
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// The per-connection settings of `backend`.
+async fn prepare(conn: &mut Conn, backend: Backend) -> Result<(), sqlx::Error> {
+    if backend == Backend::Sqlite {
+        conn.execute(SQLITE_PRAGMAS).await?;
+    }
+    Ok(())
+}
+
+/// Starts a group commit on the writer's connection. SQLite's IMMEDIATE takes the file's
+/// write lock up front, so a second engine on the file waits (busy timeout) instead of
+/// failing half-way; PostgreSQL's transaction-scoped advisory lock does the same across
+/// servers, and is released by the commit, the rollback, or the server's death.
+pub async fn begin_write(
+    conn: &mut Conn,
+    backend: Backend,
+) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
+    match backend {
+        Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = conn.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// A statement assembled from parts, with `$N` parameters both databases read (sqlx's
+/// `QueryBuilder` writes `?` for `Any`, which PostgreSQL refuses).
+pub struct Sql<'q> {
+    text: String,
+    args: sqlx::any::AnyArguments<'q>,
+    count: usize,
+}
+
+impl<'q> Sql<'q> {
+    pub fn new(text: &str) -> Self {
+        Sql {
+            text: text.to_string(),
+            args: Default::default(),
+            count: 0,
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a parameter holding `value`.
+    pub fn push_bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        use sqlx::Arguments;
+        // Encoding into `Any`'s buffer only records the value; it cannot fail.
+        let _ = self.args.add(value);
+        self.count += 1;
+        self.text.push_str(&format!("${}", self.count));
+        self
+    }
+
+    /// Appends `(v1, v2, ...)`, a parameter each.
+    pub fn push_list<T, I>(&mut self, values: I) -> &mut Self
+    where
+        I: IntoIterator<Item = T>,
+        T: 'q + sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(value);
+        }
+        self.push(")")
+    }
+
+    /// The statement with its parameters, which it takes (build it once).
+    pub fn query(&'q mut self) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        sqlx::query_with(&self.text, std::mem::take(&mut self.args))
+    }
+
+    /// The statement for one value, with its parameters, which it takes.
+    pub fn query_scalar<O>(
+        &'q mut self,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+    where
+        (O,): for<'r> sqlx::FromRow<'r, Row>,
+    {
+        sqlx::query_scalar_with(&self.text, std::mem::take(&mut self.args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_names_its_database_and_hides_its_password() {
+        assert_eq!(Backend::of("sqlite://x.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of("postgres://u:p@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        let refused = Backend::of("mysql://u:secret@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("u:***@h/db"), "{refused}");
+        assert!(!refused.contains("secret"), "{refused}");
+        assert_eq!(sqlite_url("sqlite://x.db"), "sqlite://x.db?mode=rwc");
+        assert_eq!(sqlite_url("sqlite://x.db?mode=ro"), "sqlite://x.db?mode=ro");
+    }
+}
