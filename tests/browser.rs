@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use signoff_tests::{claim, eventually, repo_root, Web};
+use signoff_tests::{claim, eventually, repo_root, storage_test, Web};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -134,162 +134,164 @@ async fn act_from_inbox(web: &Web, c: &Client, user: &str, action: &str) {
     assert!(notice.contains('#'), "{user} {action}: {notice}");
 }
 
-#[tokio::test]
-async fn an_employee_submits_the_manager_approves_finance_pays_and_the_employee_sees_it() {
-    let web = Web::start("browser-run").await;
-    let b = browser("run").await;
-    let c = &b.client;
+storage_test! {
+    async fn an_employee_submits_the_manager_approves_finance_pays_and_the_employee_sees_it(db) {
+        let web = Web::start(&db, "browser-run").await;
+        let b = browser("run").await;
+        let c = &b.client;
 
-    sign_in(&web, c, "li.na").await;
-    c.goto(&web.url("/requests/new/reimbursement"))
-        .await
-        .unwrap();
-    find(c, "select[name=region]")
-        .await
-        .select_by_value("east")
-        .await
-        .unwrap();
-    type_into(
-        c,
-        "input[name=purpose]",
-        "客户现场实施 <script>alert(1)</script>",
-    )
-    .await;
-    set_value(c, "start_date", "2026-09-20").await;
-    set_value(c, "end_date", "2026-09-22").await;
-    find(c, "select[name='lines[0].category']")
-        .await
-        .select_by_value("transport")
-        .await
-        .unwrap();
-    set_value(c, "lines[0].date", "2026-09-20").await;
-    type_into(c, "input[name='lines[0].amount']", "560").await;
-    type_into(c, "input[name=receipts]", "2").await;
-    // A second line: the page comes back with one more row and the first kept.
-    click(c, "button[name=_add_line]").await;
-    find(c, "select[name='lines[1].category']")
-        .await
-        .select_by_value("lodging")
-        .await
-        .unwrap();
-    set_value(c, "lines[1].date", "2026-09-20").await;
-    type_into(c, "input[name='lines[1].amount']", "480").await;
-    let kept = find(c, "input[name='lines[0].amount']")
-        .await
-        .prop("value")
-        .await
-        .unwrap();
-    assert_eq!(kept.as_deref(), Some("560"));
-    click(c, "#submit").await;
-    let status = find(c, "#request-status").await.text().await.unwrap();
-    assert_eq!(status, "进行中", "the state in the reader's words");
-    let page = c.source().await.unwrap();
-    assert!(page.contains("1,040.00 CNY"), "the total of both lines");
+        sign_in(&web, c, "li.na").await;
+        c.goto(&web.url("/requests/new/reimbursement"))
+            .await
+            .unwrap();
+        find(c, "select[name=region]")
+            .await
+            .select_by_value("east")
+            .await
+            .unwrap();
+        type_into(
+            c,
+            "input[name=purpose]",
+            "客户现场实施 <script>alert(1)</script>",
+        )
+        .await;
+        set_value(c, "start_date", "2026-09-20").await;
+        set_value(c, "end_date", "2026-09-22").await;
+        find(c, "select[name='lines[0].category']")
+            .await
+            .select_by_value("transport")
+            .await
+            .unwrap();
+        set_value(c, "lines[0].date", "2026-09-20").await;
+        type_into(c, "input[name='lines[0].amount']", "560").await;
+        type_into(c, "input[name=receipts]", "2").await;
+        // A second line: the page comes back with one more row and the first kept.
+        click(c, "button[name=_add_line]").await;
+        find(c, "select[name='lines[1].category']")
+            .await
+            .select_by_value("lodging")
+            .await
+            .unwrap();
+        set_value(c, "lines[1].date", "2026-09-20").await;
+        type_into(c, "input[name='lines[1].amount']", "480").await;
+        let kept = find(c, "input[name='lines[0].amount']")
+            .await
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some("560"));
+        click(c, "#submit").await;
+        let status = find(c, "#request-status").await.text().await.unwrap();
+        assert_eq!(status, "进行中", "the state in the reader's words");
+        let page = c.source().await.unwrap();
+        assert!(page.contains("1,040.00 CNY"), "the total of both lines");
 
-    // The manager's inbox: the task with its summary; the task page; approve.
-    sign_in(&web, c, "liu.qiang").await;
-    let row = find(c, "#tasks tr[data-task]").await.text().await.unwrap();
-    assert!(
-        row.contains("李娜") && row.contains("直属上级审批"),
-        "{row}"
-    );
-    screenshot(c, "inbox.png").await;
-    click(c, "#tasks a[href^='/tasks/']").await;
-    find(c, "#act-form").await;
-    let current = find(c, "#diagram .node.current")
-        .await
-        .attr("data-step")
-        .await
-        .unwrap();
-    assert_eq!(current.as_deref(), Some("manager_review"));
-    screenshot(c, "task.png").await;
-    type_into(c, "#comment", "同意").await;
-    click(c, "button[name=action][value=approve]").await;
-    find(c, ".notice").await;
-
-    act_from_inbox(&web, c, "song.yi", "approve").await;
-    act_from_inbox(&web, c, "feng.yu", "claim").await;
-    act_from_inbox(&web, c, "feng.yu", "complete").await;
-
-    sign_in(&web, c, "li.na").await;
-    c.goto(&web.url("/requests")).await.unwrap();
-    let row = find(c, "#requests tr[data-request]")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(row.contains("已批准"), "{row}");
-    click(c, "#requests a").await;
-    let history = find(c, "#history").await.text().await.unwrap();
-    for who in ["刘强", "宋怡", "冯雨"] {
-        assert!(history.contains(who), "{who} in the history: {history}");
-    }
-    assert!(history.contains("同意"));
-    for raw in ["submit", "assign", "approve", "running", "approved"] {
+        // The manager's inbox: the task with its summary; the task page; approve.
+        sign_in(&web, c, "liu.qiang").await;
+        let row = find(c, "#tasks tr[data-task]").await.text().await.unwrap();
         assert!(
-            !history.contains(raw),
-            "no raw `{raw}` on a Chinese page: {history}"
+            row.contains("李娜") && row.contains("直属上级审批"),
+            "{row}"
         );
+        screenshot(c, "inbox.png").await;
+        click(c, "#tasks a[href^='/tasks/']").await;
+        find(c, "#act-form").await;
+        let current = find(c, "#diagram .node.current")
+            .await
+            .attr("data-step")
+            .await
+            .unwrap();
+        assert_eq!(current.as_deref(), Some("manager_review"));
+        screenshot(c, "task.png").await;
+        type_into(c, "#comment", "同意").await;
+        click(c, "button[name=action][value=approve]").await;
+        find(c, ".notice").await;
+
+        act_from_inbox(&web, c, "song.yi", "approve").await;
+        act_from_inbox(&web, c, "feng.yu", "claim").await;
+        act_from_inbox(&web, c, "feng.yu", "complete").await;
+
+        sign_in(&web, c, "li.na").await;
+        c.goto(&web.url("/requests")).await.unwrap();
+        let row = find(c, "#requests tr[data-request]")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(row.contains("已批准"), "{row}");
+        click(c, "#requests a").await;
+        let history = find(c, "#history").await.text().await.unwrap();
+        for who in ["刘强", "宋怡", "冯雨"] {
+            assert!(history.contains(who), "{who} in the history: {history}");
+        }
+        assert!(history.contains("同意"));
+        for raw in ["submit", "assign", "approve", "running", "approved"] {
+            assert!(
+                !history.contains(raw),
+                "no raw `{raw}` on a Chinese page: {history}"
+            );
+        }
     }
 }
 
-#[tokio::test]
-async fn a_bad_form_shows_its_errors_beside_the_fields_and_keeps_what_was_typed() {
-    let web = Web::start("browser-form").await;
-    let b = browser("form").await;
-    let c = &b.client;
-    sign_in(&web, c, "li.na").await;
-    c.goto(&web.url("/requests/new/reimbursement"))
-        .await
-        .unwrap();
-    find(c, "select[name=region]")
-        .await
-        .select_by_value("east")
-        .await
-        .unwrap();
-    set_value(c, "start_date", "2026-09-20").await;
-    set_value(c, "end_date", "2026-09-22").await;
-    find(c, "select[name='lines[0].category']")
-        .await
-        .select_by_value("transport")
-        .await
-        .unwrap();
-    type_into(c, "input[name='lines[0].amount']", "abc").await;
-    click(c, "#submit").await;
-    find(c, "#form-message").await;
-    let amount_error = find(c, ".field-error[data-field='lines[0].amount']")
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert_eq!(amount_error, "应为数字", "in the reader's language");
-    let kept = find(c, "input[name='lines[0].amount']")
-        .await
-        .prop("value")
-        .await
-        .unwrap();
-    assert_eq!(kept.as_deref(), Some("abc"));
-    let region = find(c, "select[name=region]")
-        .await
-        .prop("value")
-        .await
-        .unwrap();
-    assert_eq!(region.as_deref(), Some("east"));
-    screenshot(c, "form-errors.png").await;
-    // Fix the amount: the engine's checks now name the other missing fields.
-    type_into(c, "input[name='lines[0].amount']", "120").await;
-    click(c, "#submit").await;
-    find(c, ".field-error[data-field=purpose]").await;
-    eventually("no request started", WAIT, || async {
-        web.h
-            .engine
-            .requests(&Default::default())
+storage_test! {
+    async fn a_bad_form_shows_its_errors_beside_the_fields_and_keeps_what_was_typed(db) {
+        let web = Web::start(&db, "browser-form").await;
+        let b = browser("form").await;
+        let c = &b.client;
+        sign_in(&web, c, "li.na").await;
+        c.goto(&web.url("/requests/new/reimbursement"))
             .await
-            .ok()
-            .filter(Vec::is_empty)
-            .map(|_| ())
-    })
-    .await;
+            .unwrap();
+        find(c, "select[name=region]")
+            .await
+            .select_by_value("east")
+            .await
+            .unwrap();
+        set_value(c, "start_date", "2026-09-20").await;
+        set_value(c, "end_date", "2026-09-22").await;
+        find(c, "select[name='lines[0].category']")
+            .await
+            .select_by_value("transport")
+            .await
+            .unwrap();
+        type_into(c, "input[name='lines[0].amount']", "abc").await;
+        click(c, "#submit").await;
+        find(c, "#form-message").await;
+        let amount_error = find(c, ".field-error[data-field='lines[0].amount']")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(amount_error, "应为数字", "in the reader's language");
+        let kept = find(c, "input[name='lines[0].amount']")
+            .await
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some("abc"));
+        let region = find(c, "select[name=region]")
+            .await
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(region.as_deref(), Some("east"));
+        screenshot(c, "form-errors.png").await;
+        // Fix the amount: the engine's checks now name the other missing fields.
+        type_into(c, "input[name='lines[0].amount']", "120").await;
+        click(c, "#submit").await;
+        find(c, ".field-error[data-field=purpose]").await;
+        eventually("no request started", WAIT, || async {
+            web.h
+                .engine
+                .requests(&Default::default())
+                .await
+                .ok()
+                .filter(Vec::is_empty)
+                .map(|_| ())
+        })
+        .await;
+    }
 }
 
 /// How wide the page is against the window, in CSS pixels.
@@ -307,51 +309,52 @@ async fn overflow(c: &Client) -> (i64, i64) {
     )
 }
 
-#[tokio::test]
-async fn every_page_fits_a_phone_screen() {
-    let web = Web::start("browser-phone").await;
-    let engine = &web.h.engine;
-    let claim = engine
-        .start("reimbursement", "li.na", claim(&[120.0, 560.0, 1_234.5]))
-        .await
-        .unwrap();
-    let task = claim.tasks[0].id.0;
-    let b = browser("phone").await;
-    let c = &b.client;
-    c.set_window_size(390, 844)
-        .await
-        .expect("a phone-sized window");
-    let pages = [
-        ("li.na", "/inbox".to_string()),
-        ("li.na", "/requests".to_string()),
-        ("li.na", "/requests/new".to_string()),
-        ("li.na", "/requests/new/reimbursement".to_string()),
-        ("li.na", format!("/requests/{}", claim.id.0)),
-        ("li.na", "/settings".to_string()),
-        ("liu.qiang", "/inbox".to_string()),
-        ("liu.qiang", format!("/tasks/{task}")),
-        ("tang.jie", "/processes".to_string()),
-        ("tang.jie", "/processes/reimbursement".to_string()),
-        ("tang.jie", "/incidents".to_string()),
-    ];
-    let mut signed_in = "";
-    let mut wide = Vec::new();
-    for (user, path) in &pages {
-        if *user != signed_in {
-            sign_in(&web, c, user).await;
-            signed_in = user;
+storage_test! {
+    async fn every_page_fits_a_phone_screen(db) {
+        let web = Web::start(&db, "browser-phone").await;
+        let engine = &web.h.engine;
+        let claim = engine
+            .start("reimbursement", "li.na", claim(&[120.0, 560.0, 1_234.5]))
+            .await
+            .unwrap();
+        let task = claim.tasks[0].id.0;
+        let b = browser("phone").await;
+        let c = &b.client;
+        c.set_window_size(390, 844)
+            .await
+            .expect("a phone-sized window");
+        let pages = [
+            ("li.na", "/inbox".to_string()),
+            ("li.na", "/requests".to_string()),
+            ("li.na", "/requests/new".to_string()),
+            ("li.na", "/requests/new/reimbursement".to_string()),
+            ("li.na", format!("/requests/{}", claim.id.0)),
+            ("li.na", "/settings".to_string()),
+            ("liu.qiang", "/inbox".to_string()),
+            ("liu.qiang", format!("/tasks/{task}")),
+            ("tang.jie", "/processes".to_string()),
+            ("tang.jie", "/processes/reimbursement".to_string()),
+            ("tang.jie", "/incidents".to_string()),
+        ];
+        let mut signed_in = "";
+        let mut wide = Vec::new();
+        for (user, path) in &pages {
+            if *user != signed_in {
+                sign_in(&web, c, user).await;
+                signed_in = user;
+            }
+            c.goto(&web.url(path)).await.expect("the page");
+            find(c, "main").await;
+            let (width, window) = overflow(c).await;
+            if width > window {
+                wide.push(format!(
+                    "{path} as {user}: {width} px in a {window} px window"
+                ));
+            }
+            if path.starts_with("/tasks/") {
+                screenshot(c, "task-phone.png").await;
+            }
         }
-        c.goto(&web.url(path)).await.expect("the page");
-        find(c, "main").await;
-        let (width, window) = overflow(c).await;
-        if width > window {
-            wide.push(format!(
-                "{path} as {user}: {width} px in a {window} px window"
-            ));
-        }
-        if path.starts_with("/tasks/") {
-            screenshot(c, "task-phone.png").await;
-        }
+        assert!(wide.is_empty(), "pages wider than the phone: {wide:#?}");
     }
-    assert!(wide.is_empty(), "pages wider than the phone: {wide:#?}");
 }

@@ -95,8 +95,119 @@ pub fn claim(amounts: &[f64]) -> serde_json::Value {
 pub struct Harness {
     pub engine: signoff_engine::runtime::Engine,
     pub clock: std::sync::Arc<signoff_engine::clock::ManualClock>,
-    pub db: PathBuf,
+    /// The database's URL: a SQLite file or a PostgreSQL database of its own.
+    pub db: String,
     pub processes: PathBuf,
+}
+
+/// The database a storage test runs on. Tests written with [`storage_test!`] run on
+/// both: on SQLite always, on PostgreSQL when `SIGNOFF_TEST_POSTGRES_URL` names a
+/// cluster the tests may create databases in (`.ci/run` starts one).
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite,
+    /// The cluster's URL, for an account that may create databases.
+    Postgres(String),
+}
+
+/// The variable naming the PostgreSQL cluster for the tests.
+pub const POSTGRES_URL_VAR: &str = "SIGNOFF_TEST_POSTGRES_URL";
+
+impl Db {
+    /// PostgreSQL when the cluster is named, or `None` after saying the test was skipped.
+    pub fn postgres(test: &str) -> Option<Db> {
+        match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => Some(Db::Postgres(url)),
+            _ => {
+                eprintln!("skipped `{test}` on PostgreSQL: {POSTGRES_URL_VAR} is not set");
+                None
+            }
+        }
+    }
+
+    /// The databases of this run: SQLite, and PostgreSQL when named.
+    pub fn all(test: &str) -> Vec<Db> {
+        std::iter::once(Db::Sqlite)
+            .chain(Db::postgres(test))
+            .collect()
+    }
+
+    /// A fresh, empty database for the test `name`, whose scratch folder is `dir`: a
+    /// file there, or a new database in the cluster (dropped first if a run left it).
+    pub async fn fresh(&self, dir: &Path, name: &str) -> String {
+        match self {
+            Db::Sqlite => format!("sqlite://{}", dir.join("signoff.db").display()),
+            Db::Postgres(cluster) => fresh_postgres(cluster, name).await,
+        }
+    }
+}
+
+async fn fresh_postgres(cluster: &str, name: &str) -> String {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    let database = format!(
+        "t_{clean}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut admin = sqlx::PgConnection::connect(cluster)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} ({cluster}) does not answer: {e}"));
+    sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("drop the old test database");
+    sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    let _ = admin.close().await;
+    let base = cluster
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(cluster);
+    format!("{base}/{database}")
+}
+
+/// A test that touches storage, run once on each database: `NAME::sqlite` always and
+/// `NAME::postgres` when [`POSTGRES_URL_VAR`] is set (else it says it was skipped).
+/// The body sees the database as `$db` ([`Db`]).
+#[macro_export]
+macro_rules! storage_test {
+    (async fn $name:ident($db:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($db: $crate::Db) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                run($crate::Db::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = $crate::Db::postgres(stringify!($name)) {
+                    run(db).await
+                }
+            }
+        }
+    };
 }
 
 /// A moment in Shanghai time.
@@ -175,19 +286,17 @@ pub fn write_mail_template(dir: &Path, file: &str, subject: &str, intro: &str) {
 
 impl Harness {
     /// Monday 28 September 2026, 10:00 in Shanghai: the National Day holiday is ahead.
-    pub async fn new(name: &str) -> Harness {
-        Harness::with_processes(name, processes_dir()).await
+    pub async fn new(db: &Db, name: &str) -> Harness {
+        Harness::with_processes(db, name, processes_dir()).await
     }
 
-    pub async fn with_processes(name: &str, processes: PathBuf) -> Harness {
+    pub async fn with_processes(db: &Db, name: &str, processes: PathBuf) -> Harness {
         let dir = scratch_dir(name);
         let clock = std::sync::Arc::new(signoff_engine::clock::ManualClock::new(shanghai(
             2026, 9, 28, 10,
         )));
-        let db = dir.join("signoff.db");
-        let engine = signoff_engine::runtime::open_sqlite(&db, &processes, clock.clone())
-            .await
-            .expect("engine opens");
+        let db = db.fresh(&dir, name).await;
+        let engine = open(&db, &processes, clock.clone()).await;
         Harness {
             engine,
             clock,
@@ -205,9 +314,7 @@ impl Harness {
 
     /// A second engine on the same database file, as a second server would be.
     pub async fn reopen(&self) -> signoff_engine::runtime::Engine {
-        signoff_engine::runtime::open_sqlite(&self.db, &self.processes, self.clock.clone())
-            .await
-            .expect("engine reopens")
+        open(&self.db, &self.processes, self.clock.clone()).await
     }
 
     /// The user's open task on the request, or a panic naming what is open.
@@ -250,6 +357,19 @@ impl Harness {
             .await
             .unwrap_or_else(|e| panic!("{user}: {e}"))
     }
+}
+
+/// An engine on the database at `url` with the definitions in `processes`.
+pub async fn open(
+    url: &str,
+    processes: &Path,
+    clock: std::sync::Arc<signoff_engine::clock::ManualClock>,
+) -> signoff_engine::runtime::Engine {
+    let mut options = signoff_engine::runtime::EngineOptions::new(url, processes);
+    options.clock = clock;
+    signoff_engine::runtime::Engine::open(options)
+        .await
+        .unwrap_or_else(|e| panic!("the engine opens on {url}: {e}"))
 }
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `limit`.
@@ -499,9 +619,9 @@ pub struct Web {
 
 impl Web {
     /// With password login (every demo user's password is `signoff`).
-    pub async fn start(name: &str) -> Web {
+    pub async fn start(db: &Db, name: &str) -> Web {
         Web::start_with(
-            Harness::new(name).await,
+            Harness::new(db, name).await,
             signoff_web::server::AuthMode::Password,
         )
         .await

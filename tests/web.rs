@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use signoff_engine::runtime::HistoryAction;
-use signoff_tests::{claim, Harness, Web};
+use signoff_tests::{claim, storage_test, Harness, Web};
 
 fn api(web: &Web, path: &str) -> String {
     web.url(&format!("/api/v1{path}"))
@@ -59,324 +59,329 @@ async fn my_task(web: &Web, user: &str) -> i64 {
         .unwrap_or_else(|| panic!("{user} has no task: {tasks}"))
 }
 
-#[tokio::test]
-async fn processes_and_authentication() {
-    let web = Web::start("web-processes").await;
-    let (status, body) = get(&web, None, "/processes").await;
-    assert_eq!(status, 401);
-    assert_eq!(body["error"], "unauthorized");
-    let response = reqwest::Client::new()
-        .get(api(&web, "/processes"))
-        .basic_auth("li.na", Some("wrong"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    assert!(response.headers().contains_key("www-authenticate"));
+storage_test! {
+    async fn processes_and_authentication(db) {
+        let web = Web::start(&db, "web-processes").await;
+        let (status, body) = get(&web, None, "/processes").await;
+        assert_eq!(status, 401);
+        assert_eq!(body["error"], "unauthorized");
+        let response = reqwest::Client::new()
+            .get(api(&web, "/processes"))
+            .basic_auth("li.na", Some("wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        assert!(response.headers().contains_key("www-authenticate"));
 
-    let (status, list) = get(&web, Some("li.na"), "/processes").await;
-    assert_eq!(status, 200);
-    let ids: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap())
-        .collect();
-    // The processes li.na, an account specialist, may start; the others name their
-    // starters (service management's review, the technicians' report, marketing's plan).
-    assert_eq!(ids, ["reimbursement", "staff_rotation"]);
+        let (status, list) = get(&web, Some("li.na"), "/processes").await;
+        assert_eq!(status, 200);
+        let ids: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
+        // The processes li.na, an account specialist, may start; the others name their
+        // starters (service management's review, the technicians' report, marketing's plan).
+        assert_eq!(ids, ["reimbursement", "staff_rotation"]);
 
-    let (status, detail) = get(&web, Some("li.na"), "/processes/reimbursement").await;
-    assert_eq!(status, 200);
-    assert_eq!(detail["version"], 1);
-    assert_eq!(detail["versions"][0]["latest"], true);
-    assert_eq!(detail["definition"]["id"], "reimbursement");
-    let (status, body) = get(&web, Some("li.na"), "/processes/nope").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+        let (status, detail) = get(&web, Some("li.na"), "/processes/reimbursement").await;
+        assert_eq!(status, 200);
+        assert_eq!(detail["version"], 1);
+        assert_eq!(detail["versions"][0]["latest"], true);
+        assert_eq!(detail["definition"]["id"], "reimbursement");
+        let (status, body) = get(&web, Some("li.na"), "/processes/nope").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
 
-    let (status, doc) = get(&web, None, "/openapi.json").await;
-    assert_eq!(status, 200);
-    assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
-    for path in [
-        "/api/v1/processes",
-        "/api/v1/processes/{id}",
-        "/api/v1/instances",
-        "/api/v1/instances/{id}",
-        "/api/v1/instances/{id}/withdraw",
-        "/api/v1/tasks",
-        "/api/v1/tasks/{id}/actions",
-    ] {
-        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
-    }
-    assert!(
-        doc["paths"]["/api/v1/tasks/{id}/actions"]["post"]["responses"]
-            .get("409")
-            .is_some()
-    );
-}
-
-#[tokio::test]
-async fn starting_a_request_names_every_bad_field() {
-    let web = Web::start("web-start").await;
-    let (status, created) = json_of(start_claim(&web, "li.na", claim(&[300.0, 200.0])).await).await;
-    assert_eq!(status, 201);
-    assert_eq!(created["status"], "running");
-    assert_eq!(created["form"]["total"].as_f64(), Some(500.0));
-
-    let mut bad = claim(&[-5.0]);
-    bad["purpose"] = json!("");
-    bad["region"] = json!("mars");
-    let (status, body) = json_of(start_claim(&web, "li.na", bad).await).await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["error"], "invalid");
-    for field in ["form.purpose", "form.region", "form.lines[0].amount"] {
+        let (status, doc) = get(&web, None, "/openapi.json").await;
+        assert_eq!(status, 200);
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+        for path in [
+            "/api/v1/processes",
+            "/api/v1/processes/{id}",
+            "/api/v1/instances",
+            "/api/v1/instances/{id}",
+            "/api/v1/instances/{id}/withdraw",
+            "/api/v1/tasks",
+            "/api/v1/tasks/{id}/actions",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+        }
         assert!(
-            body["fields"].get(field).is_some(),
-            "{field} named in {body}"
+            doc["paths"]["/api/v1/tasks/{id}/actions"]["post"]["responses"]
+                .get("409")
+                .is_some()
         );
     }
-
-    let response = reqwest::Client::new()
-        .post(api(&web, "/instances"))
-        .basic_auth("li.na", Some("signoff"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json_of(response).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_request"))
-    );
-
-    let (status, body) = json_of(
-        reqwest::Client::new()
-            .post(api(&web, "/instances"))
-            .basic_auth("li.na", Some("signoff"))
-            .json(&json!({"form": {}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert!(body["fields"].get("process").is_some(), "{body}");
-
-    let (status, _) = json_of(
-        reqwest::Client::new()
-            .post(api(&web, "/instances"))
-            .basic_auth("li.na", Some("signoff"))
-            .json(&json!({"process": "nope", "form": {}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 404);
 }
 
-#[tokio::test]
-async fn tasks_actions_and_their_errors() {
-    let web = Web::start("web-act").await;
-    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
-    let id = created["id"].as_i64().unwrap();
+storage_test! {
+    async fn starting_a_request_names_every_bad_field(db) {
+        let web = Web::start(&db, "web-start").await;
+        let (status, created) = json_of(start_claim(&web, "li.na", claim(&[300.0, 200.0])).await).await;
+        assert_eq!(status, 201);
+        assert_eq!(created["status"], "running");
+        assert_eq!(created["form"]["total"].as_f64(), Some(500.0));
 
-    // A request one may not see is answered like one that does not exist.
-    let (status, body) = get(&web, Some("ma.chao"), &format!("/instances/{id}")).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    assert!(!body.to_string().contains("li.na"), "{body}");
-    let (status, _) = get(&web, Some("li.na"), "/instances/999").await;
-    assert_eq!(status, 404);
-    let (status, view) = get(&web, Some("liu.qiang"), &format!("/instances/{id}")).await;
-    assert_eq!(status, 200, "the assignee may see it");
-    assert_eq!(view["history"][0]["action"], "submit");
-
-    let task = my_task(&web, "liu.qiang").await;
-    let (status, body) = act(&web, "ma.chao", task, json!({"action": "approve"})).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found")),
-        "{body}"
-    );
-    assert!(
-        !body.to_string().contains("liu.qiang"),
-        "names nobody: {body}"
-    );
-    let (status, body) = act(
-        &web,
-        "liu.qiang",
-        task,
-        json!({"action": "aprove", "form": 3}),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert!(
-        body["fields"].get("action").is_some() && body["fields"].get("form").is_some(),
-        "{body}"
-    );
-    let (status, _) = act(&web, "liu.qiang", 999, json!({"action": "approve"})).await;
-    assert_eq!(status, 404);
-    let (status, body) = act(
-        &web,
-        "liu.qiang",
-        task,
-        json!({"action": "delegate", "to": "nobody"}),
-    )
-    .await;
-    assert_eq!(status, 422);
-    assert!(body["fields"].get("to").is_some(), "{body}");
-
-    let (status, view) = act(
-        &web,
-        "liu.qiang",
-        task,
-        json!({"action": "approve", "comment": "同意"}),
-    )
-    .await;
-    assert_eq!(status, 200, "{view}");
-    assert_eq!(view["current_steps"], json!(["service_review"]));
-    let (status, body) = act(&web, "liu.qiang", task, json!({"action": "approve"})).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::CONFLICT, Some("conflict")),
-        "someone acted first"
-    );
-
-    // Withdraw: not by others; not after the first decision.
-    let response = reqwest::Client::new()
-        .post(api(&web, &format!("/instances/{id}/withdraw")))
-        .basic_auth("liu.qiang", Some("signoff"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    let response = reqwest::Client::new()
-        .post(api(&web, &format!("/instances/{id}/withdraw")))
-        .basic_auth("li.na", Some("signoff"))
-        .json(&json!({"comment": "不报了"}))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json_of(response).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::CONFLICT, Some("not_allowed")),
-        "{body}"
-    );
-
-    let (_, fresh) = json_of(start_claim(&web, "li.na", claim(&[50.0])).await).await;
-    let response = reqwest::Client::new()
-        .post(api(&web, &format!("/instances/{}/withdraw", fresh["id"])))
-        .basic_auth("li.na", Some("signoff"))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json_of(response).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (StatusCode::OK, Some("withdrawn"))
-    );
-}
-
-#[tokio::test]
-async fn a_session_cookie_needs_the_csrf_token_to_change_anything() {
-    let web = Web::start("web-csrf").await;
-    let (client, csrf) = web.sign_in("li.na").await;
-    // Reading with the cookie is fine.
-    assert_eq!(
-        client
-            .get(api(&web, "/tasks"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    // Changing without the token is refused, via the API and via a page form.
-    let body = json!({"process": "reimbursement", "form": claim(&[100.0])});
-    let response = client
-        .post(api(&web, "/instances"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    let response = client
-        .post(web.url("/requests/new/reimbursement"))
-        .form(&[("purpose", "x")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    let response = client
-        .post(web.url("/logout"))
-        .form(&[("csrf", "0".repeat(64))])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403, "a wrong token is refused too");
-    // With the token it works.
-    let response = client
-        .post(api(&web, "/instances"))
-        .header("x-csrf-token", &csrf)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    // A login form without its token is refused.
-    let response = Web::browser_like_client()
-        .post(web.url("/login"))
-        .form(&[("user", "li.na"), ("password", "signoff")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-}
-
-#[tokio::test]
-async fn a_script_in_a_form_field_is_escaped_on_every_page_and_in_the_mail() {
-    let web = Web::start("web-xss").await;
-    let script = "<script>alert('x')</script>";
-    let mut form = claim(&[100.0]);
-    form["purpose"] = json!(script);
-    form["lines"][0]["description"] = json!(script);
-    let (_, created) = json_of(start_claim(&web, "li.na", form).await).await;
-    let id = created["id"].as_i64().unwrap();
-    let task = my_task(&web, "liu.qiang").await;
-
-    let (manager, _) = web.sign_in("liu.qiang").await;
-    let (submitter, _) = web.sign_in("li.na").await;
-    for (client, path) in [
-        (&manager, "/inbox".to_string()),
-        (&manager, format!("/tasks/{task}")),
-        (&submitter, format!("/requests/{id}")),
-        (&submitter, "/requests".to_string()),
-    ] {
-        let page = page_text(client, web.url(&path)).await;
-        assert!(!page.contains(script), "{path} shows the script raw");
-        if path != "/requests" {
-            assert!(page.contains("&lt;script&gt;"), "{path} shows it escaped");
+        let mut bad = claim(&[-5.0]);
+        bad["purpose"] = json!("");
+        bad["region"] = json!("mars");
+        let (status, body) = json_of(start_claim(&web, "li.na", bad).await).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"], "invalid");
+        for field in ["form.purpose", "form.region", "form.lines[0].amount"] {
+            assert!(
+                body["fields"].get(field).is_some(),
+                "{field} named in {body}"
+            );
         }
+
+        let response = reqwest::Client::new()
+            .post(api(&web, "/instances"))
+            .basic_auth("li.na", Some("signoff"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(response).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("bad_request"))
+        );
+
+        let (status, body) = json_of(
+            reqwest::Client::new()
+                .post(api(&web, "/instances"))
+                .basic_auth("li.na", Some("signoff"))
+                .json(&json!({"form": {}}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(body["fields"].get("process").is_some(), "{body}");
+
+        let (status, _) = json_of(
+            reqwest::Client::new()
+                .post(api(&web, "/instances"))
+                .basic_auth("li.na", Some("signoff"))
+                .json(&json!({"process": "nope", "form": {}}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 404);
     }
-    // The mail queued for the manager: the HTML part escapes it, the text keeps it.
-    let bodies = delivered_bodies(&web.h).await;
-    assert!(!bodies.is_empty());
-    assert!(bodies.iter().all(|(html, _)| !html.contains(script)));
-    assert!(bodies
-        .iter()
-        .any(|(html, _)| html.contains("&lt;script&gt;")));
-    assert!(
-        bodies.iter().any(|(_, text)| text.contains(script)),
-        "plain text keeps it as typed"
-    );
+}
+
+storage_test! {
+    async fn tasks_actions_and_their_errors(db) {
+        let web = Web::start(&db, "web-act").await;
+        let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+        let id = created["id"].as_i64().unwrap();
+
+        // A request one may not see is answered like one that does not exist.
+        let (status, body) = get(&web, Some("ma.chao"), &format!("/instances/{id}")).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
+        assert!(!body.to_string().contains("li.na"), "{body}");
+        let (status, _) = get(&web, Some("li.na"), "/instances/999").await;
+        assert_eq!(status, 404);
+        let (status, view) = get(&web, Some("liu.qiang"), &format!("/instances/{id}")).await;
+        assert_eq!(status, 200, "the assignee may see it");
+        assert_eq!(view["history"][0]["action"], "submit");
+
+        let task = my_task(&web, "liu.qiang").await;
+        let (status, body) = act(&web, "ma.chao", task, json!({"action": "approve"})).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{body}"
+        );
+        assert!(
+            !body.to_string().contains("liu.qiang"),
+            "names nobody: {body}"
+        );
+        let (status, body) = act(
+            &web,
+            "liu.qiang",
+            task,
+            json!({"action": "aprove", "form": 3}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(
+            body["fields"].get("action").is_some() && body["fields"].get("form").is_some(),
+            "{body}"
+        );
+        let (status, _) = act(&web, "liu.qiang", 999, json!({"action": "approve"})).await;
+        assert_eq!(status, 404);
+        let (status, body) = act(
+            &web,
+            "liu.qiang",
+            task,
+            json!({"action": "delegate", "to": "nobody"}),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(body["fields"].get("to").is_some(), "{body}");
+
+        let (status, view) = act(
+            &web,
+            "liu.qiang",
+            task,
+            json!({"action": "approve", "comment": "同意"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(view["current_steps"], json!(["service_review"]));
+        let (status, body) = act(&web, "liu.qiang", task, json!({"action": "approve"})).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::CONFLICT, Some("conflict")),
+            "someone acted first"
+        );
+
+        // Withdraw: not by others; not after the first decision.
+        let response = reqwest::Client::new()
+            .post(api(&web, &format!("/instances/{id}/withdraw")))
+            .basic_auth("liu.qiang", Some("signoff"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+        let response = reqwest::Client::new()
+            .post(api(&web, &format!("/instances/{id}/withdraw")))
+            .basic_auth("li.na", Some("signoff"))
+            .json(&json!({"comment": "不报了"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(response).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::CONFLICT, Some("not_allowed")),
+            "{body}"
+        );
+
+        let (_, fresh) = json_of(start_claim(&web, "li.na", claim(&[50.0])).await).await;
+        let response = reqwest::Client::new()
+            .post(api(&web, &format!("/instances/{}/withdraw", fresh["id"])))
+            .basic_auth("li.na", Some("signoff"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(response).await;
+        assert_eq!(
+            (status, body["status"].as_str()),
+            (StatusCode::OK, Some("withdrawn"))
+        );
+    }
+}
+
+storage_test! {
+    async fn a_session_cookie_needs_the_csrf_token_to_change_anything(db) {
+        let web = Web::start(&db, "web-csrf").await;
+        let (client, csrf) = web.sign_in("li.na").await;
+        // Reading with the cookie is fine.
+        assert_eq!(
+            client
+                .get(api(&web, "/tasks"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        // Changing without the token is refused, via the API and via a page form.
+        let body = json!({"process": "reimbursement", "form": claim(&[100.0])});
+        let response = client
+            .post(api(&web, "/instances"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+        let response = client
+            .post(web.url("/requests/new/reimbursement"))
+            .form(&[("purpose", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+        let response = client
+            .post(web.url("/logout"))
+            .form(&[("csrf", "0".repeat(64))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "a wrong token is refused too");
+        // With the token it works.
+        let response = client
+            .post(api(&web, "/instances"))
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        // A login form without its token is refused.
+        let response = Web::browser_like_client()
+            .post(web.url("/login"))
+            .form(&[("user", "li.na"), ("password", "signoff")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+    }
+}
+
+storage_test! {
+    async fn a_script_in_a_form_field_is_escaped_on_every_page_and_in_the_mail(db) {
+        let web = Web::start(&db, "web-xss").await;
+        let script = "<script>alert('x')</script>";
+        let mut form = claim(&[100.0]);
+        form["purpose"] = json!(script);
+        form["lines"][0]["description"] = json!(script);
+        let (_, created) = json_of(start_claim(&web, "li.na", form).await).await;
+        let id = created["id"].as_i64().unwrap();
+        let task = my_task(&web, "liu.qiang").await;
+
+        let (manager, _) = web.sign_in("liu.qiang").await;
+        let (submitter, _) = web.sign_in("li.na").await;
+        for (client, path) in [
+            (&manager, "/inbox".to_string()),
+            (&manager, format!("/tasks/{task}")),
+            (&submitter, format!("/requests/{id}")),
+            (&submitter, "/requests".to_string()),
+        ] {
+            let page = page_text(client, web.url(&path)).await;
+            assert!(!page.contains(script), "{path} shows the script raw");
+            if path != "/requests" {
+                assert!(page.contains("&lt;script&gt;"), "{path} shows it escaped");
+            }
+        }
+        // The mail queued for the manager: the HTML part escapes it, the text keeps it.
+        let bodies = delivered_bodies(&web.h).await;
+        assert!(!bodies.is_empty());
+        assert!(bodies.iter().all(|(html, _)| !html.contains(script)));
+        assert!(bodies
+            .iter()
+            .any(|(html, _)| html.contains("&lt;script&gt;")));
+        assert!(
+            bodies.iter().any(|(_, text)| text.contains(script)),
+            "plain text keeps it as typed"
+        );
+    }
 }
 
 /// The HTML and text bodies of the queued mail, read through a folder transport.
@@ -395,768 +400,784 @@ async fn delivered_bodies(h: &Harness) -> Vec<(String, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_request_form_shows_each_error_beside_its_field_and_keeps_what_was_typed() {
-    let web = Web::start("web-form").await;
-    let (client, csrf) = web.sign_in("li.na").await;
-    let page = page_text(&client, web.url("/requests/new/reimbursement")).await;
-    assert!(
-        page.contains("name=\"lines[0].amount\""),
-        "a table row to fill in"
-    );
-    let response = client
-        .post(web.url("/requests/new/reimbursement"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("region", "east"),
-            ("purpose", ""),
-            ("start_date", "2026-09-20"),
-            ("end_date", "2026-09-22"),
-            ("lines[0].category", "transport"),
-            ("lines[0].date", "2026-09-20"),
-            ("lines[0].amount", "12x"),
-            ("lines[0].description", "高铁 typed"),
-            ("receipts", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap();
-    assert!(
-        page.contains("data-field=\"lines[0].amount\""),
-        "the amount's error beside it"
-    );
-    assert!(
-        page.contains("value=\"12x\""),
-        "the bad amount is kept as typed"
-    );
-    assert!(
-        page.contains("value=\"高铁 typed\""),
-        "other values are kept"
-    );
-    // Fix the amount: now the engine's own check names the empty purpose.
-    let response = client
-        .post(web.url("/requests/new/reimbursement"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("region", "east"),
-            ("purpose", ""),
-            ("start_date", "2026-09-20"),
-            ("end_date", "2026-09-22"),
-            ("lines[0].category", "transport"),
-            ("lines[0].date", "2026-09-20"),
-            ("lines[0].amount", "120"),
-            ("receipts", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 422);
-    let page = response.text().await.unwrap();
-    assert!(
-        page.contains("data-field=\"purpose\""),
-        "the purpose's error beside it"
-    );
-    // "Add a line" gives a second row without submitting.
-    let response = client
-        .post(web.url("/requests/new/reimbursement"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("_add_line", "lines"),
-            ("lines[0].amount", "5"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let page = response.text().await.unwrap();
-    assert!(page.contains("name=\"lines[1].amount\""));
-    assert!(
-        web.h
-            .engine
-            .requests(&Default::default())
-            .await
-            .unwrap()
-            .is_empty(),
-        "nothing was started"
-    );
-}
-
-#[tokio::test]
-async fn a_trusted_proxy_header_signs_people_in() {
-    let h = Harness::new("web-sso").await;
-    let web = Web::start_with(
-        h,
-        signoff_web::server::AuthMode::TrustedHeader("x-remote-user".into()),
-    )
-    .await;
-    let client = Web::browser_like_client();
-    let response = client.get(web.url("/inbox")).send().await.unwrap();
-    assert_eq!(response.status(), 303, "no header: to the login page");
-    let page = client
-        .get(web.url("/inbox"))
-        .header("x-remote-user", "liu.qiang")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("刘强"));
-    let response = client
-        .get(web.url("/inbox"))
-        .header("x-remote-user", "not.a.user")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "an unknown user is nobody");
-}
-
-#[tokio::test]
-async fn owners_check_and_publish_definitions_others_may_not() {
-    let dir = signoff_tests::processes_copy("web-owner-defs", &["reimbursement.yaml"]);
-    let web = Web::start_with(
-        Harness::with_processes("web-owner", dir.clone()).await,
-        signoff_web::server::AuthMode::Password,
-    )
-    .await;
-    let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
-    let owner = match &web
-        .h
-        .engine
-        .registry()
-        .latest("reimbursement")
-        .unwrap()
-        .1
-        .owner
-        .value
-    {
-        signoff_engine::model::Principal::User(u) => u.clone(),
-        signoff_engine::model::Principal::Role(r) => {
-            web.h.engine.directory().members(r)[0].id.value.clone()
-        }
-    };
-
-    let (client, csrf) = web.sign_in(&owner).await;
-    let broken = text.replacen("type: approval", "type: aproval", 1);
-    let response = client
-        .post(web.url("/processes/reimbursement/check"))
-        .form(&[("csrf", csrf.as_str()), ("yaml", broken.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let page = response.text().await.unwrap();
-    let line = broken
-        .lines()
-        .position(|l| l.contains("type: aproval"))
-        .unwrap()
-        + 1;
-    assert!(
-        page.contains(&format!("{line}:")),
-        "the problem is shown at line {line}"
-    );
-    assert!(page.contains("aproval"));
-
-    let (stranger, stranger_csrf) = web.sign_in("ma.chao").await;
-    let changed = text.replacen("name: { zh: 费用报销", "name: { zh: 费用报销（新）", 1);
-    assert_ne!(changed, text, "the test changes the name");
-    let response = stranger
-        .post(web.url("/processes/reimbursement/publish"))
-        .form(&[("csrf", stranger_csrf.as_str()), ("yaml", changed.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-
-    let response = client
-        .post(web.url("/processes/reimbursement/publish"))
-        .form(&[("csrf", csrf.as_str()), ("yaml", changed.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    assert_eq!(
-        web.h.engine.registry().latest("reimbursement").unwrap().0,
-        2
-    );
-    assert_eq!(
-        std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap(),
-        changed,
-        "the folder has it too"
-    );
-    let page = page_text(&client, web.url("/processes/reimbursement")).await;
-    assert!(page.contains("v2"));
-}
-
-#[tokio::test]
-async fn health_and_metrics() {
-    let web = Web::start("web-metrics").await;
-    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
-    assert_eq!(created["status"], "running");
-    let health = reqwest::get(web.url("/healthz")).await.unwrap();
-    assert_eq!(health.status(), 200);
-    let public = reqwest::get(web.url("/metrics")).await.unwrap();
-    assert_eq!(public.status(), 404, "metrics are not on the public port");
-    let metrics = reqwest::get(format!("{}/metrics", web.metrics_base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for line in [
-        "signoff_open_tasks 1",
-        "signoff_running_requests 1",
-        "signoff_outbox_pending 1",
-        "signoff_calendar_days_left ",
-        "signoff_actions_total{action=\"start\",result=\"ok\"} 1",
-        "signoff_http_requests_total{method=\"POST\",route=\"/api/v1/instances\",status=\"201\"} 1",
-    ] {
-        assert!(metrics.contains(line), "{line} in\n{metrics}");
-    }
-}
-
-#[tokio::test]
-async fn someone_copied_on_a_step_is_mailed_sees_it_in_the_inbox_and_may_read_it() {
-    let dir = signoff_tests::processes_copy("web-cc-defs", &[]);
-    let definition = signoff_tests::base_with(
-        "    assignees: [manager]\n",
-        "    assignees: [manager]\n    cc: [{ user: wang.fang }]\n",
-    );
-    std::fs::write(dir.join("expense.yaml"), definition).unwrap();
-    let web = Web::start_with(
-        Harness::with_processes("web-cc", dir).await,
-        signoff_web::server::AuthMode::Password,
-    )
-    .await;
-    let view = web
-        .h
-        .engine
-        .start("expense", "li.na", json!({"amount": 50, "region": "east"}))
-        .await
-        .unwrap();
-    let mail = web.h.engine.mail(&Default::default()).await.unwrap();
-    assert!(
-        mail.iter()
-            .any(|m| m.kind == "cc" && m.recipient == "wang.fang"),
-        "{mail:?}"
-    );
-
-    let (client, _) = web.sign_in("wang.fang").await;
-    let inbox = page_text(&client, web.url("/inbox")).await;
-    let copied = inbox.split("id=\"cc\"").nth(1).unwrap_or_default();
-    assert!(
-        copied.contains(&format!("/requests/{}", view.id)),
-        "listed under 'copied to me'"
-    );
-    let page = client
-        .get(web.url(&format!("/requests/{}", view.id)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200, "a watcher may read the request");
-}
-
-#[tokio::test]
-async fn a_non_assignee_cannot_act_from_the_task_page() {
-    let web = Web::start("web-not-yours").await;
-    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
-    assert_eq!(created["status"], "running");
-    let task = my_task(&web, "liu.qiang").await;
-    let (stranger, csrf) = web.sign_in("ma.chao").await;
-    let page = stranger
-        .get(web.url(&format!("/tasks/{task}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        page.status(),
-        404,
-        "not even to look, nor to learn it exists"
-    );
-    let response = stranger
-        .post(web.url(&format!("/tasks/{task}/act")))
-        .form(&[("csrf", csrf.as_str()), ("action", "approve")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    // The submitter may look, but not approve her own request's step.
-    let (submitter, csrf) = web.sign_in("li.na").await;
-    let page = page_text(&submitter, web.url(&format!("/tasks/{task}"))).await;
-    assert!(
-        !page.contains("id=\"act-form\""),
-        "no action buttons for a viewer"
-    );
-    let response = submitter
-        .post(web.url(&format!("/tasks/{task}/act")))
-        .form(&[("csrf", csrf.as_str()), ("action", "approve")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    assert_eq!(
-        my_task(&web, "liu.qiang").await,
-        task,
-        "the task is still open"
-    );
-}
-
-#[tokio::test]
-async fn a_returned_request_is_resubmitted_from_its_prefilled_form() {
-    let web = Web::start("web-resubmit").await;
-    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
-    let id = created["id"].as_i64().unwrap();
-    let task = my_task(&web, "liu.qiang").await;
-    let (manager, csrf) = web.sign_in("liu.qiang").await;
-    let response = manager
-        .post(web.url(&format!("/tasks/{task}/act")))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("action", "return"),
-            ("to_step", "submitter"),
-            ("comment", "请补充事由"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "back to the inbox");
-    assert!(response.headers()["location"]
-        .to_str()
-        .unwrap()
-        .starts_with("/inbox?done=return&n="));
-
-    let (submitter, csrf) = web.sign_in("li.na").await;
-    let page = page_text(&submitter, web.url(&format!("/requests/{id}"))).await;
-    let resubmit = my_task(&web, "li.na").await;
-    assert!(
-        page.contains(&format!("/tasks/{resubmit}")),
-        "a link to resubmit"
-    );
-    let form = page_text(&submitter, web.url(&format!("/tasks/{resubmit}"))).await;
-    assert!(form.contains("id=\"resubmit-form\""));
-    assert!(
-        form.contains("value=\"客户现场实施\""),
-        "the form comes prefilled"
-    );
-    assert!(
-        form.contains("name=\"lines[0].amount\" id=\"lines[0].amount\" value=\"100\""),
-        "the amount as typed"
-    );
-    let response = submitter
-        .post(web.url(&format!("/tasks/{resubmit}/act")))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("action", "resubmit"),
-            ("region", "east"),
-            ("purpose", "客户现场实施（补充发票）"),
-            ("start_date", "2026-09-20"),
-            ("end_date", "2026-09-22"),
-            ("lines[0].category", "transport"),
-            ("lines[0].date", "2026-09-20"),
-            ("lines[0].amount", "100"),
-            ("receipts", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    let view = web
-        .h
-        .engine
-        .instance(signoff_engine::runtime::InstanceId(id))
-        .await
-        .unwrap();
-    assert_eq!(view.current_steps, vec!["manager_review"]);
-    assert_eq!(view.form["purpose"], "客户现场实施（补充发票）");
-    let resubmitted = view
-        .history
-        .iter()
-        .find(|e| e.action == HistoryAction::Resubmit)
-        .unwrap();
-    assert!(
-        resubmitted
-            .changes
-            .as_ref()
-            .unwrap()
-            .get("purpose")
-            .is_some(),
-        "the change is in the history"
-    );
-}
-
-#[tokio::test]
-async fn pages_speak_the_readers_language() {
-    let web = Web::start("web-lang").await;
-    let (english, _) = web.sign_in("huang.lei").await;
-    let inbox = page_text(&english, web.url("/inbox")).await;
-    assert!(inbox.contains("My open tasks"), "huang.lei's locale is en");
-    let (chinese, _) = web.sign_in("li.na").await;
-    let inbox = page_text(&chinese, web.url("/inbox")).await;
-    assert!(inbox.contains("我的待办"));
-    let switched = chinese
-        .get(web.url("/lang/en?next=/inbox"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(switched.status(), 303);
-    let inbox = page_text(&chinese, web.url("/inbox")).await;
-    assert!(inbox.contains("My open tasks"), "the switch is remembered");
-}
-
-#[tokio::test]
-async fn five_wrong_passwords_lock_the_name_for_a_while() {
-    let web = Web::start("web-throttle").await;
-    for _ in 0..5 {
-        let response = reqwest::Client::new()
-            .get(api(&web, "/tasks"))
-            .basic_auth("li.na", Some("guess"))
+storage_test! {
+    async fn the_request_form_shows_each_error_beside_its_field_and_keeps_what_was_typed(db) {
+        let web = Web::start(&db, "web-form").await;
+        let (client, csrf) = web.sign_in("li.na").await;
+        let page = page_text(&client, web.url("/requests/new/reimbursement")).await;
+        assert!(
+            page.contains("name=\"lines[0].amount\""),
+            "a table row to fill in"
+        );
+        let response = client
+            .post(web.url("/requests/new/reimbursement"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("region", "east"),
+                ("purpose", ""),
+                ("start_date", "2026-09-20"),
+                ("end_date", "2026-09-22"),
+                ("lines[0].category", "transport"),
+                ("lines[0].date", "2026-09-20"),
+                ("lines[0].amount", "12x"),
+                ("lines[0].description", "高铁 typed"),
+                ("receipts", "1"),
+            ])
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 401);
+        assert_eq!(response.status(), 422);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("data-field=\"lines[0].amount\""),
+            "the amount's error beside it"
+        );
+        assert!(
+            page.contains("value=\"12x\""),
+            "the bad amount is kept as typed"
+        );
+        assert!(
+            page.contains("value=\"高铁 typed\""),
+            "other values are kept"
+        );
+        // Fix the amount: now the engine's own check names the empty purpose.
+        let response = client
+            .post(web.url("/requests/new/reimbursement"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("region", "east"),
+                ("purpose", ""),
+                ("start_date", "2026-09-20"),
+                ("end_date", "2026-09-22"),
+                ("lines[0].category", "transport"),
+                ("lines[0].date", "2026-09-20"),
+                ("lines[0].amount", "120"),
+                ("receipts", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("data-field=\"purpose\""),
+            "the purpose's error beside it"
+        );
+        // "Add a line" gives a second row without submitting.
+        let response = client
+            .post(web.url("/requests/new/reimbursement"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("_add_line", "lines"),
+                ("lines[0].amount", "5"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let page = response.text().await.unwrap();
+        assert!(page.contains("name=\"lines[1].amount\""));
+        assert!(
+            web.h
+                .engine
+                .requests(&Default::default())
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing was started"
+        );
     }
-    // Now even the right password is refused, over the API and on the login form.
-    let (status, body) = get(&web, Some("li.na"), "/tasks").await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"))
-    );
-    let client = Web::browser_like_client();
-    let page = page_text(&client, web.url("/login")).await;
-    let csrf = signoff_tests::hidden_csrf(&page);
-    let response = client
-        .post(web.url("/login"))
-        .form(&[
-            ("user", "li.na"),
-            ("password", "signoff"),
-            ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 429);
-    // Other people are not affected.
-    let (status, _) = get(&web, Some("liu.qiang"), "/tasks").await;
-    assert_eq!(status, 200);
 }
 
-#[tokio::test]
-async fn a_step_asks_for_its_input_in_the_browser_and_requires_it() {
-    let web = Web::start("web-editable").await;
-    let form = json!({"candidate": "lu.xin", "region": "call_center", "current_level": "p1", "target_level": "p2"});
-    let view = web
-        .h
-        .engine
-        .start("appointment_review", "song.yi", form)
-        .await
-        .unwrap();
-    let task = my_task(&web, "lu.xin").await;
-    let (client, csrf) = web.sign_in("lu.xin").await;
-    let page = page_text(&client, web.url(&format!("/tasks/{task}"))).await;
-    assert!(
-        page.contains("name=\"form.self_assessment\""),
-        "the input is on the page"
-    );
-    let post = |text: &'static str| {
-        client
+storage_test! {
+    async fn a_trusted_proxy_header_signs_people_in(db) {
+        let h = Harness::new(&db, "web-sso").await;
+        let web = Web::start_with(
+            h,
+            signoff_web::server::AuthMode::TrustedHeader("x-remote-user".into()),
+        )
+        .await;
+        let client = Web::browser_like_client();
+        let response = client.get(web.url("/inbox")).send().await.unwrap();
+        assert_eq!(response.status(), 303, "no header: to the login page");
+        let page = client
+            .get(web.url("/inbox"))
+            .header("x-remote-user", "liu.qiang")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("刘强"));
+        let response = client
+            .get(web.url("/inbox"))
+            .header("x-remote-user", "not.a.user")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "an unknown user is nobody");
+    }
+}
+
+storage_test! {
+    async fn owners_check_and_publish_definitions_others_may_not(db) {
+        let dir = signoff_tests::processes_copy("web-owner-defs", &["reimbursement.yaml"]);
+        let web = Web::start_with(
+            Harness::with_processes(&db, "web-owner", dir.clone()).await,
+            signoff_web::server::AuthMode::Password,
+        )
+        .await;
+        let text = std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap();
+        let owner = match &web
+            .h
+            .engine
+            .registry()
+            .latest("reimbursement")
+            .unwrap()
+            .1
+            .owner
+            .value
+        {
+            signoff_engine::model::Principal::User(u) => u.clone(),
+            signoff_engine::model::Principal::Role(r) => {
+                web.h.engine.directory().members(r)[0].id.value.clone()
+            }
+        };
+
+        let (client, csrf) = web.sign_in(&owner).await;
+        let broken = text.replacen("type: approval", "type: aproval", 1);
+        let response = client
+            .post(web.url("/processes/reimbursement/check"))
+            .form(&[("csrf", csrf.as_str()), ("yaml", broken.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let page = response.text().await.unwrap();
+        let line = broken
+            .lines()
+            .position(|l| l.contains("type: aproval"))
+            .unwrap()
+            + 1;
+        assert!(
+            page.contains(&format!("{line}:")),
+            "the problem is shown at line {line}"
+        );
+        assert!(page.contains("aproval"));
+
+        let (stranger, stranger_csrf) = web.sign_in("ma.chao").await;
+        let changed = text.replacen("name: { zh: 费用报销", "name: { zh: 费用报销（新）", 1);
+        assert_ne!(changed, text, "the test changes the name");
+        let response = stranger
+            .post(web.url("/processes/reimbursement/publish"))
+            .form(&[("csrf", stranger_csrf.as_str()), ("yaml", changed.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+
+        let response = client
+            .post(web.url("/processes/reimbursement/publish"))
+            .form(&[("csrf", csrf.as_str()), ("yaml", changed.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        assert_eq!(
+            web.h.engine.registry().latest("reimbursement").unwrap().0,
+            2
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("reimbursement.yaml")).unwrap(),
+            changed,
+            "the folder has it too"
+        );
+        let page = page_text(&client, web.url("/processes/reimbursement")).await;
+        assert!(page.contains("v2"));
+    }
+}
+
+storage_test! {
+    async fn health_and_metrics(db) {
+        let web = Web::start(&db, "web-metrics").await;
+        let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+        assert_eq!(created["status"], "running");
+        let health = reqwest::get(web.url("/healthz")).await.unwrap();
+        assert_eq!(health.status(), 200);
+        let public = reqwest::get(web.url("/metrics")).await.unwrap();
+        assert_eq!(public.status(), 404, "metrics are not on the public port");
+        let metrics = reqwest::get(format!("{}/metrics", web.metrics_base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            "signoff_open_tasks 1",
+            "signoff_running_requests 1",
+            "signoff_outbox_pending 1",
+            "signoff_calendar_days_left ",
+            "signoff_actions_total{action=\"start\",result=\"ok\"} 1",
+            "signoff_http_requests_total{method=\"POST\",route=\"/api/v1/instances\",status=\"201\"} 1",
+        ] {
+            assert!(metrics.contains(line), "{line} in\n{metrics}");
+        }
+    }
+}
+
+storage_test! {
+    async fn someone_copied_on_a_step_is_mailed_sees_it_in_the_inbox_and_may_read_it(db) {
+        let dir = signoff_tests::processes_copy("web-cc-defs", &[]);
+        let definition = signoff_tests::base_with(
+            "    assignees: [manager]\n",
+            "    assignees: [manager]\n    cc: [{ user: wang.fang }]\n",
+        );
+        std::fs::write(dir.join("expense.yaml"), definition).unwrap();
+        let web = Web::start_with(
+            Harness::with_processes(&db, "web-cc", dir).await,
+            signoff_web::server::AuthMode::Password,
+        )
+        .await;
+        let view = web
+            .h
+            .engine
+            .start("expense", "li.na", json!({"amount": 50, "region": "east"}))
+            .await
+            .unwrap();
+        let mail = web.h.engine.mail(&Default::default()).await.unwrap();
+        assert!(
+            mail.iter()
+                .any(|m| m.kind == "cc" && m.recipient == "wang.fang"),
+            "{mail:?}"
+        );
+
+        let (client, _) = web.sign_in("wang.fang").await;
+        let inbox = page_text(&client, web.url("/inbox")).await;
+        let copied = inbox.split("id=\"cc\"").nth(1).unwrap_or_default();
+        assert!(
+            copied.contains(&format!("/requests/{}", view.id)),
+            "listed under 'copied to me'"
+        );
+        let page = client
+            .get(web.url(&format!("/requests/{}", view.id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200, "a watcher may read the request");
+    }
+}
+
+storage_test! {
+    async fn a_non_assignee_cannot_act_from_the_task_page(db) {
+        let web = Web::start(&db, "web-not-yours").await;
+        let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+        assert_eq!(created["status"], "running");
+        let task = my_task(&web, "liu.qiang").await;
+        let (stranger, csrf) = web.sign_in("ma.chao").await;
+        let page = stranger
+            .get(web.url(&format!("/tasks/{task}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.status(),
+            404,
+            "not even to look, nor to learn it exists"
+        );
+        let response = stranger
+            .post(web.url(&format!("/tasks/{task}/act")))
+            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        // The submitter may look, but not approve her own request's step.
+        let (submitter, csrf) = web.sign_in("li.na").await;
+        let page = page_text(&submitter, web.url(&format!("/tasks/{task}"))).await;
+        assert!(
+            !page.contains("id=\"act-form\""),
+            "no action buttons for a viewer"
+        );
+        let response = submitter
+            .post(web.url(&format!("/tasks/{task}/act")))
+            .form(&[("csrf", csrf.as_str()), ("action", "approve")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+        assert_eq!(
+            my_task(&web, "liu.qiang").await,
+            task,
+            "the task is still open"
+        );
+    }
+}
+
+storage_test! {
+    async fn a_returned_request_is_resubmitted_from_its_prefilled_form(db) {
+        let web = Web::start(&db, "web-resubmit").await;
+        let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+        let id = created["id"].as_i64().unwrap();
+        let task = my_task(&web, "liu.qiang").await;
+        let (manager, csrf) = web.sign_in("liu.qiang").await;
+        let response = manager
             .post(web.url(&format!("/tasks/{task}/act")))
             .form(&[
                 ("csrf", csrf.as_str()),
-                ("action", "complete"),
-                ("form.self_assessment", text),
+                ("action", "return"),
+                ("to_step", "submitter"),
+                ("comment", "请补充事由"),
             ])
             .send()
-    };
-    let refused = post("").await.unwrap();
-    assert_eq!(refused.status(), 422);
-    let page = refused.text().await.unwrap();
-    assert!(
-        page.contains("此步骤须填写"),
-        "beside the field, in Chinese"
-    );
-    let done = post("三年呼叫中心经验，带教两名新人。").await.unwrap();
-    assert_eq!(done.status(), 303);
-    let after = web.h.engine.instance(view.id).await.unwrap();
-    assert_eq!(
-        after.form["self_assessment"],
-        "三年呼叫中心经验，带教两名新人。"
-    );
-    assert_eq!(after.current_steps, vec!["panel_scoring"]);
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "back to the inbox");
+        assert!(response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/inbox?done=return&n="));
+
+        let (submitter, csrf) = web.sign_in("li.na").await;
+        let page = page_text(&submitter, web.url(&format!("/requests/{id}"))).await;
+        let resubmit = my_task(&web, "li.na").await;
+        assert!(
+            page.contains(&format!("/tasks/{resubmit}")),
+            "a link to resubmit"
+        );
+        let form = page_text(&submitter, web.url(&format!("/tasks/{resubmit}"))).await;
+        assert!(form.contains("id=\"resubmit-form\""));
+        assert!(
+            form.contains("value=\"客户现场实施\""),
+            "the form comes prefilled"
+        );
+        assert!(
+            form.contains("name=\"lines[0].amount\" id=\"lines[0].amount\" value=\"100\""),
+            "the amount as typed"
+        );
+        let response = submitter
+            .post(web.url(&format!("/tasks/{resubmit}/act")))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("action", "resubmit"),
+                ("region", "east"),
+                ("purpose", "客户现场实施（补充发票）"),
+                ("start_date", "2026-09-20"),
+                ("end_date", "2026-09-22"),
+                ("lines[0].category", "transport"),
+                ("lines[0].date", "2026-09-20"),
+                ("lines[0].amount", "100"),
+                ("receipts", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        let view = web
+            .h
+            .engine
+            .instance(signoff_engine::runtime::InstanceId(id))
+            .await
+            .unwrap();
+        assert_eq!(view.current_steps, vec!["manager_review"]);
+        assert_eq!(view.form["purpose"], "客户现场实施（补充发票）");
+        let resubmitted = view
+            .history
+            .iter()
+            .find(|e| e.action == HistoryAction::Resubmit)
+            .unwrap();
+        assert!(
+            resubmitted
+                .changes
+                .as_ref()
+                .unwrap()
+                .get("purpose")
+                .is_some(),
+            "the change is in the history"
+        );
+    }
 }
 
-#[tokio::test]
-async fn withdraw_is_offered_only_where_it_is_allowed_and_refusals_are_in_the_readers_language() {
-    let web = Web::start("web-withdraw").await;
-    let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
-    let id = created["id"].as_i64().unwrap();
-    let (client, csrf) = web.sign_in("li.na").await;
-    let page = |client: reqwest::Client| {
-        let url = web.url(&format!("/requests/{id}"));
-        async move { page_text(&client, url).await }
-    };
-    assert!(page(client.clone()).await.contains("id=\"withdraw-form\""));
-    let task = my_task(&web, "liu.qiang").await;
-    let (status, _) = act(&web, "liu.qiang", task, json!({"action": "approve"})).await;
-    assert_eq!(status, 200);
-    assert!(
-        !page(client.clone()).await.contains("id=\"withdraw-form\""),
-        "not offered after the first decision"
-    );
-    let response = client
-        .post(web.url(&format!("/requests/{id}/withdraw")))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 409);
-    let text = response.text().await.unwrap();
-    assert!(
-        text.contains("不能撤回：已经有人审批过"),
-        "in Chinese for li.na"
-    );
+storage_test! {
+    async fn pages_speak_the_readers_language(db) {
+        let web = Web::start(&db, "web-lang").await;
+        let (english, _) = web.sign_in("huang.lei").await;
+        let inbox = page_text(&english, web.url("/inbox")).await;
+        assert!(inbox.contains("My open tasks"), "huang.lei's locale is en");
+        let (chinese, _) = web.sign_in("li.na").await;
+        let inbox = page_text(&chinese, web.url("/inbox")).await;
+        assert!(inbox.contains("我的待办"));
+        let switched = chinese
+            .get(web.url("/lang/en?next=/inbox"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(switched.status(), 303);
+        let inbox = page_text(&chinese, web.url("/inbox")).await;
+        assert!(inbox.contains("My open tasks"), "the switch is remembered");
+    }
 }
 
-#[tokio::test]
-async fn panel_scores_are_shown_in_the_history() {
-    use signoff_engine::runtime::{ActionKind, ActionRequest};
-    let web = Web::start("web-scores").await;
-    let form = json!({"candidate": "lu.xin", "region": "call_center", "current_level": "p1", "target_level": "p2"});
-    let id = web
-        .h
-        .engine
-        .start("appointment_review", "song.yi", form)
-        .await
-        .unwrap()
-        .id;
-    let complete = || ActionRequest::new(ActionKind::Complete);
-    web.h
-        .act(
-            id,
-            "lu.xin",
-            complete().form(json!({"self_assessment": "..."})),
-        )
-        .await;
-    for (who, score) in [("zhao.min", 85), ("liu.qiang", 70), ("tang.jie", 75)] {
+storage_test! {
+    async fn five_wrong_passwords_lock_the_name_for_a_while(db) {
+        let web = Web::start(&db, "web-throttle").await;
+        for _ in 0..5 {
+            let response = reqwest::Client::new()
+                .get(api(&web, "/tasks"))
+                .basic_auth("li.na", Some("guess"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 401);
+        }
+        // Now even the right password is refused, over the API and on the login form.
+        let (status, body) = get(&web, Some("li.na"), "/tasks").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts"))
+        );
+        let client = Web::browser_like_client();
+        let page = page_text(&client, web.url("/login")).await;
+        let csrf = signoff_tests::hidden_csrf(&page);
+        let response = client
+            .post(web.url("/login"))
+            .form(&[
+                ("user", "li.na"),
+                ("password", "signoff"),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 429);
+        // Other people are not affected.
+        let (status, _) = get(&web, Some("liu.qiang"), "/tasks").await;
+        assert_eq!(status, 200);
+    }
+}
+
+storage_test! {
+    async fn a_step_asks_for_its_input_in_the_browser_and_requires_it(db) {
+        let web = Web::start(&db, "web-editable").await;
+        let form = json!({"candidate": "lu.xin", "region": "call_center", "current_level": "p1", "target_level": "p2"});
+        let view = web
+            .h
+            .engine
+            .start("appointment_review", "song.yi", form)
+            .await
+            .unwrap();
+        let task = my_task(&web, "lu.xin").await;
+        let (client, csrf) = web.sign_in("lu.xin").await;
+        let page = page_text(&client, web.url(&format!("/tasks/{task}"))).await;
+        assert!(
+            page.contains("name=\"form.self_assessment\""),
+            "the input is on the page"
+        );
+        let post = |text: &'static str| {
+            client
+                .post(web.url(&format!("/tasks/{task}/act")))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("action", "complete"),
+                    ("form.self_assessment", text),
+                ])
+                .send()
+        };
+        let refused = post("").await.unwrap();
+        assert_eq!(refused.status(), 422);
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("此步骤须填写"),
+            "beside the field, in Chinese"
+        );
+        let done = post("三年呼叫中心经验，带教两名新人。").await.unwrap();
+        assert_eq!(done.status(), 303);
+        let after = web.h.engine.instance(view.id).await.unwrap();
+        assert_eq!(
+            after.form["self_assessment"],
+            "三年呼叫中心经验，带教两名新人。"
+        );
+        assert_eq!(after.current_steps, vec!["panel_scoring"]);
+    }
+}
+
+storage_test! {
+    async fn withdraw_is_offered_only_where_it_is_allowed_and_refusals_are_in_the_readers_language(db) {
+        let web = Web::start(&db, "web-withdraw").await;
+        let (_, created) = json_of(start_claim(&web, "li.na", claim(&[100.0])).await).await;
+        let id = created["id"].as_i64().unwrap();
+        let (client, csrf) = web.sign_in("li.na").await;
+        let page = |client: reqwest::Client| {
+            let url = web.url(&format!("/requests/{id}"));
+            async move { page_text(&client, url).await }
+        };
+        assert!(page(client.clone()).await.contains("id=\"withdraw-form\""));
+        let task = my_task(&web, "liu.qiang").await;
+        let (status, _) = act(&web, "liu.qiang", task, json!({"action": "approve"})).await;
+        assert_eq!(status, 200);
+        assert!(
+            !page(client.clone()).await.contains("id=\"withdraw-form\""),
+            "not offered after the first decision"
+        );
+        let response = client
+            .post(web.url(&format!("/requests/{id}/withdraw")))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 409);
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("不能撤回：已经有人审批过"),
+            "in Chinese for li.na"
+        );
+    }
+}
+
+storage_test! {
+    async fn panel_scores_are_shown_in_the_history(db) {
+        use signoff_engine::runtime::{ActionKind, ActionRequest};
+        let web = Web::start(&db, "web-scores").await;
+        let form = json!({"candidate": "lu.xin", "region": "call_center", "current_level": "p1", "target_level": "p2"});
+        let id = web
+            .h
+            .engine
+            .start("appointment_review", "song.yi", form)
+            .await
+            .unwrap()
+            .id;
+        let complete = || ActionRequest::new(ActionKind::Complete);
         web.h
             .act(
                 id,
-                who,
-                complete().inputs(json!({"score": score, "remarks": "表达清楚"})),
+                "lu.xin",
+                complete().form(json!({"self_assessment": "..."})),
             )
             .await;
-    }
-    let (client, _) = web.sign_in("song.yi").await;
-    let page = page_text(&client, web.url(&format!("/requests/{id}"))).await;
-    for shown in [
-        "答辩得分: 85",
-        "答辩得分: 70",
-        "答辩得分: 75",
-        "评语: 表达清楚",
-    ] {
-        assert!(page.contains(shown), "{shown}");
-    }
-}
-
-#[tokio::test]
-async fn a_statement_names_its_sales_in_the_browser_and_both_pages_link_each_other() {
-    let web = Web::start("web-links").await;
-    let engine = &web.h.engine;
-    let sale = engine
-        .start(
-            "sales_confirmation",
-            "ma.chao",
-            json!({"customer": "某集团", "customer_type": "monthly", "salesperson": "lin.feng",
-                   "items": [{"item": "年度维保", "quantity": 1, "unit_price": 12000}], "invoice_date": "2026-10-12"}),
-        )
-        .await
-        .unwrap()
-        .id;
-    for (user, form) in [
-        ("lin.feng", None),
-        ("qian.hao", None),
-        ("wu.xia", Some(json!({"confirmation_no": "SC261012"}))),
-    ] {
-        let task = my_task(&web, user).await;
-        let mut body = json!({"action": if form.is_some() { "complete" } else { "approve" }});
-        if let Some(form) = form {
-            body["form"] = form;
+        for (who, score) in [("zhao.min", 85), ("liu.qiang", 70), ("tang.jie", 75)] {
+            web.h
+                .act(
+                    id,
+                    who,
+                    complete().inputs(json!({"score": score, "remarks": "表达清楚"})),
+                )
+                .await;
         }
-        assert_eq!(act(&web, user, task, body).await.0, 200, "{user}");
+        let (client, _) = web.sign_in("song.yi").await;
+        let page = page_text(&client, web.url(&format!("/requests/{id}"))).await;
+        for shown in [
+            "答辩得分: 85",
+            "答辩得分: 70",
+            "答辩得分: 75",
+            "评语: 表达清楚",
+        ] {
+            assert!(page.contains(shown), "{shown}");
+        }
     }
-    let (client, csrf) = web.sign_in("wu.xia").await;
-    let post = |number: String| {
-        client
-            .post(web.url("/requests/new/monthly_statement"))
-            .form(&[
-                ("csrf", csrf.clone()),
-                ("customer", "某集团".into()),
-                ("month", "2026-10".into()),
-                ("sales[0].sale", number),
-                ("sales[0].amount", "12000".into()),
-            ])
-            .send()
-    };
-    let refused = post("#9999".into()).await.unwrap();
-    assert_eq!(refused.status(), 422);
-    let page = refused.text().await.unwrap();
-    assert!(
-        page.contains("data-field=\"sales[0].sale\""),
-        "the error is beside the line"
-    );
-    let created = post(format!("#{}", sale.0)).await.unwrap();
-    assert_eq!(created.status(), 303);
-    let statement = created.headers()["location"].to_str().unwrap().to_string();
-    let page = page_text(&client, web.url(&statement)).await;
-    assert!(
-        page.contains(&format!("href=\"/requests/{}\"", sale.0)),
-        "the statement links to its sale"
-    );
-    let page = page_text(&client, web.url(&format!("/requests/{}", sale.0))).await;
-    let statement_id = statement
-        .trim_start_matches("/requests/")
-        .split('?')
-        .next()
-        .unwrap();
-    assert!(
-        page.contains(&format!("href=\"/requests/{statement_id}\"")),
-        "and the sale to its statement"
-    );
-    assert!(page.contains("引用本申请"));
 }
 
-#[tokio::test]
-async fn the_new_request_form_leaves_out_what_a_step_fills_in() {
-    let web = Web::start("web-step-only").await;
-    let (client, _) = web.sign_in("ma.chao").await;
-    let page = |path: &'static str| {
-        let client = client.clone();
-        let url = web.url(path);
-        async move { page_text(&client, url).await }
-    };
-    let sale = page("/requests/new/sales_confirmation").await;
-    assert!(sale.contains("name=\"customer\""));
-    assert!(
-        !sale.contains("name=\"confirmation_no\""),
-        "the coordinator registers it"
-    );
-    let report = page("/requests/new/onsite_report").await;
-    assert!(report.contains("name=\"work_summary\""));
-    assert!(
-        !report.contains("name=\"customer_rating\""),
-        "the customer rates at its step"
-    );
+storage_test! {
+    async fn a_statement_names_its_sales_in_the_browser_and_both_pages_link_each_other(db) {
+        let web = Web::start(&db, "web-links").await;
+        let engine = &web.h.engine;
+        let sale = engine
+            .start(
+                "sales_confirmation",
+                "ma.chao",
+                json!({"customer": "某集团", "customer_type": "monthly", "salesperson": "lin.feng",
+                       "items": [{"item": "年度维保", "quantity": 1, "unit_price": 12000}], "invoice_date": "2026-10-12"}),
+            )
+            .await
+            .unwrap()
+            .id;
+        for (user, form) in [
+            ("lin.feng", None),
+            ("qian.hao", None),
+            ("wu.xia", Some(json!({"confirmation_no": "SC261012"}))),
+        ] {
+            let task = my_task(&web, user).await;
+            let mut body = json!({"action": if form.is_some() { "complete" } else { "approve" }});
+            if let Some(form) = form {
+                body["form"] = form;
+            }
+            assert_eq!(act(&web, user, task, body).await.0, 200, "{user}");
+        }
+        let (client, csrf) = web.sign_in("wu.xia").await;
+        let post = |number: String| {
+            client
+                .post(web.url("/requests/new/monthly_statement"))
+                .form(&[
+                    ("csrf", csrf.clone()),
+                    ("customer", "某集团".into()),
+                    ("month", "2026-10".into()),
+                    ("sales[0].sale", number),
+                    ("sales[0].amount", "12000".into()),
+                ])
+                .send()
+        };
+        let refused = post("#9999".into()).await.unwrap();
+        assert_eq!(refused.status(), 422);
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("data-field=\"sales[0].sale\""),
+            "the error is beside the line"
+        );
+        let created = post(format!("#{}", sale.0)).await.unwrap();
+        assert_eq!(created.status(), 303);
+        let statement = created.headers()["location"].to_str().unwrap().to_string();
+        let page = page_text(&client, web.url(&statement)).await;
+        assert!(
+            page.contains(&format!("href=\"/requests/{}\"", sale.0)),
+            "the statement links to its sale"
+        );
+        let page = page_text(&client, web.url(&format!("/requests/{}", sale.0))).await;
+        let statement_id = statement
+            .trim_start_matches("/requests/")
+            .split('?')
+            .next()
+            .unwrap();
+        assert!(
+            page.contains(&format!("href=\"/requests/{statement_id}\"")),
+            "and the sale to its statement"
+        );
+        assert!(page.contains("引用本申请"));
+    }
 }
 
-#[tokio::test]
-async fn the_inbox_pages_a_long_list_and_counts_all_of_it() {
-    let web = Web::start("web-inbox-pages").await;
-    for _ in 0..120 {
-        web.h
+storage_test! {
+    async fn the_new_request_form_leaves_out_what_a_step_fills_in(db) {
+        let web = Web::start(&db, "web-step-only").await;
+        let (client, _) = web.sign_in("ma.chao").await;
+        let page = |path: &'static str| {
+            let client = client.clone();
+            let url = web.url(path);
+            async move { page_text(&client, url).await }
+        };
+        let sale = page("/requests/new/sales_confirmation").await;
+        assert!(sale.contains("name=\"customer\""));
+        assert!(
+            !sale.contains("name=\"confirmation_no\""),
+            "the coordinator registers it"
+        );
+        let report = page("/requests/new/onsite_report").await;
+        assert!(report.contains("name=\"work_summary\""));
+        assert!(
+            !report.contains("name=\"customer_rating\""),
+            "the customer rates at its step"
+        );
+    }
+}
+
+storage_test! {
+    async fn the_inbox_pages_a_long_list_and_counts_all_of_it(db) {
+        let web = Web::start(&db, "web-inbox-pages").await;
+        for _ in 0..120 {
+            web.h
+                .engine
+                .start("reimbursement", "li.na", claim(&[120.0]))
+                .await
+                .unwrap();
+        }
+        let (client, _) = web.sign_in("liu.qiang").await;
+        let get = |path: String| {
+            let client = client.clone();
+            async move { page_text(&client, path).await }
+        };
+        let first = get(web.url("/inbox")).await;
+        assert!(first.contains("id=\"task-count\">120<"), "the true total");
+        assert_eq!(first.matches("<tr data-task=").count(), 100);
+        assert!(first.contains("1–100 / 120"), "the pager says where we are");
+        let second = get(web.url("/inbox?process=&offset=100")).await;
+        assert_eq!(second.matches("<tr data-task=").count(), 20);
+        assert!(second.contains("101–120 / 120"));
+        assert!(second.contains("rel=\"prev\""));
+        let filtered = get(web.url("/inbox?process=reimbursement")).await;
+        assert!(filtered.contains("1–100 / 120"));
+
+        // The API too: a page, the true total in `X-Total-Count`, the next page in `Link`.
+        let api_page = |query: &'static str| {
+            reqwest::Client::new()
+                .get(api(&web, &format!("/tasks{query}")))
+                .basic_auth("liu.qiang", Some("signoff"))
+                .send()
+        };
+        let response = api_page("").await.unwrap();
+        assert_eq!(response.headers()["x-total-count"], "120");
+        let link = response.headers()["link"].to_str().unwrap().to_string();
+        assert_eq!(link, "</api/v1/tasks?offset=100&limit=100>; rel=\"next\"");
+        let (_, first) = json_of(response).await;
+        assert_eq!(first.as_array().map(Vec::len), Some(100));
+        let response = api_page("?offset=100&limit=100&process=reimbursement")
+            .await
+            .unwrap();
+        assert!(response.headers().get("link").is_none(), "the last page");
+        let (_, rest) = json_of(response).await;
+        assert_eq!(rest.as_array().map(Vec::len), Some(20));
+        assert_eq!(api_page("?limit=0").await.unwrap().status(), 400);
+
+        // The submitter's list pages too, newest first, with the true total.
+        let (submitter, _) = web.sign_in("li.na").await;
+        let mine = page_text(&submitter, web.url("/requests")).await;
+        assert!(mine.contains("id=\"request-count\">120<"));
+        assert_eq!(mine.matches("<tr data-request=").count(), 100);
+        assert!(mine.contains("data-request=\"120\""), "the newest first");
+        assert!(mine.contains("href=\"/requests?before=21\""), "{mine}");
+        let older = page_text(&submitter, web.url("/requests?before=21")).await;
+        assert_eq!(older.matches("<tr data-request=").count(), 20);
+        assert!(older.contains("rel=\"first\""));
+    }
+}
+
+storage_test! {
+    async fn the_submitter_urges_from_the_request_page_once_a_working_day(db) {
+        let web = Web::start(&db, "web-urge").await;
+        let id = web
+            .h
             .engine
             .start("reimbursement", "li.na", claim(&[120.0]))
             .await
+            .unwrap()
+            .id
+            .0;
+        let (client, csrf) = web.sign_in("li.na").await;
+        let page = page_text(&client, web.url(&format!("/requests/{id}"))).await;
+        assert!(
+            page.contains("id=\"urge-form\""),
+            "the submitter is offered to urge"
+        );
+        let urge = || {
+            client
+                .post(web.url(&format!("/requests/{id}/urge")))
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+        };
+        let done = urge().await.unwrap();
+        assert_eq!(done.status(), 303);
+        let back = done.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(back, format!("/requests/{id}?done=urge&n={id}"));
+        assert!(page_text(&client, web.url(&back))
+            .await
+            .contains("已催办当前处理人"));
+        let again = urge().await.unwrap();
+        assert_eq!(again.status(), 409);
+        assert!(again.text().await.unwrap().contains("今天已经催办过"));
+        let mail = web
+            .h
+            .engine
+            .mail(&signoff_engine::notify::MailQuery {
+                instance: Some(id),
+                status: None,
+                limit: Some(50),
+            })
+            .await
             .unwrap();
+        assert_eq!(
+            mail.iter().filter(|m| m.kind == "urged").count(),
+            1,
+            "one urge, one mail"
+        );
+        let (manager, _) = web.sign_in("liu.qiang").await;
+        let theirs = page_text(&manager, web.url(&format!("/requests/{id}"))).await;
+        assert!(
+            !theirs.contains("id=\"urge-form\""),
+            "only the submitter urges"
+        );
     }
-    let (client, _) = web.sign_in("liu.qiang").await;
-    let get = |path: String| {
-        let client = client.clone();
-        async move { page_text(&client, path).await }
-    };
-    let first = get(web.url("/inbox")).await;
-    assert!(first.contains("id=\"task-count\">120<"), "the true total");
-    assert_eq!(first.matches("<tr data-task=").count(), 100);
-    assert!(first.contains("1–100 / 120"), "the pager says where we are");
-    let second = get(web.url("/inbox?process=&offset=100")).await;
-    assert_eq!(second.matches("<tr data-task=").count(), 20);
-    assert!(second.contains("101–120 / 120"));
-    assert!(second.contains("rel=\"prev\""));
-    let filtered = get(web.url("/inbox?process=reimbursement")).await;
-    assert!(filtered.contains("1–100 / 120"));
-
-    // The API too: a page, the true total in `X-Total-Count`, the next page in `Link`.
-    let api_page = |query: &'static str| {
-        reqwest::Client::new()
-            .get(api(&web, &format!("/tasks{query}")))
-            .basic_auth("liu.qiang", Some("signoff"))
-            .send()
-    };
-    let response = api_page("").await.unwrap();
-    assert_eq!(response.headers()["x-total-count"], "120");
-    let link = response.headers()["link"].to_str().unwrap().to_string();
-    assert_eq!(link, "</api/v1/tasks?offset=100&limit=100>; rel=\"next\"");
-    let (_, first) = json_of(response).await;
-    assert_eq!(first.as_array().map(Vec::len), Some(100));
-    let response = api_page("?offset=100&limit=100&process=reimbursement")
-        .await
-        .unwrap();
-    assert!(response.headers().get("link").is_none(), "the last page");
-    let (_, rest) = json_of(response).await;
-    assert_eq!(rest.as_array().map(Vec::len), Some(20));
-    assert_eq!(api_page("?limit=0").await.unwrap().status(), 400);
-
-    // The submitter's list pages too, newest first, with the true total.
-    let (submitter, _) = web.sign_in("li.na").await;
-    let mine = page_text(&submitter, web.url("/requests")).await;
-    assert!(mine.contains("id=\"request-count\">120<"));
-    assert_eq!(mine.matches("<tr data-request=").count(), 100);
-    assert!(mine.contains("data-request=\"120\""), "the newest first");
-    assert!(mine.contains("href=\"/requests?before=21\""), "{mine}");
-    let older = page_text(&submitter, web.url("/requests?before=21")).await;
-    assert_eq!(older.matches("<tr data-request=").count(), 20);
-    assert!(older.contains("rel=\"first\""));
-}
-
-#[tokio::test]
-async fn the_submitter_urges_from_the_request_page_once_a_working_day() {
-    let web = Web::start("web-urge").await;
-    let id = web
-        .h
-        .engine
-        .start("reimbursement", "li.na", claim(&[120.0]))
-        .await
-        .unwrap()
-        .id
-        .0;
-    let (client, csrf) = web.sign_in("li.na").await;
-    let page = page_text(&client, web.url(&format!("/requests/{id}"))).await;
-    assert!(
-        page.contains("id=\"urge-form\""),
-        "the submitter is offered to urge"
-    );
-    let urge = || {
-        client
-            .post(web.url(&format!("/requests/{id}/urge")))
-            .form(&[("csrf", csrf.as_str())])
-            .send()
-    };
-    let done = urge().await.unwrap();
-    assert_eq!(done.status(), 303);
-    let back = done.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(back, format!("/requests/{id}?done=urge&n={id}"));
-    assert!(page_text(&client, web.url(&back))
-        .await
-        .contains("已催办当前处理人"));
-    let again = urge().await.unwrap();
-    assert_eq!(again.status(), 409);
-    assert!(again.text().await.unwrap().contains("今天已经催办过"));
-    let mail = web
-        .h
-        .engine
-        .mail(&signoff_engine::notify::MailQuery {
-            instance: Some(id),
-            status: None,
-            limit: Some(50),
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        mail.iter().filter(|m| m.kind == "urged").count(),
-        1,
-        "one urge, one mail"
-    );
-    let (manager, _) = web.sign_in("liu.qiang").await;
-    let theirs = page_text(&manager, web.url(&format!("/requests/{id}"))).await;
-    assert!(
-        !theirs.contains("id=\"urge-form\""),
-        "only the submitter urges"
-    );
 }

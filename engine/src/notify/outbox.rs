@@ -218,9 +218,9 @@ pub async fn lease(
         // New mail (no time set: due at once) oldest first, then retries that are due;
         // each half through the (status, next_attempt_at) index in its order.
         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 WHERE id IN \
-         (SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at IS NULL ORDER BY id LIMIT $3) \
+         (SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at IS NULL ORDER BY id LIMIT $3) new_mail \
           UNION ALL \
-          SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3)) \
+          SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3) retries) \
          RETURNING id, message_id, address, subject, body_text, body_html, attempts",
     )
     .bind(to_db(until))

@@ -437,7 +437,7 @@ impl Engine {
         let tasks = self
             .task_views(
                 "WHERE t.instance_id = $1 AND t.status IN ('open', 'waiting', 'held') ORDER BY t.id",
-                id.0.to_string(),
+                id.0,
             )
             .await?;
         let events = sqlx::query(
@@ -534,9 +534,9 @@ impl Engine {
         };
         let page = format!(
             "JOIN (SELECT id FROM (\
-                SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE assignee = $1 AND status IN ({statuses}) {process} ORDER BY due, id LIMIT $2 + $3) \
+                SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE assignee = $1 AND status IN ({statuses}) {process} ORDER BY due, id LIMIT $2 + $3) mine \
                 UNION \
-                SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE delegate = $1 AND status IN ({statuses}) {process} ORDER BY due, id LIMIT $2 + $3)) \
+                SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE delegate = $1 AND status IN ({statuses}) {process} ORDER BY due, id LIMIT $2 + $3) deputised) both_sides \
              ORDER BY due, id LIMIT $2 OFFSET $3) page ON page.id = t.id ORDER BY COALESCE(t.due_at, '9999'), t.id"
         );
         let sql = Self::task_select(&page);
@@ -563,13 +563,13 @@ impl Engine {
 
     /// One task, open or not.
     pub async fn task(&self, id: TaskId) -> Result<TaskView, EngineError> {
-        self.task_views("WHERE t.id = $1", id.0.to_string())
+        self.task_views("WHERE t.id = $1", id.0)
             .await?
             .pop()
             .ok_or(EngineError::UnknownTask(id))
     }
 
-    async fn task_views(&self, filter: &str, param: String) -> Result<Vec<TaskView>, EngineError> {
+    async fn task_views(&self, filter: &str, param: i64) -> Result<Vec<TaskView>, EngineError> {
         let rows = sqlx::query(&Self::task_select(filter))
             .bind(param)
             .fetch_all(&self.core.pool)
