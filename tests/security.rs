@@ -11,32 +11,11 @@ use std::time::Duration;
 use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use signoff_tests::{claim, eventually, hidden_csrf, processes_dir, scratch_dir};
+use signoff_tests::{
+    claim, copy_dir, eventually, free_port, hidden_csrf, processes_dir, scratch_dir, signoff_binary,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The `signoff` binary cargo built beside this test.
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/debug");
-    let bin = dir.join(format!("signoff{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo test --workspace` builds it",
-        bin.display()
-    );
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
 
 /// A `signoff serve` process on a scratch database and a copy of `processes/`.
 struct Server {
@@ -52,7 +31,7 @@ impl Server {
         let processes = dir.join("processes");
         copy_dir(&processes_dir(), &processes);
         let port = free_port();
-        let child = Command::new(binary())
+        let child = Command::new(signoff_binary())
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args([
@@ -110,21 +89,7 @@ impl Server {
 
     /// Signs in through the login form; the client and the CSRF token of its session.
     async fn sign_in(&self, user: &str) -> (Client, String) {
-        let client = browser();
-        let login = text(client.get(self.url("/login")).send().await.unwrap()).await;
-        let response = client
-            .post(self.url("/login"))
-            .form(&[
-                ("user", user),
-                ("password", "signoff"),
-                ("csrf", &hidden_csrf(&login)),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 303, "{user} signs in");
-        let inbox = text(client.get(self.url("/inbox")).send().await.unwrap()).await;
-        (client, hidden_csrf(&inbox))
+        signoff_tests::sign_in(&self.base, user).await
     }
 
     /// An API call with HTTP Basic and the demo password.
@@ -173,19 +138,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
     }
 }
 

@@ -673,40 +673,84 @@ impl Web {
     /// Signs `user` in through the login form; returns the client holding the session
     /// and the CSRF token its forms carry.
     pub async fn sign_in(&self, user: &str) -> (reqwest::Client, String) {
-        let client = Web::browser_like_client();
-        let page = client
-            .get(self.url("/login"))
-            .send()
-            .await
-            .expect("login page")
-            .text()
-            .await
-            .expect("login page text");
-        let csrf = hidden_csrf(&page);
-        let response = client
-            .post(self.url("/login"))
-            .form(&[
-                ("user", user),
-                ("password", "signoff"),
-                ("csrf", &csrf),
-                ("next", "/inbox"),
-            ])
-            .send()
-            .await
-            .expect("login");
-        assert_eq!(response.status(), 303, "{user} signs in");
-        // The token is bound to the session, so a signed-in page carries a new one.
-        let inbox = client
-            .get(self.url("/inbox"))
-            .send()
-            .await
-            .expect("inbox")
-            .text()
-            .await
-            .expect("inbox text");
-        let csrf = hidden_csrf(&inbox);
-        assert!(!csrf.is_empty(), "the inbox carries a CSRF token");
-        (client, csrf)
+        sign_in(&self.base, user).await
+    }
+}
+
+/// Signs `user` in through the login form of the server at `base` (demo password): a
+/// client keeping the session cookie, and the CSRF token of that session.
+pub async fn sign_in(base: &str, user: &str) -> (reqwest::Client, String) {
+    let client = Web::browser_like_client();
+    let page = client
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("login page text");
+    let csrf = hidden_csrf(&page);
+    let response = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("user", user),
+            ("password", "signoff"),
+            ("csrf", &csrf),
+            ("next", "/inbox"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), 303, "{user} signs in");
+    // The token is bound to the session, so a signed-in page carries a new one.
+    let inbox = client
+        .get(format!("{base}/inbox"))
+        .send()
+        .await
+        .expect("inbox")
+        .text()
+        .await
+        .expect("inbox text");
+    let csrf = hidden_csrf(&inbox);
+    assert!(!csrf.is_empty(), "the inbox carries a CSRF token");
+    (client, csrf)
+}
+
+/// The `signoff` binary cargo built beside this test.
+pub fn signoff_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/debug");
+    let bin = dir.join(format!("signoff{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test --workspace` builds it",
+        bin.display()
+    );
+    bin
+}
+
+/// A local port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Copies the folder `from` (and its folders) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a folder");
+    for entry in std::fs::read_dir(from).expect("a folder to copy") {
+        let path = entry.expect("a folder entry").path();
+        let target = to.join(path.file_name().expect("a file name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("a copy");
+        }
     }
 }
 

@@ -93,6 +93,11 @@ enum Command {
         limit: i64,
         lease: Duration,
     },
+    /// Stores a definition's text as the current version of its process, for every server.
+    Publish {
+        process: String,
+        text: String,
+    },
     /// Records what became of leased mail.
     SettleMail {
         now: chrono::DateTime<chrono::Utc>,
@@ -102,6 +107,7 @@ enum Command {
 
 enum Reply {
     Instance(InstanceId),
+    Version(i64),
     Count(usize),
     Mail(Vec<outbox::Leased>),
 }
@@ -401,11 +407,25 @@ impl Engine {
                     }
                     tracing::error!(error = %e, "firing timers");
                 }
+                if let Err(e) = engine.refresh_definitions().await {
+                    tracing::error!(error = %e, "reading the current definitions");
+                }
                 if let Err(e) = engine.start_scheduled().await {
                     tracing::error!(error = %e, "starting scheduled requests");
                 }
             }
         })
+    }
+
+    /// Picks up definition versions published on other servers; how many changed.
+    pub async fn refresh_definitions(&self) -> Result<usize, EngineError> {
+        let mut conn = self.core.pool.acquire().await?;
+        self.core.registry.refresh(&mut conn).await
+    }
+
+    /// Which database this engine is on.
+    pub fn backend(&self) -> Backend {
+        self.core.backend
     }
 
     /// Passwords and sessions, in this engine's database.
@@ -672,7 +692,8 @@ impl Core {
                 }
                 let (version, def) = self
                     .registry
-                    .latest(&process)
+                    .current(conn, &process)
+                    .await?
                     .ok_or(EngineError::UnknownProcess(process.clone()))?;
                 let vars = Value::Object(
                     def.variables
@@ -832,7 +853,8 @@ impl Core {
                     )));
                 }
                 let incident = m.inst.incident.clone().unwrap_or(Value::Null);
-                if let Some((version, def)) = self.registry.latest(&m.inst.process) {
+                if let Some((version, def)) = self.registry.current(m.conn, &m.inst.process).await?
+                {
                     if version != m.inst.version {
                         m.inst.version = version;
                         m.def = def;
@@ -877,9 +899,13 @@ impl Core {
                 to,
                 mapping,
             } => {
-                let target = self.registry.version(&process, to).ok_or_else(|| {
-                    EngineError::NotAllowed(format!("`{process}` has no version {to}"))
-                })?;
+                let target = self
+                    .registry
+                    .fetch(conn, &process, to)
+                    .await?
+                    .ok_or_else(|| {
+                        EngineError::NotAllowed(format!("`{process}` has no version {to}"))
+                    })?;
                 let running: Vec<i64> = sqlx::query_scalar("SELECT id FROM instances WHERE process_id = $1 AND version = $2 AND status IN ('running', 'incident')")
                     .bind(&process)
                     .bind(from)
@@ -956,6 +982,11 @@ impl Core {
                 let until = wall + chrono::Duration::from_std(lease).unwrap_or_default();
                 Ok(Reply::Mail(outbox::lease(conn, wall, until, limit).await?))
             }
+            Command::Publish { process, text } => {
+                let (version, _) = registry::register(conn, &process, &text, now).await?;
+                registry::set_head(conn, &process, version, now).await?;
+                Ok(Reply::Version(version))
+            }
             Command::SettleMail { now: wall, results } => {
                 outbox::settle(conn, wall, &results).await?;
                 Ok(Reply::Count(results.len()))
@@ -976,9 +1007,13 @@ impl Core {
             .ok_or(EngineError::UnknownInstance(id))?;
         let process: String = row.get(0);
         let version: i64 = row.get(1);
-        let def = self.registry.version(&process, version).ok_or_else(|| {
-            EngineError::Definition(format!("version {version} of `{process}` is not stored"))
-        })?;
+        let def = self
+            .registry
+            .fetch(conn, &process, version)
+            .await?
+            .ok_or_else(|| {
+                EngineError::Definition(format!("version {version} of `{process}` is not stored"))
+            })?;
         let state = InstanceState {
             id,
             process,

@@ -6,16 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::catalog::check_source;
-use crate::clock::to_db;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::loader::SourceFile;
 use crate::model::ProcessDef;
 
-use super::{hex, Engine, EngineError, InstanceId, InstanceStatus};
+use super::{Engine, EngineError, InstanceId, InstanceStatus};
 
 /// One line of a list of requests.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -273,27 +271,7 @@ impl Engine {
         }
         let path = self.core.processes.join(format!("{process}.yaml"));
         refuse_foreign_file(&path, &process)?;
-        let hash = hex(&Sha256::digest(text.as_bytes()));
-        sqlx::query(
-            "INSERT INTO definitions (process_id, version, hash, source, created_at) \
-             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4 FROM definitions WHERE process_id = $1 \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&process)
-        .bind(&hash)
-        .bind(text)
-        .bind(to_db(self.now()))
-        .execute(&self.core.pool)
-        .await
-        .map_err(EngineError::from)?;
-        let version: i64 = sqlx::query_scalar(
-            "SELECT version FROM definitions WHERE process_id = $1 AND hash = $2",
-        )
-        .bind(&process)
-        .bind(&hash)
-        .fetch_one(&self.core.pool)
-        .await
-        .map_err(EngineError::from)?;
+        let version = self.publish_version(&process, text).await?;
         let tmp = path.with_extension("yaml.publishing");
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
@@ -304,6 +282,22 @@ impl Engine {
         self.core.registry.publish(&process, version, Arc::new(def));
         tracing::info!(process, version, user, "published a definition version");
         Ok((process, version))
+    }
+}
+
+impl Engine {
+    /// Stores `text` through the writer as the current version of `process`.
+    async fn publish_version(&self, process: &str, text: &str) -> Result<i64, EngineError> {
+        match self
+            .send(super::Command::Publish {
+                process: process.to_string(),
+                text: text.to_string(),
+            })
+            .await?
+        {
+            super::Reply::Version(version) => Ok(version),
+            _ => Err(EngineError::Closed),
+        }
     }
 }
 
