@@ -188,7 +188,8 @@ async fn fresh_postgres(cluster: &str, name: &str) -> String {
 /// The body sees the database as `$db` ([`Db`]).
 #[macro_export]
 macro_rules! storage_test {
-    (async fn $name:ident($db:ident) $body:block) => {
+    ($(#[$meta:meta])* async fn $name:ident($db:ident) $body:block) => {
+        $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
