@@ -143,7 +143,6 @@ impl Db {
 }
 
 async fn fresh_postgres(cluster: &str, name: &str) -> String {
-    use sqlx::Connection;
     use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let clean: String = name
@@ -162,25 +161,9 @@ async fn fresh_postgres(cluster: &str, name: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
-    let mut admin = sqlx::PgConnection::connect(cluster)
+    signoff_engine::store::recreate_postgres_database(cluster, &database)
         .await
-        .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} ({cluster}) does not answer: {e}"));
-    sqlx::query(&format!(
-        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-    ))
-    .execute(&mut admin)
-    .await
-    .expect("drop the old test database");
-    sqlx::query(&format!("CREATE DATABASE \"{database}\""))
-        .execute(&mut admin)
-        .await
-        .expect("create a test database");
-    let _ = admin.close().await;
-    let base = cluster
-        .rsplit_once('/')
-        .map(|(base, _)| base)
-        .unwrap_or(cluster);
-    format!("{base}/{database}")
+        .unwrap_or_else(|e| panic!("a test database in {POSTGRES_URL_VAR} ({cluster}): {e}"))
 }
 
 /// A test that touches storage, run once on each database: `NAME::sqlite` always and

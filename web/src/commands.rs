@@ -34,7 +34,7 @@ async fn open(store: &Store, clock: Arc<dyn Clock>) -> anyhow::Result<(Engine, u
     options.base_url = store.mail.base_url.clone();
     let engine = Engine::open(options)
         .await
-        .with_context(|| format!("opening {}", store.db))?;
+        .with_context(|| format!("opening {}", signoff_engine::store::redact(&store.db)))?;
     let fired = engine.fire_due_timers().await?;
     engine.start_scheduled().await?;
     Ok((engine, fired))
@@ -225,6 +225,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             process,
             processes,
             smtp,
+            http,
         } => {
             let plan = bench::Plan {
                 db: &db,
@@ -233,6 +234,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 process: process.as_deref(),
                 processes: &processes,
                 smtp: smtp.as_deref(),
+                http,
             };
             print!("{}", bench::run(&plan).await?);
             return Ok(ExitCode::SUCCESS);

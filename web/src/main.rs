@@ -195,7 +195,8 @@ pub enum Command {
     /// Benchmark: at each number of open requests, start them all, approve every first
     /// step, then every second step, with concurrent clients; time the inboxes.
     Bench {
-        /// The database file (recreated for each scale, with the scale in its name).
+        /// The database: a file (one per scale beside it, with the scale in its name) or
+        /// `postgres://...` (a database `signoff_bench_N` per scale in that cluster).
         #[arg(long, default_value = "signoff-bench.db")]
         db: String,
         /// The numbers of open requests to measure at, e.g. `1000,10000,100000`.
@@ -214,6 +215,10 @@ pub enum Command {
         /// and report mails/s.
         #[arg(long)]
         smtp: Option<String>,
+        /// Drive the JSON API over HTTP, of this many servers on the database (in this
+        /// process, called in turn), instead of the engine's API.
+        #[arg(long, num_args = 0..=1, default_missing_value = "1")]
+        http: Option<usize>,
     },
 }
 

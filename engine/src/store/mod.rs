@@ -42,9 +42,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The database `url` names: `sqlite://FILE` or `postgres://USER@HOST/DB`.
+    /// The database `url` names: `sqlite://FILE` (or a plain file path) or
+    /// `postgres://USER@HOST/DB`.
     pub fn of(url: &str) -> Result<Backend, EngineError> {
-        if url.starts_with("sqlite:") {
+        if url.starts_with("sqlite:") || !url.contains("://") {
             Ok(Backend::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
@@ -118,9 +119,12 @@ pub async fn open(url: &str) -> Result<Opened, EngineError> {
     })
 }
 
-/// A SQLite URL that creates the file when it is missing (`mode=rwc`).
+/// A SQLite URL that creates the file when it is missing (`mode=rwc`); a plain path is
+/// taken for a file.
 fn sqlite_url(url: &str) -> String {
-    if url.contains("mode=") || url.contains(":memory:") {
+    if !url.starts_with("sqlite:") {
+        sqlite_url(&format!("sqlite://{url}"))
+    } else if url.contains("mode=") || url.contains(":memory:") {
         url.to_string()
     } else if url.contains('?') {
         format!("{url}&mode=rwc")
@@ -156,6 +160,32 @@ pub async fn begin_write(
             Ok(tx)
         }
     }
+}
+
+/// A new, empty database `name` in the PostgreSQL cluster `url` points into (dropped
+/// first if it exists), for benchmarks and tests; its URL. The account of `url` must be
+/// allowed to create databases.
+pub async fn recreate_postgres_database(url: &str, name: &str) -> Result<String, EngineError> {
+    use sqlx::postgres::PgConnection;
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.len() > 63 {
+        return Err(EngineError::Definition(format!(
+            "`{name}` is not a plain database name (letters, digits and _, at most 63)"
+        )));
+    }
+    let mut admin = PgConnection::connect(url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    Ok(format!("{server}/{name}{query}"))
 }
 
 /// A statement assembled from parts, with `$N` parameters both databases read (sqlx's
@@ -243,5 +273,7 @@ mod tests {
         assert!(!refused.contains("secret"), "{refused}");
         assert_eq!(sqlite_url("sqlite://x.db"), "sqlite://x.db?mode=rwc");
         assert_eq!(sqlite_url("sqlite://x.db?mode=ro"), "sqlite://x.db?mode=ro");
+        assert_eq!(Backend::of("data/x.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(sqlite_url("data/x.db"), "sqlite://data/x.db?mode=rwc");
     }
 }

@@ -175,7 +175,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     options.base_url = store.mail.base_url.clone();
     let engine = Engine::open(options)
         .await
-        .with_context(|| format!("opening {}", store.db))?;
+        .with_context(|| format!("opening {}", signoff_engine::store::redact(&store.db)))?;
     let calendar = signoff_engine::runtime::calendar_of(&engine);
     if let (Some(left), Some(end)) = (calendar.days_left(engine.now()), calendar.valid_until()) {
         if left < signoff_engine::calendar::WARN_DAYS {

@@ -1,5 +1,6 @@
 //! `signoff bench`: the write path and the inbox measured at several numbers of open
-//! requests. For each scale N, on a fresh file database: N requests of the bench process
+//! requests, through the engine's API or (`--http`) the JSON API of one or more servers,
+//! on SQLite or PostgreSQL. For each scale N, on a fresh database: N requests of the bench process
 //! are started (wave 1), then every first-step task is approved (wave 2), then every
 //! second-step task (wave 3), each wave by concurrent clients through the engine API.
 //! Between the waves the inbox of an approver holding N open tasks is timed, and at the
@@ -11,13 +12,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use signoff_engine::runtime::{
-    ActionKind, ActionRequest, Engine, EngineOptions, InstanceView, TaskId, TaskQuery, TaskStatus,
-};
+use signoff_engine::runtime::{Engine, EngineOptions, TaskId};
+use signoff_engine::store::Backend;
 use tokio::sync::Mutex;
 
+mod driver;
+
+use driver::{Driver, Http};
+
 /// The two-step approval the peers are measured on, used when no `--process` is given.
-pub const TWO_STEP: &str = include_str!("../bench/two_step.yaml");
+pub const TWO_STEP: &str = include_str!("../../bench/two_step.yaml");
 
 /// The submitter of the measured requests, and the approvers of their two steps.
 const SUBMITTER: &str = "li.na";
@@ -94,12 +98,9 @@ fn form(i: usize) -> serde_json::Value {
     json!({"amount": 100 + (i % 900), "purpose": format!("bench request {i}")})
 }
 
-/// The open task of `view` held by `user`, if any.
-fn task_of(view: &InstanceView, user: &str) -> Option<TaskId> {
-    view.tasks
-        .iter()
-        .find(|t| t.status == TaskStatus::Open && t.assignee == user)
-        .map(|t| t.id)
+/// The open task of `open` held by `user`, if any.
+fn task_of(open: &[driver::Open], user: &str) -> Option<TaskId> {
+    open.iter().find(|(_, who)| who == user).map(|(id, _)| *id)
 }
 
 /// Runs `work` on every item with `clients` concurrent clients; the wave's timing and
@@ -156,12 +157,7 @@ where
     Ok((wave, next))
 }
 
-async fn time_inbox(engine: &Engine, user: &'static str) -> anyhow::Result<Inbox> {
-    let query = TaskQuery {
-        user: user.into(),
-        limit: Some(50),
-        ..TaskQuery::default()
-    };
+async fn time_inbox(engine: &Engine, driver: &Driver, user: &'static str) -> anyhow::Result<Inbox> {
     let open = engine
         .task_counts(user)
         .await?
@@ -171,7 +167,7 @@ async fn time_inbox(engine: &Engine, user: &'static str) -> anyhow::Result<Inbox
     let mut latencies = Vec::with_capacity(INBOX_READS);
     for _ in 0..INBOX_READS {
         let timed = Instant::now();
-        engine.tasks(&query).await?;
+        driver.inbox(user).await?;
         latencies.push(timed.elapsed());
     }
     latencies.sort();
@@ -192,27 +188,51 @@ fn bench_processes(processes: &Path, definition: &str, dir: &Path) -> anyhow::Re
     Ok(())
 }
 
-/// Measures one scale on a fresh database at `db` (a file path).
+/// A fresh, empty database for scale `n`: a file beside `db`, or a new database in the
+/// PostgreSQL cluster `db` points into.
+async fn fresh_database(db: &str, n: usize) -> anyhow::Result<String> {
+    match Backend::of(db)? {
+        Backend::Postgres => Ok(signoff_engine::store::recreate_postgres_database(
+            db,
+            &format!("signoff_bench_{n}"),
+        )
+        .await?),
+        Backend::Sqlite => {
+            let path = PathBuf::from(db.strip_prefix("sqlite://").unwrap_or(db))
+                .with_extension(format!("{n}.db"));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            Ok(format!("sqlite://{}", path.display()))
+        }
+    }
+}
+
+/// Measures one scale on a fresh database.
 async fn run_scale(
-    db: &Path,
-    processes: &Path,
+    plan: &Plan<'_>,
+    folder: &Path,
     process: &str,
     open: usize,
-    clients: usize,
-    mail: Option<&signoff_engine::notify::SenderOptions>,
 ) -> anyhow::Result<Scale> {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    let options = EngineOptions::new(format!("sqlite://{}", db.display()), processes);
-    let engine = Engine::open(options).await?;
+    let url = fresh_database(plan.db, open).await?;
+    let options = || EngineOptions::new(url.as_str(), folder);
+    let engine = Engine::open(options()).await?;
     for i in 0..OTHER_OPEN {
         engine.start(process, OTHER_SUBMITTER, form(i)).await?;
     }
-    let mut scale = drive(&engine, process, open, clients).await;
-    if let (Ok(scale), Some(options)) = (&mut scale, mail) {
+    let driver = match plan.http {
+        Some(servers) => Driver::Http(Http::start(&engine, servers, options).await?),
+        None => Driver::Engine(engine.clone()),
+    };
+    let driver = Arc::new(driver);
+    let mut scale = drive(&engine, &driver, process, open, plan.clients).await;
+    if let Ok(driver) = Arc::try_unwrap(driver) {
+        driver.stop().await;
+    }
+    if let (Ok(scale), Some(options)) = (&mut scale, plan.sender()?) {
         let started = Instant::now();
-        let pass = engine.deliver_mail(options).await?;
+        let pass = engine.deliver_mail(&options).await?;
         anyhow::ensure!(
             pass.failed == 0 && pass.retrying == 0,
             "mail not delivered: {pass:?}"
@@ -225,16 +245,17 @@ async fn run_scale(
 
 async fn drive(
     engine: &Engine,
+    driver: &Arc<Driver>,
     process: &str,
     open: usize,
     clients: usize,
 ) -> anyhow::Result<Scale> {
-    let (e, p) = (engine.clone(), process.to_string());
+    let (d, p) = (Arc::clone(driver), process.to_string());
     let (start, first) = wave("start", (0..open).collect(), clients, move |i| {
-        let (e, p) = (e.clone(), p.clone());
+        let (d, p) = (Arc::clone(&d), p.clone());
         async move {
-            let view = e.start(&p, SUBMITTER, form(i)).await?;
-            Ok(task_of(&view, FIRST_APPROVER))
+            let open = d.start(&p, SUBMITTER, form(i)).await?;
+            Ok(task_of(&open, FIRST_APPROVER))
         }
     })
     .await?;
@@ -243,23 +264,13 @@ async fn drive(
         "{} first tasks for {open} requests",
         first.len()
     );
-    let mut inboxes = vec![time_inbox(engine, FIRST_APPROVER).await?];
-    let e = engine.clone();
+    let mut inboxes = vec![time_inbox(engine, driver, FIRST_APPROVER).await?];
+    let d = Arc::clone(driver);
     let (approve1, second) = wave("approve 1", first, clients, move |task| {
-        let e = e.clone();
+        let d = Arc::clone(&d);
         async move {
-            let view = e
-                .act(
-                    task,
-                    FIRST_APPROVER,
-                    ActionRequest::new(ActionKind::Approve),
-                )
-                .await?;
-            let next = view
-                .tasks
-                .into_iter()
-                .find(|t| t.status == TaskStatus::Open);
-            Ok(next.map(|t| (t.id, t.assignee)))
+            let (open, _) = d.approve(task, FIRST_APPROVER).await?;
+            Ok(open.into_iter().next())
         }
     })
     .await?;
@@ -268,24 +279,22 @@ async fn drive(
         "{} second tasks for {open} requests",
         second.len()
     );
-    let e = engine.clone();
+    let d = Arc::clone(driver);
     let (approve2, _) = wave(
         "approve 2",
         second,
         clients,
-        move |(task, who): (TaskId, String)| {
-            let e = e.clone();
+        move |(task, who): driver::Open| {
+            let d = Arc::clone(&d);
             async move {
-                let view = e
-                    .act(task, &who, ActionRequest::new(ActionKind::Approve))
-                    .await?;
-                anyhow::ensure!(view.outcome.is_some(), "request {} did not end", view.id);
+                let (_, ended) = d.approve(task, &who).await?;
+                anyhow::ensure!(ended, "the request of task {task} did not end");
                 Ok(None::<()>)
             }
         },
     )
     .await?;
-    inboxes.push(time_inbox(engine, OTHER_APPROVER).await?);
+    inboxes.push(time_inbox(engine, driver, OTHER_APPROVER).await?);
     Ok(Scale {
         open,
         waves: vec![start, approve1, approve2],
@@ -330,9 +339,9 @@ fn mail_render_cost() -> anyhow::Result<Duration> {
 }
 
 /// The table of every scale, then one `BENCH` line per scale (the largest last).
-fn report(scales: &[Scale], clients: usize, render: Duration) -> String {
+fn report(scales: &[Scale], how: &str, render: Duration) -> String {
     let mut out = format!(
-        "clients {clients}; mail render {:.1} µs/message\n\n{:>8}  {:<10} {:>8} {:>10} {:>8} {:>8} {:>10}\n",
+        "{how}; mail render {:.1} µs/message\n\n{:>8}  {:<10} {:>8} {:>10} {:>8} {:>8} {:>10}\n",
         render.as_secs_f64() * 1e6,
         "open",
         "wave",
@@ -411,7 +420,8 @@ fn bench_line(s: &Scale) -> String {
 
 /// What `signoff bench` was asked to measure.
 pub struct Plan<'a> {
-    /// The database file; each scale gets its own beside it.
+    /// The database: a file (each scale gets its own beside it) or a PostgreSQL URL
+    /// (each scale gets a database `signoff_bench_N` in that cluster).
     pub db: &'a str,
     pub open: &'a [usize],
     pub clients: usize,
@@ -421,18 +431,40 @@ pub struct Plan<'a> {
     pub processes: &'a Path,
     /// Deliver the queued mail to this SMTP server and time it.
     pub smtp: Option<&'a str>,
+    /// Drive the JSON API of this many servers on the database instead of the engine.
+    pub http: Option<usize>,
+}
+
+impl Plan<'_> {
+    fn sender(&self) -> anyhow::Result<Option<signoff_engine::notify::SenderOptions>> {
+        self.smtp
+            .map(|url| {
+                Ok(signoff_engine::notify::SenderOptions::new(
+                    signoff_engine::notify::Transport::parse(url)?,
+                    signoff_engine::notify::outbox::DEFAULT_FROM.parse()?,
+                ))
+            })
+            .transpose()
+    }
+
+    /// The run's conditions, for the report's first line.
+    fn describe(&self) -> anyhow::Result<String> {
+        let through = match self.http {
+            Some(1) => "the JSON API of one server".to_string(),
+            Some(n) => format!("the JSON API of {n} servers"),
+            None => "the engine API".to_string(),
+        };
+        Ok(format!(
+            "{} clients through {through} on {}",
+            self.clients,
+            Backend::of(self.db)?.name()
+        ))
+    }
 }
 
 /// Measures every scale of `plan`; the report.
 pub async fn run(plan: &Plan<'_>) -> anyhow::Result<String> {
     use anyhow::Context;
-    let sender = match plan.smtp {
-        Some(url) => Some(signoff_engine::notify::SenderOptions::new(
-            signoff_engine::notify::Transport::parse(url)?,
-            signoff_engine::notify::outbox::DEFAULT_FROM.parse()?,
-        )),
-        None => None,
-    };
     let definition = match plan.process {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?,
@@ -446,13 +478,13 @@ pub async fn run(plan: &Plan<'_>) -> anyhow::Result<String> {
     .and_then(|s| s.parse::<signoff_engine::model::ProcessDef>().ok())
     .map(|d| d.id.value)
     .context("the bench process does not parse; run `signoff check` on it")?;
-    let scratch = PathBuf::from(plan.db.strip_prefix("sqlite://").unwrap_or(plan.db));
-    let folder = scratch.with_extension("processes");
+    let folder =
+        std::env::temp_dir().join(format!("signoff-bench-{}.processes", std::process::id()));
     bench_processes(plan.processes, &definition, &folder)?;
     let mut scales = Vec::new();
     for &n in plan.open {
-        let file = scratch.with_extension(format!("{n}.db"));
-        scales.push(run_scale(&file, &folder, &id, n, plan.clients, sender.as_ref()).await?);
+        scales.push(run_scale(plan, &folder, &id, n).await?);
     }
-    Ok(report(&scales, plan.clients, mail_render_cost()?))
+    let _ = std::fs::remove_dir_all(&folder);
+    Ok(report(&scales, &plan.describe()?, mail_render_cost()?))
 }
