@@ -21,7 +21,7 @@ pub type Open = (TaskId, String);
 
 pub enum Driver {
     Engine(Engine),
-    Http(Http),
+    Http(Box<Http>),
 }
 
 /// Servers on free local ports, each with its own engine on the bench's database.

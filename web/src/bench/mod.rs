@@ -222,7 +222,7 @@ async fn run_scale(
         engine.start(process, OTHER_SUBMITTER, form(i)).await?;
     }
     let driver = match plan.http {
-        Some(servers) => Driver::Http(Http::start(&engine, servers, options).await?),
+        Some(servers) => Driver::Http(Box::new(Http::start(&engine, servers, options).await?)),
         None => Driver::Engine(engine.clone()),
     };
     let driver = Arc::new(driver);
