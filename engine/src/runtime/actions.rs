@@ -1,5 +1,6 @@
-//! What people do to tasks: decide, complete, return, delegate, transfer, add and remove
-//! signers, claim, comment, resubmit; and how a decision settles a step by its mode.
+//! What the task actions share (their commands are in `cmd/`): the task row, the checks
+//! of inputs and edits, the task changes; how a decision settles a step by its mode; and
+//! what a step's timers do when they fire.
 
 use std::sync::Arc;
 
@@ -7,12 +8,13 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use crate::form::{validate_fields, validate_form, FormErrors};
-use crate::model::{Action, Mode, Outcome, Step, StepKind};
+use crate::model::{Mode, Outcome, Step, StepKind};
 use crate::problem::FieldProblem;
 
 use super::history::HistoryAction;
 use super::machine::Machine;
-use super::types::{ActionKind, ActionRequest, EngineError, InstanceStatus, TaskId};
+use super::types::{ActionRequest, EngineError, TaskId};
+use super::Entry;
 
 /// A task row as the actions need it.
 pub struct TaskRow {
@@ -53,7 +55,7 @@ pub async fn load_task(
 }
 
 /// The minimum number of approvals the mode needs from `total` signers.
-fn pass_threshold(mode: &Mode, total: i64) -> i64 {
+pub(in crate::runtime) fn pass_threshold(mode: &Mode, total: i64) -> i64 {
     match mode {
         Mode::Any => 1,
         Mode::All | Mode::Sequential => total,
@@ -78,310 +80,90 @@ fn reject_threshold(mode: &Mode, total: i64) -> i64 {
 }
 
 impl Machine<'_, '_> {
-    /// Performs `request` on `task` as `actor`. The caller has loaded the instance.
-    pub async fn act(
+    /// Cancels the run's tasks still open or waiting (a step sent back to the submitter).
+    pub(in crate::runtime) async fn cancel_run_tasks(
         &mut self,
-        task: TaskRow,
-        actor: &str,
-        request: &ActionRequest,
+        run: i64,
     ) -> Result<(), EngineError> {
-        let action = request
-            .action
-            .ok_or_else(|| EngineError::NotAllowed("no action given".into()))?;
-        if self.inst.status != InstanceStatus::Running {
-            return Err(EngineError::Stale {
-                task: task.id,
-                status: format!("request {}", self.inst.status.as_str()),
-            });
-        }
-        if task.status != "open" {
-            return Err(EngineError::Stale {
-                task: task.id,
-                status: task.status.clone(),
-            });
-        }
-        let on_behalf = if actor == task.assignee {
-            None
-        } else if task.delegate.as_deref() == Some(actor) {
-            Some(task.assignee.clone())
-        } else {
-            let mut allowed = vec![task.assignee.clone()];
-            allowed.extend(task.delegate.clone());
-            return Err(EngineError::NotYourTask {
-                task: task.id,
-                allowed,
-            });
-        };
-        let def = Arc::clone(&self.def);
-        let step = def
-            .step(&task.step)
-            .ok_or_else(|| EngineError::Definition(format!("step `{}` is missing", task.step)))?;
-        if task.kind == "resubmit" {
-            if !matches!(action, ActionKind::Resubmit | ActionKind::Comment) {
-                return Err(EngineError::NotAllowed(format!(
-                    "the request was returned to you: `resubmit` it (or withdraw it), not `{}`",
-                    action.as_str()
-                )));
-            }
-        } else if let Some(needed) = action.model_action() {
-            if !step.allowed_actions().contains(&needed) {
-                let allowed: Vec<&str> =
-                    step.allowed_actions().iter().map(|a| a.as_str()).collect();
-                return Err(EngineError::NotAllowed(format!(
-                    "step `{}` does not allow `{}`; it allows {}",
-                    step.id,
-                    action.as_str(),
-                    allowed.join(", ")
-                )));
-            }
-        } else if action == ActionKind::Resubmit {
-            return Err(EngineError::NotAllowed(
-                "only a returned request can be resubmitted".into(),
-            ));
-        }
-        if task.pool && !matches!(action, ActionKind::Claim | ActionKind::Comment) {
-            return Err(EngineError::NotAllowed(format!(
-                "task {} is offered to several people: `claim` it first",
-                task.id
-            )));
-        }
-        let comment = request.comment.as_deref();
-        let behalf = on_behalf.as_deref();
-        match action {
-            ActionKind::Comment => {
-                self.event(
-                    actor,
-                    behalf,
-                    HistoryAction::Comment,
-                    Some(&step.id),
-                    Some(task.id),
-                    comment,
-                    None,
-                    None,
-                )
-                .await?;
-            }
-            ActionKind::Approve | ActionKind::Reject | ActionKind::Complete => {
-                let inputs = if action == ActionKind::Reject {
-                    request.inputs.clone()
-                } else {
-                    self.check_inputs(step, request.inputs.as_ref())?
-                };
-                let changes = self.apply_edits(step, request.form.as_ref())?;
-                if action != ActionKind::Reject {
-                    self.check_required(step)?;
-                }
-                if changes.is_some() {
-                    self.record_links(actor).await?;
-                }
-                let decision = match action {
-                    ActionKind::Approve => "approved",
-                    ActionKind::Reject => "rejected",
-                    _ => "done",
-                };
-                self.close_task(&task, decision, actor, inputs.as_ref())
-                    .await?;
-                self.inst.decided = true;
-                self.event(
-                    actor,
-                    behalf,
-                    action.into(),
-                    Some(&step.id),
-                    Some(task.id),
-                    comment,
-                    changes.as_ref(),
-                    None,
-                )
-                .await?;
-                self.settle(step, task.run).await?;
-            }
-            ActionKind::Return => {
-                if !step.allowed_actions().contains(&Action::Return) {
-                    return Err(EngineError::NotAllowed(format!(
-                        "step `{}` does not allow `return`",
-                        step.id
-                    )));
-                }
-                let target = request
-                    .to
-                    .clone()
-                    .unwrap_or_else(|| "submitter".to_string());
-                let allowed = if step.return_to.is_empty() {
-                    vec!["submitter".to_string()]
-                } else {
-                    step.return_to.iter().map(|r| r.value.clone()).collect()
-                };
-                if !allowed.contains(&target) {
-                    return Err(EngineError::NotAllowed(format!(
-                        "step `{}` can return to {}, not `{target}`",
-                        step.id,
-                        allowed.join(", ")
-                    )));
-                }
-                self.close_task(&task, "returned", actor, None).await?;
-                self.event(
-                    actor,
-                    behalf,
-                    HistoryAction::Return,
-                    Some(&step.id),
-                    Some(task.id),
-                    comment,
-                    None,
-                    Some(&target),
-                )
-                .await?;
-                if target == "submitter" {
-                    sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting', 'held')")
-                        .bind(task.run)
-                        .bind(self.now())
-                        .execute(&mut *self.conn)
-                        .await?;
-                    let submitter = self.inst.submitter.clone();
-                    self.insert_task(
-                        task.run, &step.id, "resubmit", &submitter, false, 0, "open", None,
-                    )
-                    .await?;
-                } else {
-                    let row = self.run_row(task.run).await?;
-                    self.close_run(task.run, "done", Some("returned")).await?;
-                    self.enter(&target, row.parent_run, row.branch_id);
-                }
-            }
-            ActionKind::Resubmit => {
-                let changes = match &request.form {
-                    Some(form) => Some(self.replace_form(&self.keep_step_only(form))?),
-                    None => None,
-                };
-                if changes.is_some() {
-                    self.record_links(actor).await?;
-                }
-                self.close_task(&task, "resubmitted", actor, None).await?;
-                self.event(
-                    actor,
-                    behalf,
-                    HistoryAction::Resubmit,
-                    Some(&step.id),
-                    Some(task.id),
-                    comment,
-                    changes.as_ref(),
-                    None,
-                )
-                .await?;
-                let row = self.run_row(task.run).await?;
-                self.close_run(task.run, "done", Some("returned")).await?;
-                self.enter(&step.id, row.parent_run, row.branch_id);
-            }
-            ActionKind::Delegate | ActionKind::Transfer => {
-                let to = self.other_user(request)?;
-                super::policy::refuse_excluded(&to, &self.excluded())?;
-                if to == task.assignee {
-                    return Err(EngineError::NotAllowed(format!(
-                        "`{to}` already holds task {}",
-                        task.id
-                    )));
-                }
-                if action == ActionKind::Delegate {
-                    sqlx::query("UPDATE tasks SET delegate = $1 WHERE id = $2")
-                        .bind(&to)
-                        .bind(task.id.0)
-                        .execute(&mut *self.conn)
-                        .await?;
-                } else {
-                    sqlx::query("UPDATE tasks SET assignee = $1, delegate = NULL WHERE id = $2")
-                        .bind(&to)
-                        .bind(task.id.0)
-                        .execute(&mut *self.conn)
-                        .await?;
-                }
-                self.event(
-                    actor,
-                    behalf,
-                    action.into(),
-                    Some(&step.id),
-                    Some(task.id),
-                    comment,
-                    None,
-                    Some(&to),
-                )
-                .await?;
-            }
-            ActionKind::AddSigner => {
-                let to = self.other_user(request)?;
-                super::policy::refuse_excluded(&to, &self.excluded())?;
-                let position = request.position.unwrap_or_default();
-                self.add_signer(&task, step, &to, position).await?;
-                self.event(
-                    actor,
-                    behalf,
-                    HistoryAction::AddSigner,
-                    Some(&step.id),
-                    Some(task.id),
-                    comment,
-                    None,
-                    Some(&format!("{to} ({})", position.as_str())),
-                )
-                .await?;
-            }
-            ActionKind::RemoveSigner => {
-                let to = self.other_user(request)?;
-                let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND kind = 'step' AND status IN ('open', 'waiting', 'done')")
-                    .bind(task.run)
-                    .fetch_one(&mut *self.conn)
-                    .await?;
-                let needed = pass_threshold(&step.mode(), remaining - 1).max(1);
-                if remaining - 1 < needed.max(1) || to == actor {
-                    return Err(EngineError::NotAllowed(format!("removing `{to}` would leave the step with fewer signers than its mode needs")));
-                }
-                let removed = sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting', 'held')")
-                    .bind(task.run)
-                    .bind(&to)
-                    .execute(&mut *self.conn)
-                    .await?
-                    .rows_affected();
-                if removed == 0 {
-                    return Err(EngineError::NotAllowed(format!(
-                        "`{to}` is not a pending signer of this step"
-                    )));
-                }
-                self.event(
-                    actor,
-                    behalf,
-                    HistoryAction::RemoveSigner,
-                    Some(&step.id),
-                    Some(task.id),
-                    comment,
-                    None,
-                    Some(&to),
-                )
-                .await?;
-                self.settle(step, task.run).await?;
-            }
-            // Claiming a task that is already the actor's alone (a one-member pool) is
-            // a no-op, not an error.
-            ActionKind::Claim if !task.pool => {}
-            ActionKind::Claim => {
-                sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND id <> $2 AND status = 'open'").bind(task.run).bind(task.id.0).execute(&mut *self.conn).await?;
-                sqlx::query("UPDATE tasks SET pool = 0 WHERE id = $1")
-                    .bind(task.id.0)
-                    .execute(&mut *self.conn)
-                    .await?;
-                self.event(
-                    actor,
-                    behalf,
-                    HistoryAction::Claim,
-                    Some(&step.id),
-                    Some(task.id),
-                    comment,
-                    None,
-                    None,
-                )
-                .await?;
-            }
-        }
+        sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting', 'held')")
+            .bind(run)
+            .bind(self.now())
+            .execute(&mut *self.conn)
+            .await?;
         Ok(())
     }
 
-    fn other_user(&self, request: &ActionRequest) -> Result<String, EngineError> {
+    /// Lets `to` act on the task on its assignee's behalf.
+    pub(in crate::runtime) async fn set_delegate(
+        &mut self,
+        task: TaskId,
+        to: &str,
+    ) -> Result<(), EngineError> {
+        sqlx::query("UPDATE tasks SET delegate = $1 WHERE id = $2")
+            .bind(to)
+            .bind(task.0)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives the task to `to` (and drops any delegate).
+    pub(in crate::runtime) async fn set_assignee(
+        &mut self,
+        task: TaskId,
+        to: &str,
+    ) -> Result<(), EngineError> {
+        sqlx::query("UPDATE tasks SET assignee = $1, delegate = NULL WHERE id = $2")
+            .bind(to)
+            .bind(task.0)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The run's signers who have decided or still may.
+    pub(in crate::runtime) async fn signers_left(&mut self, run: i64) -> Result<i64, EngineError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND kind = 'step' AND status IN ('open', 'waiting', 'done')")
+            .bind(run)
+            .fetch_one(&mut *self.conn)
+            .await?)
+    }
+
+    /// Cancels `user`'s pending tasks on the run; how many there were.
+    pub(in crate::runtime) async fn cancel_signer(
+        &mut self,
+        run: i64,
+        user: &str,
+    ) -> Result<u64, EngineError> {
+        Ok(sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting', 'held')")
+            .bind(run)
+            .bind(user)
+            .execute(&mut *self.conn)
+            .await?
+            .rows_affected())
+    }
+
+    /// Makes a pooled task its claimant's alone: the other copies are cancelled.
+    pub(in crate::runtime) async fn take_from_pool(
+        &mut self,
+        task: &TaskRow,
+    ) -> Result<(), EngineError> {
+        sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND id <> $2 AND status = 'open'")
+            .bind(task.run)
+            .bind(task.id.0)
+            .execute(&mut *self.conn)
+            .await?;
+        sqlx::query("UPDATE tasks SET pool = 0 WHERE id = $1")
+            .bind(task.id.0)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+
+    pub(in crate::runtime) fn other_user(
+        &self,
+        request: &ActionRequest,
+    ) -> Result<String, EngineError> {
         let to = request
             .to
             .clone()
@@ -394,7 +176,7 @@ impl Machine<'_, '_> {
 
     /// Marks a task decided, only if it is still open: a concurrent action that got there
     /// first makes this one stale.
-    async fn close_task(
+    pub(in crate::runtime) async fn close_task(
         &mut self,
         task: &TaskRow,
         decision: &str,
@@ -419,7 +201,7 @@ impl Machine<'_, '_> {
         Ok(())
     }
 
-    fn check_inputs(
+    pub(in crate::runtime) fn check_inputs(
         &self,
         step: &Step,
         inputs: Option<&Value>,
@@ -444,7 +226,7 @@ impl Machine<'_, '_> {
     }
 
     /// Applies changes to the step's editable fields; returns `{field: {old, new}}`.
-    fn apply_edits(
+    pub(in crate::runtime) fn apply_edits(
         &mut self,
         step: &Step,
         edits: Option<&Value>,
@@ -474,7 +256,7 @@ impl Machine<'_, '_> {
     }
 
     /// Refuses to approve or complete a step while a field it requires is empty.
-    fn check_required(&self, step: &Step) -> Result<(), EngineError> {
+    pub(in crate::runtime) fn check_required(&self, step: &Step) -> Result<(), EngineError> {
         if self.env.dry_run {
             return Ok(());
         }
@@ -499,7 +281,7 @@ impl Machine<'_, '_> {
     }
 
     /// The form without computed values, as the submitter gave it.
-    fn plain_form(&self) -> Value {
+    pub(in crate::runtime) fn plain_form(&self) -> Value {
         let mut form = self.inst.form.clone();
         if let Some(obj) = form.as_object_mut() {
             for c in &self.def.form.computed {
@@ -511,7 +293,7 @@ impl Machine<'_, '_> {
 
     /// The submitter's new form with the stored values of the `step_only` fields, which
     /// only their steps change.
-    fn keep_step_only(&self, input: &Value) -> Value {
+    pub(in crate::runtime) fn keep_step_only(&self, input: &Value) -> Value {
         let mut form = input.clone();
         if let Some(obj) = form.as_object_mut() {
             for field in self.def.form.fields.iter().filter(|f| f.step_only) {
@@ -526,7 +308,7 @@ impl Machine<'_, '_> {
     }
 
     /// Validates and stores a whole new form; returns the changed fields.
-    fn replace_form(&mut self, input: &Value) -> Result<Value, EngineError> {
+    pub(in crate::runtime) fn replace_form(&mut self, input: &Value) -> Result<Value, EngineError> {
         let scope = self.scope();
         let form = validate_form(&self.def, input, self.env.directory, &scope)
             .map_err(EngineError::InvalidForm)?;
@@ -599,15 +381,10 @@ impl Machine<'_, '_> {
             // says nothing the deadline does not: drop it.
             "reminder" if self.deadline_passed(run).await? => {}
             "reminder" => {
-                self.event(
-                    "engine",
-                    None,
-                    HistoryAction::Remind,
-                    Some(&step.id),
-                    None,
-                    None,
-                    None,
-                    Some("the deadline is near"),
+                self.log(
+                    Entry::new("engine", HistoryAction::Remind)
+                        .step(&step.id)
+                        .detail("the deadline is near"),
                 )
                 .await?;
             }
@@ -618,29 +395,15 @@ impl Machine<'_, '_> {
                     .and_then(|d| d.on_timeout.as_ref())
                     .map(|t| t.value.clone())
                     .unwrap_or(crate::model::TimeoutAction::Remind);
-                self.event(
-                    "engine",
-                    None,
-                    HistoryAction::Timeout,
-                    Some(&step.id),
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                .await?;
+                self.log(Entry::new("engine", HistoryAction::Timeout).step(&step.id))
+                    .await?;
                 use crate::model::TimeoutAction as T;
                 match on_timeout {
                     T::Remind => {
-                        self.event(
-                            "engine",
-                            None,
-                            HistoryAction::Remind,
-                            Some(&step.id),
-                            None,
-                            None,
-                            None,
-                            Some("the deadline has passed"),
+                        self.log(
+                            Entry::new("engine", HistoryAction::Remind)
+                                .step(&step.id)
+                                .detail("the deadline has passed"),
                         )
                         .await?;
                     }
@@ -657,19 +420,16 @@ impl Machine<'_, '_> {
                             .bind(run)
                             .execute(&mut *self.conn)
                             .await?;
-                        self.event(
-                            "engine",
-                            None,
-                            if outcome == Outcome::Approved {
-                                HistoryAction::AutoApprove
-                            } else {
-                                HistoryAction::AutoReject
-                            },
-                            Some(&step.id),
-                            None,
-                            None,
-                            None,
-                            None,
+                        self.log(
+                            Entry::new(
+                                "engine",
+                                if outcome == Outcome::Approved {
+                                    HistoryAction::AutoApprove
+                                } else {
+                                    HistoryAction::AutoReject
+                                },
+                            )
+                            .step(&step.id),
                         )
                         .await?;
                         self.finish(run, outcome);

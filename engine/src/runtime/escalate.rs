@@ -10,6 +10,7 @@ use crate::model::{Assignee, Step};
 use super::history::HistoryAction;
 use super::machine::Machine;
 use super::types::EngineError;
+use super::Entry;
 
 impl Machine<'_, '_> {
     /// Escalates run `run` of `step` to `to`.
@@ -27,29 +28,19 @@ impl Machine<'_, '_> {
         .await?;
         let (targets, notes) = self.escalation_targets(to, &holders);
         for note in &notes {
-            self.event(
-                "engine",
-                None,
-                HistoryAction::EscalateSkipped,
-                Some(&step.id),
-                None,
-                None,
-                None,
-                Some(note),
+            self.log(
+                Entry::new("engine", HistoryAction::EscalateSkipped)
+                    .step(&step.id)
+                    .detail(note),
             )
             .await?;
         }
         if targets.is_empty() {
             let why = "nobody above the people who hold it to escalate to";
-            self.event(
-                "engine",
-                None,
-                HistoryAction::EscalateFailed,
-                Some(&step.id),
-                None,
-                None,
-                None,
-                Some(why),
+            self.log(
+                Entry::new("engine", HistoryAction::EscalateFailed)
+                    .step(&step.id)
+                    .detail(why),
             )
             .await?;
             return Ok(());
@@ -77,15 +68,11 @@ impl Machine<'_, '_> {
                     due.as_deref(),
                 )
                 .await?;
-            self.event(
-                "engine",
-                None,
-                HistoryAction::Escalate,
-                Some(&step.id),
-                Some(id),
-                None,
-                None,
-                Some(&user),
+            self.log(
+                Entry::new("engine", HistoryAction::Escalate)
+                    .step(&step.id)
+                    .task(id)
+                    .detail(&user),
             )
             .await?;
         }

@@ -15,6 +15,7 @@ use crate::problem::FieldProblem;
 
 use super::history::HistoryAction;
 use super::machine::{Env, Halt, Machine};
+use super::Entry;
 use super::{policy, Core, EngineError, InstanceId, InstanceStatus};
 
 /// Link effects one action may cause, counting those caused by the effects themselves.
@@ -275,16 +276,7 @@ impl Core {
             let mut source = self.machine(conn, env, link.from).await?;
             let detail = format!("#{} is not at `{}`", link.target.0, link.step);
             source
-                .event(
-                    "engine",
-                    None,
-                    HistoryAction::LinkMissed,
-                    None,
-                    None,
-                    None,
-                    None,
-                    Some(&detail),
-                )
+                .log(Entry::new("engine", HistoryAction::LinkMissed).detail(&detail))
                 .await?;
             return Ok(());
         }
@@ -298,28 +290,18 @@ impl Core {
                 LinkAction::Due(date) => {
                     m.move_due(run, step, date).await?;
                     let detail = format!("{date} · {from}");
-                    m.event(
-                        "engine",
-                        None,
-                        HistoryAction::DueMoved,
-                        Some(&link.step),
-                        None,
-                        None,
-                        None,
-                        Some(&detail),
+                    m.log(
+                        Entry::new("engine", HistoryAction::DueMoved)
+                            .step(&link.step)
+                            .detail(&detail),
                     )
                     .await?;
                 }
                 LinkAction::Finish => {
-                    m.event(
-                        "engine",
-                        None,
-                        HistoryAction::FinishedBy,
-                        Some(&link.step),
-                        None,
-                        None,
-                        None,
-                        Some(&from),
+                    m.log(
+                        Entry::new("engine", HistoryAction::FinishedBy)
+                            .step(&link.step)
+                            .detail(&from),
                     )
                     .await?;
                     let outcome = match step.kind.value {

@@ -24,6 +24,7 @@ use super::history::HistoryAction;
 use super::links::PendingLink;
 use super::registry::Registry;
 use super::types::{EngineError, InstanceId, InstanceStatus, TaskId};
+use super::Entry;
 
 /// More steps than this in one action means an automatic loop.
 const MAX_STEPS_PER_ACTION: usize = 500;
@@ -155,37 +156,25 @@ impl<'a, 'c> Machine<'a, 'c> {
 
     /// Appends an entry that is only who did what (no step, task, comment or detail).
     pub async fn record(&mut self, actor: &str, action: HistoryAction) -> Result<(), EngineError> {
-        self.event(actor, None, action, None, None, None, None, None)
-            .await
+        self.log(Entry::new(actor, action)).await
     }
 
-    /// Appends to the history; the arguments are the `events` table's columns.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn event(
-        &mut self,
-        actor: &str,
-        on_behalf_of: Option<&str>,
-        action: HistoryAction,
-        step: Option<&str>,
-        task: Option<TaskId>,
-        comment: Option<&str>,
-        changes: Option<&Value>,
-        detail: Option<&str>,
-    ) -> Result<(), EngineError> {
+    /// Appends `entry` to the request's history.
+    pub async fn log(&mut self, entry: Entry<'_>) -> Result<(), EngineError> {
         sqlx::query(
             "INSERT INTO events (instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, changes, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(self.inst.id.0)
         .bind(self.now())
-        .bind(actor)
-        .bind(on_behalf_of)
-        .bind(action.as_str())
-        .bind(step)
-        .bind(task.map(|t| t.0))
-        .bind(comment)
-        .bind(changes.map(|c| c.to_string()))
-        .bind(detail)
+        .bind(entry.actor)
+        .bind(entry.on_behalf_of)
+        .bind(entry.action.as_str())
+        .bind(entry.step)
+        .bind(entry.task.map(|t| t.0))
+        .bind(entry.comment)
+        .bind(entry.changes.map(|c| c.to_string()))
+        .bind(entry.detail)
         .execute(&mut *self.conn)
         .await?;
         Ok(())
@@ -273,17 +262,8 @@ impl<'a, 'c> Machine<'a, 'c> {
         self.inst.status = InstanceStatus::Incident;
         self.inst.incident =
             Some(json!({"run": run, "outcome": outcome.map(|o| o.as_str()), "reason": reason}));
-        self.event(
-            "engine",
-            None,
-            HistoryAction::Incident,
-            None,
-            None,
-            None,
-            None,
-            Some(reason),
-        )
-        .await?;
+        self.log(Entry::new("engine", HistoryAction::Incident).detail(reason))
+            .await?;
         self.save().await
     }
 
@@ -309,18 +289,9 @@ impl<'a, 'c> Machine<'a, 'c> {
         .await
         .map_err(Halt::storage)?
         .get::<i64, _>(0);
-        self.event(
-            "engine",
-            None,
-            HistoryAction::Enter,
-            Some(step_id),
-            None,
-            None,
-            None,
-            None,
-        )
-        .await
-        .map_err(Halt::Fatal)?;
+        self.log(Entry::new("engine", HistoryAction::Enter).step(step_id))
+            .await
+            .map_err(Halt::Fatal)?;
         self.queue_links(step, run)?;
         match step.kind.value {
             StepKind::End => {
@@ -363,15 +334,10 @@ impl<'a, 'c> Machine<'a, 'c> {
                         ))
                         .collect::<serde_json::Map<_, _>>());
                     self.inst.vars = vars;
-                    self.event(
-                        "engine",
-                        None,
-                        HistoryAction::Set,
-                        Some(step_id),
-                        None,
-                        None,
-                        Some(&changes),
-                        None,
+                    self.log(
+                        Entry::new("engine", HistoryAction::Set)
+                            .step(step_id)
+                            .changes(Some(&changes)),
                     )
                     .await
                     .map_err(Halt::Fatal)?;
@@ -454,15 +420,11 @@ impl<'a, 'c> Machine<'a, 'c> {
             }
         }
         for (user, why) in &notes {
-            self.event(
-                "engine",
-                Some(user),
-                HistoryAction::Skip,
-                Some(&step.id),
-                None,
-                None,
-                None,
-                Some(why),
+            self.log(
+                Entry::new("engine", HistoryAction::Skip)
+                    .on_behalf_of(Some(user))
+                    .step(&step.id)
+                    .detail(why),
             )
             .await
             .map_err(Halt::Fatal)?;
@@ -556,15 +518,10 @@ impl<'a, 'c> Machine<'a, 'c> {
         for cc in &step.cc {
             if let Ok(watchers) = self.resolve(&cc.value) {
                 for w in watchers.users {
-                    self.event(
-                        "engine",
-                        None,
-                        HistoryAction::Cc,
-                        Some(&step.id),
-                        None,
-                        None,
-                        None,
-                        Some(&w),
+                    self.log(
+                        Entry::new("engine", HistoryAction::Cc)
+                            .step(&step.id)
+                            .detail(&w),
                     )
                     .await
                     .map_err(Halt::Fatal)?;
@@ -606,28 +563,21 @@ impl<'a, 'c> Machine<'a, 'c> {
         .await?
         .get(0);
         if let Some(deputy) = &deputy {
-            self.event(
-                "engine",
-                Some(&assignee),
-                HistoryAction::RouteToDeputy,
-                Some(step),
-                Some(TaskId(id)),
-                None,
-                None,
-                Some(deputy),
+            self.log(
+                Entry::new("engine", HistoryAction::RouteToDeputy)
+                    .on_behalf_of(Some(&assignee))
+                    .step(step)
+                    .task(TaskId(id))
+                    .detail(deputy),
             )
             .await?;
         }
         if status == "open" {
-            self.event(
-                "engine",
-                None,
-                HistoryAction::Assign,
-                Some(step),
-                Some(TaskId(id)),
-                None,
-                None,
-                Some(&assignee),
+            self.log(
+                Entry::new("engine", HistoryAction::Assign)
+                    .step(step)
+                    .task(TaskId(id))
+                    .detail(&assignee),
             )
             .await?;
         }
@@ -787,17 +737,8 @@ impl<'a, 'c> Machine<'a, 'c> {
         };
         self.inst.outcome = Some(outcome.as_str().to_string());
         self.inst.incident = None;
-        self.event(
-            actor,
-            None,
-            HistoryAction::End,
-            None,
-            None,
-            None,
-            None,
-            Some(outcome.as_str()),
-        )
-        .await
+        self.log(Entry::new(actor, HistoryAction::End).detail(outcome.as_str()))
+            .await
     }
 
     pub async fn run_row(&mut self, run: i64) -> Result<RunRow, EngineError> {
@@ -903,15 +844,10 @@ impl<'a, 'c> Machine<'a, 'c> {
         self.close_run(run, "done", Some(outcome.as_str()))
             .await
             .map_err(Halt::Fatal)?;
-        self.event(
-            "engine",
-            None,
-            HistoryAction::Leave,
-            Some(&step.id),
-            None,
-            None,
-            None,
-            Some(outcome.as_str()),
+        self.log(
+            Entry::new("engine", HistoryAction::Leave)
+                .step(&step.id)
+                .detail(outcome.as_str()),
         )
         .await
         .map_err(Halt::Fatal)?;

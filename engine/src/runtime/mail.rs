@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::notify::outbox::{self, Pass};
 use crate::notify::SenderOptions;
 
-use super::{Command, Engine, EngineError, Reply};
+use super::{cmd, Command, Engine, EngineError, Reply};
 
 impl Engine {
     /// Starts the sender; it stops when the engine closes.
@@ -41,11 +41,11 @@ impl Engine {
         let mut pass = Pass::default();
         loop {
             let batch = match self
-                .send(Command::LeaseMail {
+                .send(Command::LeaseMail(cmd::LeaseMail {
                     now: chrono::Utc::now(),
                     limit: options.batch,
                     lease: options.lease,
-                })
+                }))
                 .await?
             {
                 Reply::Mail(batch) => batch,
@@ -55,10 +55,10 @@ impl Engine {
                 return Ok(pass);
             }
             let results = outbox::send_batch(options, batch, &mut pass).await;
-            self.send(Command::SettleMail {
+            self.send(Command::SettleMail(cmd::SettleMail {
                 now: chrono::Utc::now(),
                 results,
-            })
+            }))
             .await?;
         }
     }

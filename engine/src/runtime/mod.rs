@@ -7,6 +7,7 @@
 
 mod actions;
 mod assign;
+mod cmd;
 mod escalate;
 mod history;
 mod links;
@@ -29,81 +30,23 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::calendar::Calendar;
 use crate::catalog::Catalog;
-use crate::clock::{to_db, Clock};
+use crate::clock::Clock;
 use crate::directory::Directory;
-use crate::form::validate_form;
-use crate::model::{EndOutcome, Outcome};
 use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
 use crate::store::{Backend, Conn, Pool};
 
-pub use history::HistoryAction;
+pub use history::{Entry, HistoryAction};
 pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;
 pub use registry::Registry;
 pub use types::*;
 
-use actions::load_task;
+use cmd::Command;
 use machine::{Env, InstanceState, Machine};
 
 /// Actions folded into one transaction at most.
 const MAX_BATCH: usize = 256;
-
-enum Command {
-    Start {
-        process: String,
-        submitter: String,
-        form: Value,
-    },
-    Act {
-        task: TaskId,
-        actor: String,
-        request: ActionRequest,
-    },
-    Withdraw {
-        instance: InstanceId,
-        actor: String,
-        comment: Option<String>,
-    },
-    Urge {
-        instance: InstanceId,
-        actor: String,
-    },
-    FireDue,
-    Retry {
-        instance: InstanceId,
-        actor: String,
-    },
-    Migrate {
-        process: String,
-        from: i64,
-        to: i64,
-        mapping: Vec<(String, String)>,
-    },
-    SetAbsence {
-        user: String,
-        deputy: String,
-        from: String,
-        to: String,
-    },
-    /// Takes due mail for one sender's try. Mail keeps wall time (`now`), not the
-    /// engine's clock: retries and leases are about the mail server, not the calendar.
-    LeaseMail {
-        now: chrono::DateTime<chrono::Utc>,
-        limit: i64,
-        lease: Duration,
-    },
-    /// Stores a definition's text as the current version of its process, for every server.
-    Publish {
-        process: String,
-        text: String,
-    },
-    /// Records what became of leased mail.
-    SettleMail {
-        now: chrono::DateTime<chrono::Utc>,
-        results: Vec<outbox::Settled>,
-    },
-}
 
 enum Reply {
     Instance(InstanceId),
@@ -277,11 +220,11 @@ impl Engine {
         if !self.may_start(&def, submitter) {
             return Err(EngineError::NotAStarter(process.to_string()));
         }
-        self.send_for_instance(Command::Start {
+        self.send_for_instance(Command::Start(cmd::Start {
             process: process.into(),
             submitter: submitter.into(),
             form,
-        })
+        }))
         .await
     }
 
@@ -293,11 +236,11 @@ impl Engine {
     ) -> Result<InstanceView, EngineError> {
         policy::check_comment(request.comment.as_deref())?;
         let result = self
-            .send_for_instance(Command::Act {
+            .send_for_instance(Command::Act(cmd::Act {
                 task,
                 actor: actor.into(),
                 request,
-            })
+            }))
             .await;
         self.hide_unseen(result, actor).await
     }
@@ -309,11 +252,11 @@ impl Engine {
         comment: Option<&str>,
     ) -> Result<InstanceView, EngineError> {
         policy::check_comment(comment)?;
-        self.send_for_instance(Command::Withdraw {
+        self.send_for_instance(Command::Withdraw(cmd::Withdraw {
             instance,
             actor: actor.into(),
             comment: comment.map(str::to_string),
-        })
+        }))
         .await
     }
 
@@ -323,16 +266,16 @@ impl Engine {
         instance: InstanceId,
         actor: &str,
     ) -> Result<InstanceView, EngineError> {
-        self.send_for_instance(Command::Urge {
+        self.send_for_instance(Command::Urge(cmd::Urge {
             instance,
             actor: actor.into(),
-        })
+        }))
         .await
     }
 
     /// Fires every timer due by the engine's clock; returns how many fired.
     pub async fn fire_due_timers(&self) -> Result<usize, EngineError> {
-        match self.send(Command::FireDue).await? {
+        match self.send(Command::FireDue(cmd::FireDue)).await? {
             Reply::Count(n) => Ok(n),
             _ => Ok(0),
         }
@@ -344,10 +287,10 @@ impl Engine {
         instance: InstanceId,
         actor: &str,
     ) -> Result<InstanceView, EngineError> {
-        self.send_for_instance(Command::Retry {
+        self.send_for_instance(Command::Retry(cmd::Retry {
             instance,
             actor: actor.into(),
-        })
+        }))
         .await
     }
 
@@ -361,12 +304,12 @@ impl Engine {
         mapping: Vec<(String, String)>,
     ) -> Result<usize, EngineError> {
         match self
-            .send(Command::Migrate {
+            .send(Command::Migrate(cmd::Migrate {
                 process: process.into(),
                 from,
                 to,
                 mapping,
-            })
+            }))
             .await?
         {
             Reply::Count(n) => Ok(n),
@@ -382,12 +325,12 @@ impl Engine {
         from: &str,
         to: &str,
     ) -> Result<(), EngineError> {
-        self.send(Command::SetAbsence {
+        self.send(Command::SetAbsence(cmd::SetAbsence {
             user: user.into(),
             deputy: deputy.into(),
             from: from.into(),
             to: to.into(),
-        })
+        }))
         .await
         .map(|_| ())
     }
@@ -669,329 +612,9 @@ impl Core {
             dry_run: self.dry_run,
             links: Default::default(),
         };
-        let reply = self.run(conn, &env, command).await?;
+        let reply = command.apply(self, conn, &env).await?;
         self.follow_links(conn, &env).await?;
         Ok(reply)
-    }
-
-    async fn run(
-        &self,
-        conn: &mut Conn,
-        env: &Env<'_>,
-        command: Command,
-    ) -> Result<Reply, EngineError> {
-        let now = env.now;
-        match command {
-            Command::Start {
-                process,
-                submitter,
-                form,
-            } => {
-                if self.registry.directory.user(&submitter).is_none() {
-                    return Err(EngineError::UnknownUser(submitter));
-                }
-                let (version, def) = self
-                    .registry
-                    .current(conn, &process)
-                    .await?
-                    .ok_or(EngineError::UnknownProcess(process.clone()))?;
-                let vars = Value::Object(
-                    def.variables
-                        .iter()
-                        .map(|v| (v.id.value.clone(), v.initial.clone().unwrap_or(Value::Null)))
-                        .collect(),
-                );
-                crate::form::refuse_step_only(&def, &form).map_err(EngineError::InvalidForm)?;
-                let scope = machine::scope_for(env, &submitter, &Value::Null, &vars);
-                let form = validate_form(&def, &form, &self.registry.directory, &scope)
-                    .map_err(EngineError::InvalidForm)?;
-                let id: i64 = sqlx::query(
-                    "INSERT INTO instances (process_id, version, status, submitter, form, vars, created_at, updated_at) VALUES ($1, $2, 'running', $3, $4, $5, $6, $6) RETURNING id",
-                )
-                .bind(&process)
-                .bind(version)
-                .bind(&submitter)
-                .bind(form.to_string())
-                .bind(vars.to_string())
-                .bind(to_db(now))
-                .fetch_one(&mut *conn)
-                .await?
-                .get(0);
-                let state = InstanceState {
-                    id: InstanceId(id),
-                    process,
-                    version,
-                    status: InstanceStatus::Running,
-                    outcome: None,
-                    submitter: submitter.clone(),
-                    form,
-                    vars,
-                    incident: None,
-                    decided: false,
-                };
-                let start = def
-                    .start_step()
-                    .map(|s| s.id.value.clone())
-                    .ok_or_else(|| EngineError::Definition("the process has no steps".into()))?;
-                let mut m = Machine::new(conn, env, def, state);
-                m.record(&submitter, HistoryAction::Submit).await?;
-                m.record_links(&submitter).await?;
-                m.enter(&start, None, None);
-                m.drain().await?;
-                Ok(Reply::Instance(InstanceId(id)))
-            }
-            Command::Act {
-                task,
-                actor,
-                request,
-            } => {
-                let (row, instance) = load_task(&mut *conn, task).await?;
-                let mut m = self.machine(conn, env, InstanceId(instance)).await?;
-                m.act(row, &actor, &request).await?;
-                m.drain().await?;
-                Ok(Reply::Instance(InstanceId(instance)))
-            }
-            Command::Withdraw {
-                instance,
-                actor,
-                comment,
-            } => {
-                let mut m = self.machine(conn, env, instance).await?;
-                if actor != m.inst.submitter {
-                    return Err(EngineError::OnlySubmitter {
-                        instance,
-                        action: "withdraw",
-                    });
-                }
-                let returned = m.returned_to_submitter().await?;
-                let refused = policy::withdraw_refusal(
-                    m.def.withdraw,
-                    m.inst.status,
-                    m.inst.decided,
-                    returned,
-                );
-                if let Some(why) = refused {
-                    return Err(EngineError::CannotWithdraw { instance, why });
-                }
-                m.event(
-                    &actor,
-                    None,
-                    HistoryAction::Withdraw,
-                    None,
-                    None,
-                    comment.as_deref(),
-                    None,
-                    None,
-                )
-                .await?;
-                m.end_instance(EndOutcome::Withdrawn, &actor).await?;
-                m.save().await?;
-                Ok(Reply::Instance(instance))
-            }
-            Command::Urge { instance, actor } => {
-                let mut m = self.machine(conn, env, instance).await?;
-                if actor != m.inst.submitter {
-                    return Err(EngineError::OnlySubmitter {
-                        instance,
-                        action: "urge",
-                    });
-                }
-                let last: Option<String> = sqlx::query_scalar(
-                    "SELECT MAX(at) FROM events WHERE instance_id = $1 AND action = $2",
-                )
-                .bind(instance.0)
-                .bind(HistoryAction::Urge.as_str())
-                .fetch_one(&mut *m.conn)
-                .await?;
-                if m.inst.status != InstanceStatus::Running {
-                    return Err(EngineError::NotAllowed(
-                        "only a request in progress can be urged".into(),
-                    ));
-                }
-                // Once a working day: not again on the calendar date of the last urge.
-                let last = last.as_deref().and_then(crate::clock::from_db);
-                if last.is_some_and(|l| env.calendar.local_date(l) == env.calendar.local_date(now))
-                {
-                    return Err(EngineError::UrgedToday(instance));
-                }
-                m.record(&actor, HistoryAction::Urge).await?;
-                m.save().await?;
-                Ok(Reply::Instance(instance))
-            }
-            Command::FireDue => {
-                let due = sqlx::query("SELECT id, instance_id, run_id, kind FROM timers WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 500")
-                    .bind(to_db(now))
-                    .fetch_all(&mut *conn)
-                    .await?;
-                let mut fired = 0;
-                for timer in due {
-                    let (id, instance, run, kind): (i64, i64, i64, String) =
-                        (timer.get(0), timer.get(1), timer.get(2), timer.get(3));
-                    let claimed = sqlx::query("UPDATE timers SET status = 'fired', fired_at = $1 WHERE id = $2 AND status = 'pending'")
-                        .bind(to_db(now))
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?
-                        .rows_affected();
-                    if claimed == 0 {
-                        continue;
-                    }
-                    fired += 1;
-                    let mut m = self.machine(conn, env, InstanceId(instance)).await?;
-                    if m.inst.status == InstanceStatus::Running {
-                        m.fire(run, &kind).await?;
-                        m.drain().await?;
-                    }
-                }
-                Ok(Reply::Count(fired))
-            }
-            Command::Retry { instance, actor } => {
-                let mut m = self.machine(conn, env, instance).await?;
-                if m.inst.status != InstanceStatus::Incident {
-                    return Err(EngineError::NotAllowed(format!(
-                        "request {instance} has no incident to retry"
-                    )));
-                }
-                let incident = m.inst.incident.clone().unwrap_or(Value::Null);
-                if let Some((version, def)) = self.registry.current(m.conn, &m.inst.process).await?
-                {
-                    if version != m.inst.version {
-                        m.inst.version = version;
-                        m.def = def;
-                    }
-                }
-                m.inst.status = InstanceStatus::Running;
-                m.inst.incident = None;
-                m.event(
-                    &actor,
-                    None,
-                    HistoryAction::Retry,
-                    None,
-                    None,
-                    None,
-                    None,
-                    incident["reason"].as_str(),
-                )
-                .await?;
-                if let (Some(run), Some(outcome)) =
-                    (incident["run"].as_i64(), incident["outcome"].as_str())
-                {
-                    let outcome = match outcome {
-                        "approved" => Outcome::Approved,
-                        "rejected" => Outcome::Rejected,
-                        "elapsed" => Outcome::Elapsed,
-                        "timeout" => Outcome::Timeout,
-                        _ => Outcome::Done,
-                    };
-                    m.finish(run, outcome);
-                } else if let Some(run) = incident["run"].as_i64() {
-                    // The step could not be entered: enter it again.
-                    let row = m.run_row(run).await?;
-                    m.close_run(run, "cancelled", None).await?;
-                    m.enter(&row.step_id, row.parent_run, row.branch_id);
-                }
-                m.drain().await?;
-                Ok(Reply::Instance(instance))
-            }
-            Command::Migrate {
-                process,
-                from,
-                to,
-                mapping,
-            } => {
-                let target = self
-                    .registry
-                    .fetch(conn, &process, to)
-                    .await?
-                    .ok_or_else(|| {
-                        EngineError::NotAllowed(format!("`{process}` has no version {to}"))
-                    })?;
-                let running: Vec<i64> = sqlx::query_scalar("SELECT id FROM instances WHERE process_id = $1 AND version = $2 AND status IN ('running', 'incident')")
-                    .bind(&process)
-                    .bind(from)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                for id in &running {
-                    let steps: Vec<(i64, String)> = sqlx::query_as("SELECT id, step_id FROM step_runs WHERE instance_id = $1 AND status = 'active'")
-                        .bind(id)
-                        .fetch_all(&mut *conn)
-                        .await?;
-                    for (run, step) in steps {
-                        let mapped = mapping
-                            .iter()
-                            .find(|(old, _)| *old == step)
-                            .map(|(_, new)| new.clone())
-                            .unwrap_or(step.clone());
-                        if target.step(&mapped).is_none() {
-                            return Err(EngineError::NotAllowed(format!(
-                                "request {id} is at step `{step}`, which version {to} does not have; map it with `--map {step}=NEW_STEP`"
-                            )));
-                        }
-                        sqlx::query("UPDATE step_runs SET step_id = $1 WHERE id = $2")
-                            .bind(&mapped)
-                            .bind(run)
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("UPDATE tasks SET step_id = $1 WHERE run_id = $2")
-                            .bind(&mapped)
-                            .bind(run)
-                            .execute(&mut *conn)
-                            .await?;
-                    }
-                    sqlx::query("UPDATE instances SET version = $1, updated_at = $2 WHERE id = $3")
-                        .bind(to)
-                        .bind(to_db(now))
-                        .bind(id)
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("INSERT INTO events (instance_id, at, actor, action, detail) VALUES ($1, $2, 'engine', $3, $4)")
-                        .bind(id)
-                        .bind(to_db(now))
-                        .bind(HistoryAction::Migrate.as_str())
-                        .bind(format!("version {from} to {to}"))
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(Reply::Count(running.len()))
-            }
-            Command::SetAbsence {
-                user,
-                deputy,
-                from,
-                to,
-            } => {
-                for u in [&user, &deputy] {
-                    if self.registry.directory.user(u).is_none() {
-                        return Err(EngineError::UnknownUser(u.clone()));
-                    }
-                }
-                sqlx::query("INSERT INTO absences (user_id, deputy, from_date, to_date) VALUES ($1, $2, $3, $4)")
-                    .bind(&user)
-                    .bind(&deputy)
-                    .bind(&from)
-                    .bind(&to)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(Reply::Count(1))
-            }
-            Command::LeaseMail {
-                now: wall,
-                limit,
-                lease,
-            } => {
-                let until = wall + chrono::Duration::from_std(lease).unwrap_or_default();
-                Ok(Reply::Mail(outbox::lease(conn, wall, until, limit).await?))
-            }
-            Command::Publish { process, text } => {
-                let (version, _) = registry::register(conn, &process, &text, now).await?;
-                registry::set_head(conn, &process, version, now).await?;
-                Ok(Reply::Version(version))
-            }
-            Command::SettleMail { now: wall, results } => {
-                outbox::settle(conn, wall, &results).await?;
-                Ok(Reply::Count(results.len()))
-            }
-        }
     }
 
     async fn machine<'a, 'c>(
@@ -1072,7 +695,7 @@ async fn commit_batch(
     let mut results = Vec::with_capacity(batch.len());
     let mut mail = 0;
     for job in batch.iter_mut() {
-        let command = std::mem::replace(&mut job.command, Command::FireDue);
+        let command = std::mem::replace(&mut job.command, Command::FireDue(cmd::FireDue));
         let mut savepoint = tx.begin().await?;
         let mark: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
             .fetch_one(&mut *savepoint)

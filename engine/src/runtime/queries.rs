@@ -289,10 +289,10 @@ impl Engine {
     /// Stores `text` through the writer as the current version of `process`.
     async fn publish_version(&self, process: &str, text: &str) -> Result<i64, EngineError> {
         match self
-            .send(super::Command::Publish {
+            .send(super::Command::Publish(super::cmd::Publish {
                 process: process.to_string(),
                 text: text.to_string(),
-            })
+            }))
             .await?
         {
             super::Reply::Version(version) => Ok(version),

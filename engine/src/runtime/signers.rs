@@ -11,6 +11,7 @@ use super::actions::TaskRow;
 use super::history::HistoryAction;
 use super::machine::Machine;
 use super::types::{EngineError, SignerPosition, TaskId};
+use super::Entry;
 use crate::model::{Outcome, Step, StepKind};
 
 impl Machine<'_, '_> {
@@ -124,15 +125,11 @@ impl Machine<'_, '_> {
             .bind(id.0)
             .execute(&mut *self.conn)
             .await?;
-        self.event(
-            "engine",
-            None,
-            HistoryAction::Assign,
-            Some(&step.id),
-            Some(id),
-            None,
-            None,
-            Some(who),
+        self.log(
+            Entry::new("engine", HistoryAction::Assign)
+                .step(&step.id)
+                .task(id)
+                .detail(who),
         )
         .await?;
         Ok(())
@@ -157,15 +154,12 @@ impl Machine<'_, '_> {
                 .bind(self.now())
                 .execute(&mut *self.conn)
                 .await?;
-            self.event(
-                "engine",
-                Some(&who),
-                HistoryAction::Cancel,
-                Some(&step.id),
-                Some(TaskId(id)),
-                None,
-                None,
-                Some(why),
+            self.log(
+                Entry::new("engine", HistoryAction::Cancel)
+                    .on_behalf_of(Some(&who))
+                    .step(&step.id)
+                    .task(TaskId(id))
+                    .detail(why),
             )
             .await?;
         }

@@ -1,0 +1,35 @@
+//! `approve`, `reject`, `complete`: the holder decides their task. Approving and
+//! completing need the step's inputs and required fields; any decision may carry edits
+//! of the step's editable fields. The step then settles by its mode (one, all, in order,
+//! a vote).
+
+use super::act::Acting;
+use super::prelude::*;
+use crate::runtime::types::ActionKind;
+
+pub(super) async fn run(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), EngineError> {
+    let rejecting = a.action == ActionKind::Reject;
+    let inputs = if rejecting {
+        a.request.inputs.clone()
+    } else {
+        m.check_inputs(a.step, a.request.inputs.as_ref())?
+    };
+    let changes = m.apply_edits(a.step, a.request.form.as_ref())?;
+    if !rejecting {
+        m.check_required(a.step)?;
+    }
+    if changes.is_some() {
+        m.record_links(a.actor).await?;
+    }
+    let decision = match a.action {
+        ActionKind::Approve => "approved",
+        ActionKind::Reject => "rejected",
+        _ => "done",
+    };
+    m.close_task(a.task, decision, a.actor, inputs.as_ref())
+        .await?;
+    m.inst.decided = true;
+    m.log(a.entry(a.action.into()).changes(changes.as_ref()))
+        .await?;
+    m.settle(a.step, a.task.run).await
+}

@@ -1,0 +1,77 @@
+//! `start`: a new request of a process's current version, its form checked, entering its first step.
+
+use super::prelude::*;
+
+pub struct Start {
+    pub process: String,
+    pub submitter: String,
+    pub form: Value,
+}
+
+impl Start {
+    pub(in crate::runtime) async fn apply(
+        self,
+        core: &Core,
+        conn: &mut Conn,
+        env: &Env<'_>,
+    ) -> Result<Reply, EngineError> {
+        let Start {
+            process,
+            submitter,
+            form,
+        } = self;
+        let now = env.now;
+        if core.registry.directory.user(&submitter).is_none() {
+            return Err(EngineError::UnknownUser(submitter));
+        }
+        let (version, def) = core
+            .registry
+            .current(conn, &process)
+            .await?
+            .ok_or(EngineError::UnknownProcess(process.clone()))?;
+        let vars = Value::Object(
+            def.variables
+                .iter()
+                .map(|v| (v.id.value.clone(), v.initial.clone().unwrap_or(Value::Null)))
+                .collect(),
+        );
+        crate::form::refuse_step_only(&def, &form).map_err(EngineError::InvalidForm)?;
+        let scope = machine::scope_for(env, &submitter, &Value::Null, &vars);
+        let form = validate_form(&def, &form, &core.registry.directory, &scope)
+            .map_err(EngineError::InvalidForm)?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO instances (process_id, version, status, submitter, form, vars, created_at, updated_at) VALUES ($1, $2, 'running', $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(&process)
+        .bind(version)
+        .bind(&submitter)
+        .bind(form.to_string())
+        .bind(vars.to_string())
+        .bind(to_db(now))
+        .fetch_one(&mut *conn)
+        .await?
+        .get(0);
+        let state = InstanceState {
+            id: InstanceId(id),
+            process,
+            version,
+            status: InstanceStatus::Running,
+            outcome: None,
+            submitter: submitter.clone(),
+            form,
+            vars,
+            incident: None,
+            decided: false,
+        };
+        let start = def
+            .start_step()
+            .map(|s| s.id.value.clone())
+            .ok_or_else(|| EngineError::Definition("the process has no steps".into()))?;
+        let mut m = Machine::new(conn, env, def, state);
+        m.record(&submitter, HistoryAction::Submit).await?;
+        m.record_links(&submitter).await?;
+        m.enter(&start, None, None);
+        m.drain().await?;
+        Ok(Reply::Instance(InstanceId(id)))
+    }
+}
