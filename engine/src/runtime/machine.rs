@@ -294,94 +294,11 @@ impl<'a, 'c> Machine<'a, 'c> {
             .map_err(Halt::Fatal)?;
         self.queue_links(step, run)?;
         match step.kind.value {
-            StepKind::End => {
-                let outcome = step
-                    .outcome
-                    .as_ref()
-                    .map(|o| o.value)
-                    .unwrap_or(EndOutcome::Completed);
-                self.close_run(run, "done", Some("end"))
-                    .await
-                    .map_err(Halt::Fatal)?;
-                self.end_instance(outcome, "engine")
-                    .await
-                    .map_err(Halt::Fatal)?;
-            }
-            StepKind::Auto => {
-                let scope = self.scope();
-                let mut vars = self.inst.vars.clone();
-                for (name, expr) in &step.set {
-                    let value = guard::compile_cached(expr)
-                        .and_then(|c| c.eval(&scope))
-                        .map_err(|e| {
-                            Halt::incident(
-                                Some(run),
-                                None,
-                                format!("step `{step_id}` could not set `{name}`: {e}"),
-                            )
-                        })?;
-                    if let Some(obj) = vars.as_object_mut() {
-                        obj.insert(name.clone(), value);
-                    }
-                }
-                if !step.set.is_empty() {
-                    let changes = json!(step
-                        .set
-                        .keys()
-                        .map(|k| (
-                            k.clone(),
-                            json!({"old": self.inst.vars.get(k), "new": vars.get(k)})
-                        ))
-                        .collect::<serde_json::Map<_, _>>());
-                    self.inst.vars = vars;
-                    self.log(
-                        Entry::new("engine", HistoryAction::Set)
-                            .step(step_id)
-                            .changes(Some(&changes)),
-                    )
-                    .await
-                    .map_err(Halt::Fatal)?;
-                }
-                self.finish(run, Outcome::Done);
-            }
+            StepKind::End => self.enter_end(step, run).await?,
+            StepKind::Auto => self.enter_auto(step, run).await?,
             // A wait `by` another process ends when one of its requests finishes it.
             StepKind::Wait if step.by.is_some() => {}
-            StepKind::Wait => {
-                let due = match (&step.wait_for, &step.until) {
-                    (Some(d), _) => {
-                        let d: WorkDuration = d
-                            .parse()
-                            .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))?;
-                        self.env.calendar.add(self.env.now, d)
-                    }
-                    (None, Some(until)) => {
-                        let date = self
-                            .eval_date(until)
-                            .map_err(|e| Halt::incident(Some(run), None, e))?;
-                        match step.at.as_ref().map(|a| a.value) {
-                            Some(WaitUntil::Close) => {
-                                self.env.calendar.close_of_last_working_day(date)
-                            }
-                            _ => self.env.calendar.start_of(date),
-                        }
-                    }
-                    (None, None) => {
-                        return Err(Halt::incident(
-                            Some(run),
-                            None,
-                            format!("wait step `{step_id}` has neither `for` nor `until`"),
-                        ))
-                    }
-                };
-                if due <= self.env.now {
-                    self.finish(run, Outcome::Elapsed);
-                } else {
-                    self.add_timer(run, "wait", due)
-                        .await
-                        .map_err(Halt::Fatal)?;
-                    self.set_run_due(run, due).await.map_err(Halt::Fatal)?;
-                }
-            }
+            StepKind::Wait => self.enter_wait(step, run).await?,
             StepKind::Parallel => {
                 for b in &step.branches {
                     if let Some(first) = b.steps.first() {
@@ -390,6 +307,101 @@ impl<'a, 'c> Machine<'a, 'c> {
                 }
             }
             StepKind::Approval | StepKind::Task => self.enter_human_step(step, run).await?,
+        }
+        Ok(())
+    }
+
+    /// An end step: the request ends with the step's outcome.
+    async fn enter_end(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
+        let outcome = step
+            .outcome
+            .as_ref()
+            .map(|o| o.value)
+            .unwrap_or(EndOutcome::Completed);
+        self.close_run(run, "done", Some("end"))
+            .await
+            .map_err(Halt::Fatal)?;
+        self.end_instance(outcome, "engine")
+            .await
+            .map_err(Halt::Fatal)?;
+        Ok(())
+    }
+
+    /// An automatic step: its `set` expressions change the variables, then it is done.
+    async fn enter_auto(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
+        let step_id = step.id.value.as_str();
+        let scope = self.scope();
+        let mut vars = self.inst.vars.clone();
+        for (name, expr) in &step.set {
+            let value = guard::compile_cached(expr)
+                .and_then(|c| c.eval(&scope))
+                .map_err(|e| {
+                    Halt::incident(
+                        Some(run),
+                        None,
+                        format!("step `{step_id}` could not set `{name}`: {e}"),
+                    )
+                })?;
+            if let Some(obj) = vars.as_object_mut() {
+                obj.insert(name.clone(), value);
+            }
+        }
+        if !step.set.is_empty() {
+            let changes = json!(step
+                .set
+                .keys()
+                .map(|k| (
+                    k.clone(),
+                    json!({"old": self.inst.vars.get(k), "new": vars.get(k)})
+                ))
+                .collect::<serde_json::Map<_, _>>());
+            self.inst.vars = vars;
+            self.log(
+                Entry::new("engine", HistoryAction::Set)
+                    .step(step_id)
+                    .changes(Some(&changes)),
+            )
+            .await
+            .map_err(Halt::Fatal)?;
+        }
+        self.finish(run, Outcome::Done);
+        Ok(())
+    }
+
+    /// A timed wait: done at once when its moment has passed, else a timer.
+    async fn enter_wait(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
+        let step_id = step.id.value.as_str();
+        let due = match (&step.wait_for, &step.until) {
+            (Some(d), _) => {
+                let d: WorkDuration = d
+                    .parse()
+                    .map_err(|e| Halt::incident(Some(run), None, format!("{e}")))?;
+                self.env.calendar.add(self.env.now, d)
+            }
+            (None, Some(until)) => {
+                let date = self
+                    .eval_date(until)
+                    .map_err(|e| Halt::incident(Some(run), None, e))?;
+                match step.at.as_ref().map(|a| a.value) {
+                    Some(WaitUntil::Close) => self.env.calendar.close_of_last_working_day(date),
+                    _ => self.env.calendar.start_of(date),
+                }
+            }
+            (None, None) => {
+                return Err(Halt::incident(
+                    Some(run),
+                    None,
+                    format!("wait step `{step_id}` has neither `for` nor `until`"),
+                ))
+            }
+        };
+        if due <= self.env.now {
+            self.finish(run, Outcome::Elapsed);
+        } else {
+            self.add_timer(run, "wait", due)
+                .await
+                .map_err(Halt::Fatal)?;
+            self.set_run_due(run, due).await.map_err(Halt::Fatal)?;
         }
         Ok(())
     }
@@ -811,36 +823,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         let flow = Flow::new(&def);
         let mut scope = self.scope();
         scope.votes = votes;
-        let mut chosen = None;
-        for route in flow.routes(step, outcome) {
-            let taken = match route.guard {
-                None => true,
-                Some(g) => guard::compile_cached(g)
-                    .and_then(|c| c.eval_bool(&scope))
-                    .map_err(|e| {
-                        Halt::incident(
-                            Some(run),
-                            Some(outcome),
-                            format!("guard on step `{}`: {e}", step.id),
-                        )
-                    })?,
-            };
-            if taken {
-                chosen = Some(route.target);
-                break;
-            }
-        }
-        let Some(target) = chosen else {
-            return Err(Halt::incident(
-                Some(run),
-                Some(outcome),
-                format!(
-                    "no transition of step `{}` matches outcome `{}`",
-                    step.id,
-                    outcome.as_str()
-                ),
-            ));
-        };
+        let target = choose_route(&flow, step, run, outcome, &scope)?;
         self.close_run(run, "done", Some(outcome.as_str()))
             .await
             .map_err(Halt::Fatal)?;
@@ -910,6 +893,42 @@ impl<'a, 'c> Machine<'a, 'c> {
         }
         Ok(())
     }
+}
+
+/// The transition `outcome` takes from `step`: the first route whose guard holds.
+fn choose_route<'d>(
+    flow: &Flow<'d>,
+    step: &'d Step,
+    run: i64,
+    outcome: Outcome,
+    scope: &Scope,
+) -> Result<Target<'d>, Halt> {
+    for route in flow.routes(step, outcome) {
+        let taken = match route.guard {
+            None => true,
+            Some(g) => guard::compile_cached(g)
+                .and_then(|c| c.eval_bool(scope))
+                .map_err(|e| {
+                    Halt::incident(
+                        Some(run),
+                        Some(outcome),
+                        format!("guard on step `{}`: {e}", step.id),
+                    )
+                })?,
+        };
+        if taken {
+            return Ok(route.target);
+        }
+    }
+    Err(Halt::incident(
+        Some(run),
+        Some(outcome),
+        format!(
+            "no transition of step `{}` matches outcome `{}`",
+            step.id,
+            outcome.as_str()
+        ),
+    ))
 }
 
 /// Why the work stopped: an incident is recorded on the instance for the owner to fix

@@ -52,24 +52,24 @@ struct TaskJson {
     status: TaskStatus,
 }
 
+/// The open tasks among `tasks` (id, holder, status).
+fn open_tasks(tasks: impl Iterator<Item = (TaskId, String, TaskStatus)>) -> Vec<Open> {
+    tasks
+        .filter(|(_, _, status)| *status == TaskStatus::Open)
+        .map(|(id, who, _)| (id, who))
+        .collect()
+}
+
 fn open_of_view(view: InstanceView) -> (Vec<Open>, bool) {
-    let open = view
-        .tasks
-        .into_iter()
-        .filter(|t| t.status == TaskStatus::Open)
-        .map(|t| (t.id, t.assignee))
-        .collect();
-    (open, view.outcome.is_some())
+    let ended = view.outcome.is_some();
+    let tasks = view.tasks.into_iter().map(|t| (t.id, t.assignee, t.status));
+    (open_tasks(tasks), ended)
 }
 
 fn open_of_json(view: ViewJson) -> (Vec<Open>, bool) {
-    let open = view
-        .tasks
-        .into_iter()
-        .filter(|t| t.status == TaskStatus::Open)
-        .map(|t| (t.id, t.assignee))
-        .collect();
-    (open, view.outcome.is_some())
+    let ended = view.outcome.is_some();
+    let tasks = view.tasks.into_iter().map(|t| (t.id, t.assignee, t.status));
+    (open_tasks(tasks), ended)
 }
 
 impl Driver {
