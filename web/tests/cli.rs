@@ -100,6 +100,26 @@ fn graph_of_a_missing_file_fails_cleanly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the file"));
 }
 
+/// The databases a command-line test runs on: a SQLite file, and a fresh PostgreSQL
+/// database when `SIGNOFF_TEST_POSTGRES_URL` names a cluster (else it says it skipped it).
+fn db_urls(name: &str) -> Vec<String> {
+    let mut urls = vec![db_url(name)];
+    match std::env::var("SIGNOFF_TEST_POSTGRES_URL") {
+        Ok(cluster) if !cluster.trim().is_empty() => {
+            let database = format!("cli_{}_{}", name.replace('-', "_"), std::process::id());
+            let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+            let url = runtime
+                .block_on(signoff_engine::store::recreate_postgres_database(
+                    &cluster, &database,
+                ))
+                .expect("a PostgreSQL test database");
+            urls.push(url);
+        }
+        _ => eprintln!("skipped `{name}` on PostgreSQL: SIGNOFF_TEST_POSTGRES_URL is not set"),
+    }
+    urls
+}
+
 fn db_url(name: &str) -> String {
     format!("sqlite://{}", temp_dir(name).join("signoff.db").display())
 }
@@ -114,124 +134,126 @@ const CLAIM: &str = r#"{"region": "east", "purpose": "客户现场实施", "star
 
 #[test]
 fn a_request_driven_from_the_command_line() {
-    let db = db_url("session");
-    let dir = temp_dir("session-form");
-    std::fs::write(dir.join("claim.json"), CLAIM).unwrap();
-    let out = signoff()
-        .args([
-            "start",
-            "reimbursement",
-            "--as",
-            "li.na",
-            "--db",
-            &db,
-            "--form",
-        ])
-        .arg(dir.join("claim.json"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let started = json_of(&out);
-    assert_eq!(
-        started["current_steps"],
-        serde_json::json!(["manager_review"])
-    );
+    for db in db_urls("session") {
+        let dir = temp_dir("session-form");
+        std::fs::write(dir.join("claim.json"), CLAIM).unwrap();
+        let out = signoff()
+            .args([
+                "start",
+                "reimbursement",
+                "--as",
+                "li.na",
+                "--db",
+                &db,
+                "--form",
+            ])
+            .arg(dir.join("claim.json"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let started = json_of(&out);
+        assert_eq!(
+            started["current_steps"],
+            serde_json::json!(["manager_review"])
+        );
 
-    let out = signoff()
-        .args(["tasks", "--as", "liu.qiang", "--json", "--db", &db])
-        .output()
-        .unwrap();
-    let tasks = json_of(&out);
-    let task = tasks[0]["id"].to_string();
+        let out = signoff()
+            .args(["tasks", "--as", "liu.qiang", "--json", "--db", &db])
+            .output()
+            .unwrap();
+        let tasks = json_of(&out);
+        let task = tasks[0]["id"].to_string();
 
-    let out = signoff()
-        .args(["act", &task, "approve", "--as", "li.na", "--db", &db])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        format!("error (forbidden): task {task} is not yours: only liu.qiang may act on it")
-    );
+        let out = signoff()
+            .args(["act", &task, "approve", "--as", "li.na", "--db", &db])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim(),
+            format!("error (forbidden): task {task} is not yours: only liu.qiang may act on it")
+        );
 
-    let out = signoff()
-        .args([
-            "act",
-            &task,
-            "approve",
-            "--as",
-            "liu.qiang",
-            "--comment",
-            "同意",
-            "--json",
-            "--db",
-            &db,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        json_of(&out)["current_steps"],
-        serde_json::json!(["service_review"])
-    );
+        let out = signoff()
+            .args([
+                "act",
+                &task,
+                "approve",
+                "--as",
+                "liu.qiang",
+                "--comment",
+                "同意",
+                "--json",
+                "--db",
+                &db,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(
+            json_of(&out)["current_steps"],
+            serde_json::json!(["service_review"])
+        );
 
-    let out = signoff()
-        .args(["act", &task, "approve", "--as", "liu.qiang", "--db", &db])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error (conflict):"));
+        let out = signoff()
+            .args(["act", &task, "approve", "--as", "liu.qiang", "--db", &db])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error (conflict):"));
 
-    let out = signoff()
-        .args(["show", &started["id"].to_string(), "--db", &db])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("liu.qiang  approve [manager_review] \"同意\""),
-        "{text}"
-    );
+        let out = signoff()
+            .args(["show", &started["id"].to_string(), "--db", &db])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("liu.qiang  approve [manager_review] \"同意\""),
+            "{text}"
+        );
+    }
 }
 
 #[test]
 fn an_invalid_form_lists_every_field_on_stderr() {
-    let db = db_url("badform");
-    let mut cmd = signoff();
-    cmd.args([
-        "start",
-        "reimbursement",
-        "--as",
-        "li.na",
-        "--form",
-        "-",
-        "--db",
-        &db,
-    ]);
-    cmd.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"region": "mars", "receipts": -1}"#)
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for line in [
-        "error (invalid_form):",
-        "  region: must be one of east, south, north, west",
-        "  receipts: must be at least 0",
-        "  purpose: is required",
-    ] {
-        assert!(stderr.contains(line), "{line} missing from {stderr}");
+    for db in db_urls("badform") {
+        let mut cmd = signoff();
+        cmd.args([
+            "start",
+            "reimbursement",
+            "--as",
+            "li.na",
+            "--form",
+            "-",
+            "--db",
+            &db,
+        ]);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(br#"{"region": "mars", "receipts": -1}"#)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for line in [
+            "error (invalid_form):",
+            "  region: must be one of east, south, north, west",
+            "  receipts: must be at least 0",
+            "  purpose: is required",
+        ] {
+            assert!(stderr.contains(line), "{line} missing from {stderr}");
+        }
     }
 }
 
@@ -400,46 +422,47 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
 
 #[test]
 fn an_unknown_user_a_closed_pipe_and_mail_help_are_handled() {
-    let db = db_url("cli-edges");
-    let out = signoff()
-        .args(["tasks", "--as", "nobody.x", "--db", &db])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("error (unknown_user)"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = temp_dir("cli-edges-form");
-    std::fs::write(dir.join("claim.json"), CLAIM).unwrap();
-    let out = signoff()
-        .args([
-            "start",
-            "reimbursement",
-            "--as",
-            "li.na",
-            "--db",
-            &db,
-            "--form",
-        ])
-        .arg(dir.join("claim.json"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    // `show 1 | head -1`: the reader goes away after one line.
-    let mut child = signoff()
-        .args(["show", "1", "--db", &db])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let help = signoff().args(["mail", "--help"]).output().unwrap();
-    assert!(!String::from_utf8_lossy(&help.stdout).contains("--send"));
+    for db in db_urls("cli-edges") {
+        let out = signoff()
+            .args(["tasks", "--as", "nobody.x", "--db", &db])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("error (unknown_user)"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dir = temp_dir("cli-edges-form");
+        std::fs::write(dir.join("claim.json"), CLAIM).unwrap();
+        let out = signoff()
+            .args([
+                "start",
+                "reimbursement",
+                "--as",
+                "li.na",
+                "--db",
+                &db,
+                "--form",
+            ])
+            .arg(dir.join("claim.json"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        // `show 1 | head -1`: the reader goes away after one line.
+        let mut child = signoff()
+            .args(["show", "1", "--db", &db])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let help = signoff().args(["mail", "--help"]).output().unwrap();
+        assert!(!String::from_utf8_lossy(&help.stdout).contains("--send"));
+    }
 }
 
 #[test]
