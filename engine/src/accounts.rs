@@ -7,6 +7,9 @@
 //! Password checks are bounded by [`crate::password`]; beyond its bounds they are
 //! refused with [`AccountError::Busy`]. API tokens are long random secrets, so they are
 //! stored by their SHA-256 and checked in microseconds.
+//!
+//! Reads use the pool; every change ([`Change`]) goes through the engine's single writer
+//! like an approval does, so on SQLite a sign-in never waits behind the writer's lock.
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -18,7 +21,8 @@ use crate::store::Pool;
 use sqlx::Row;
 
 use crate::clock::to_db;
-use crate::runtime::hex;
+use crate::runtime::{hex, Writer};
+use crate::store::Conn;
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,154 @@ pub enum AccountError {
     BadTokenName,
     #[error("at most {MAX_TOKENS_PER_USER} API tokens per person: revoke one first")]
     TooManyTokens,
+    /// The writer did not store the change (shutting down, or the commit failed).
+    #[error("{0}")]
+    Engine(#[from] crate::runtime::EngineError),
+}
+
+/// A change to passwords, tokens or sessions, for the writer to make. Hashing (argon2)
+/// happens before, outside the writer.
+#[derive(Debug)]
+pub enum Change {
+    SetPassword {
+        user: String,
+        hash: String,
+    },
+    /// Refused ([`Changed::Token`] of `None`) when the user holds [`MAX_TOKENS_PER_USER`].
+    CreateToken {
+        user: String,
+        name: String,
+        token_hash: String,
+    },
+    RevokeToken {
+        user: String,
+        id: i64,
+    },
+    /// Notes that a token was used now.
+    TouchToken {
+        id: i64,
+    },
+    /// Also drops the expired sessions, so the table stays small.
+    StartSession {
+        token_hash: String,
+        user: String,
+        expires_at: DateTime<Utc>,
+    },
+    EndSession {
+        token_hash: String,
+    },
+}
+
+/// What a [`Change`] did.
+#[derive(Debug)]
+pub enum Changed {
+    Done,
+    /// The new token's id, or `None` when the user has too many.
+    Token(Option<i64>),
+    /// Whether a live token was revoked.
+    Revoked(bool),
+}
+
+impl Change {
+    /// Makes the change in the writer's transaction.
+    pub(crate) async fn apply(self, conn: &mut Conn) -> Result<Changed, sqlx::Error> {
+        let now = to_db(Utc::now());
+        match self {
+            Change::SetPassword { user, hash } => {
+                sqlx::query(
+                    "INSERT INTO credentials (user_id, hash, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
+                )
+                .bind(user)
+                .bind(hash)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                Ok(Changed::Done)
+            }
+            Change::CreateToken {
+                user,
+                name,
+                token_hash,
+            } => create_token(conn, &user, &name, &token_hash, &now).await,
+            Change::RevokeToken { user, id } => {
+                let done = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(id)
+                .bind(user)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                Ok(Changed::Revoked(done.rows_affected() == 1))
+            }
+            Change::TouchToken { id } => {
+                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Changed::Done)
+            }
+            Change::StartSession {
+                token_hash,
+                user,
+                expires_at,
+            } => {
+                sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                    .bind(&now)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(token_hash)
+                .bind(user)
+                .bind(&now)
+                .bind(to_db(expires_at))
+                .execute(&mut *conn)
+                .await?;
+                Ok(Changed::Done)
+            }
+            Change::EndSession { token_hash } => {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Changed::Done)
+            }
+        }
+    }
+}
+
+/// A new token row unless the user already holds the most; counted in the writer, so
+/// two requests at once cannot both pass the limit.
+async fn create_token(
+    conn: &mut Conn,
+    user: &str,
+    name: &str,
+    token_hash: &str,
+    now: &str,
+) -> Result<Changed, sqlx::Error> {
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user)
+    .fetch_one(&mut *conn)
+    .await?;
+    if live >= MAX_TOKENS_PER_USER {
+        return Ok(Changed::Token(None));
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(user)
+    .bind(name)
+    .bind(token_hash)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Changed::Token(Some(id)))
 }
 
 /// The longest password taken; longer ones are refused before any hashing.
@@ -69,6 +221,7 @@ pub struct Session {
 #[derive(Clone)]
 pub struct Accounts {
     pool: Pool,
+    writer: Writer,
     demo_hash: Option<String>,
     /// Checked against for unknown users, so they cost what a known one costs.
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -93,9 +246,10 @@ impl From<PasswordError> for AccountError {
 }
 
 impl Accounts {
-    pub(crate) fn new(pool: Pool) -> Accounts {
+    pub(crate) fn new(pool: Pool, writer: Writer) -> Accounts {
         Accounts {
             pool,
+            writer,
             demo_hash: None,
             dummy_hash: Arc::default(),
             passwords: Passwords::default(),
@@ -117,16 +271,16 @@ impl Accounts {
             return Err(AccountError::LongPassword);
         }
         let hash = self.passwords.hash(password.to_string()).await?;
-        sqlx::query(
-            "INSERT INTO credentials (user_id, hash, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
-        )
-        .bind(user)
-        .bind(hash)
-        .bind(to_db(Utc::now()))
-        .execute(&self.pool)
+        self.change(Change::SetPassword {
+            user: user.to_string(),
+            hash,
+        })
         .await?;
         Ok(())
+    }
+
+    async fn change(&self, change: Change) -> Result<Changed, AccountError> {
+        Ok(self.writer.account(change).await?)
     }
 
     /// Whether `password` is `user`'s. Takes the same time for users without a
@@ -168,26 +322,18 @@ impl Accounts {
         if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
             return Err(AccountError::BadTokenName);
         }
-        let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(user)
-        .fetch_one(&self.pool)
-        .await?;
-        if live >= MAX_TOKENS_PER_USER {
-            return Err(AccountError::TooManyTokens);
-        }
         let secret = format!("{TOKEN_PREFIX}{}", random_token());
         let created_at = to_db(Utc::now());
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(user)
-        .bind(name)
-        .bind(token_hash(&secret))
-        .bind(&created_at)
-        .fetch_one(&self.pool)
-        .await?;
+        let changed = self
+            .change(Change::CreateToken {
+                user: user.to_string(),
+                name: name.to_string(),
+                token_hash: token_hash(&secret),
+            })
+            .await?;
+        let Changed::Token(Some(id)) = changed else {
+            return Err(AccountError::TooManyTokens);
+        };
         let token = ApiToken {
             id,
             name: name.to_string(),
@@ -219,15 +365,13 @@ impl Accounts {
 
     /// Revokes one of `user`'s tokens; false when they have no such live token.
     pub async fn revoke_token(&self, user: &str, id: i64) -> Result<bool, AccountError> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(id)
-        .bind(user)
-        .bind(to_db(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let changed = self
+            .change(Change::RevokeToken {
+                user: user.to_string(),
+                id,
+            })
+            .await?;
+        Ok(matches!(changed, Changed::Revoked(true)))
     }
 
     /// Whose live token `secret` is. Notes when it was last used, at most once an hour.
@@ -250,11 +394,10 @@ impl Accounts {
             .and_then(|t| crate::clock::from_db(&t))
             .is_none_or(|last| now - last > chrono::Duration::hours(1));
         if stale {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
-                .bind(row.get::<i64, _>(0))
-                .bind(to_db(now))
-                .execute(&self.pool)
-                .await?;
+            self.change(Change::TouchToken {
+                id: row.get::<i64, _>(0),
+            })
+            .await?;
         }
         Ok(Some(row.get(1)))
     }
@@ -270,19 +413,11 @@ impl Accounts {
             user: user.to_string(),
             expires_at: Utc::now() + lifetime,
         };
-        // Expired sessions go when new ones come, so the table stays small.
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-            .bind(to_db(Utc::now()))
-            .execute(&self.pool)
-            .await?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token_hash(&token))
-        .bind(user)
-        .bind(to_db(Utc::now()))
-        .bind(to_db(session.expires_at))
-        .execute(&self.pool)
+        self.change(Change::StartSession {
+            token_hash: token_hash(&token),
+            user: user.to_string(),
+            expires_at: session.expires_at,
+        })
         .await?;
         Ok((token, session))
     }
@@ -305,10 +440,10 @@ impl Accounts {
     }
 
     pub async fn end_session(&self, token: &str) -> Result<(), AccountError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash(token))
-            .execute(&self.pool)
-            .await?;
+        self.change(Change::EndSession {
+            token_hash: token_hash(token),
+        })
+        .await?;
         Ok(())
     }
 }

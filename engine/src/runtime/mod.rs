@@ -50,6 +50,7 @@ const MAX_BATCH: usize = 256;
 
 enum Reply {
     Instance(InstanceId),
+    Account(crate::accounts::Changed),
     Version(i64),
     Count(usize),
     Mail(Vec<outbox::Leased>),
@@ -60,12 +61,38 @@ struct Job {
     reply: oneshot::Sender<Result<Reply, EngineError>>,
 }
 
+/// A handle on the writer: sends it a command and waits for the group commit holding it.
+#[derive(Clone)]
+pub(crate) struct Writer(mpsc::Sender<Job>);
+
+impl Writer {
+    async fn send(&self, command: Command) -> Result<Reply, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.0
+            .send(Job { command, reply })
+            .await
+            .map_err(|_| EngineError::Closed)?;
+        rx.await.map_err(|_| EngineError::Closed)?
+    }
+
+    /// Makes an account change (passwords, tokens, sessions).
+    pub(crate) async fn account(
+        &self,
+        change: crate::accounts::Change,
+    ) -> Result<crate::accounts::Changed, EngineError> {
+        match self.send(Command::Account(cmd::Account(change))).await? {
+            Reply::Account(changed) => Ok(changed),
+            _ => Err(EngineError::Closed),
+        }
+    }
+}
+
 /// A handle on the engine; cheap to clone. The writer stops when the last handle is
 /// dropped or [`Engine::shutdown`] is called.
 #[derive(Clone)]
 pub struct Engine {
     core: Arc<Core>,
-    writer: mpsc::Sender<Job>,
+    writer: Writer,
     writer_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -154,7 +181,7 @@ impl Engine {
         let task = tokio::spawn(run_writer(Arc::clone(&core), writer_conn, rx));
         Ok(Engine {
             core,
-            writer: tx,
+            writer: Writer(tx),
             writer_task: Arc::new(std::sync::Mutex::new(Some(task))),
         })
     }
@@ -190,12 +217,7 @@ impl Engine {
     }
 
     async fn send(&self, command: Command) -> Result<Reply, EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.writer
-            .send(Job { command, reply })
-            .await
-            .map_err(|_| EngineError::Closed)?;
-        rx.await.map_err(|_| EngineError::Closed)?
+        self.writer.send(command).await
     }
 
     async fn send_for_instance(&self, command: Command) -> Result<InstanceView, EngineError> {
@@ -373,7 +395,7 @@ impl Engine {
 
     /// Passwords and sessions, in this engine's database.
     pub fn accounts(&self) -> crate::accounts::Accounts {
-        crate::accounts::Accounts::new(self.core.pool.clone())
+        crate::accounts::Accounts::new(self.core.pool.clone(), self.writer.clone())
     }
 
     /// The outbox, newest first.

@@ -4,6 +4,7 @@
 //! allows, then hands over to the task action's own file (`decide`, `send_back`,
 //! `hand_over`, ...).
 
+mod account;
 mod act;
 mod add_signer;
 mod claim;
@@ -24,6 +25,7 @@ mod start;
 mod urge;
 mod withdraw;
 
+pub use account::Account;
 pub use act::Act;
 pub use fire_due::FireDue;
 pub use lease_mail::LeaseMail;
@@ -71,6 +73,7 @@ pub(super) enum Command {
     LeaseMail(LeaseMail),
     SettleMail(SettleMail),
     Publish(Publish),
+    Account(Account),
 }
 
 impl Command {
@@ -93,6 +96,7 @@ impl Command {
             Command::LeaseMail(c) => c.apply(core, conn, env).await,
             Command::SettleMail(c) => c.apply(core, conn, env).await,
             Command::Publish(c) => c.apply(core, conn, env).await,
+            Command::Account(c) => c.apply(core, conn, env).await,
         }
     }
 }
