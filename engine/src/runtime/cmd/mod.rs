@@ -22,6 +22,7 @@ mod send_back;
 mod set_absence;
 mod settle_mail;
 mod start;
+mod start_scheduled;
 mod urge;
 mod withdraw;
 
@@ -35,6 +36,7 @@ pub use retry::Retry;
 pub use set_absence::SetAbsence;
 pub use settle_mail::SettleMail;
 pub use start::Start;
+pub use start_scheduled::StartScheduled;
 pub use urge::Urge;
 pub use withdraw::Withdraw;
 
@@ -74,6 +76,7 @@ pub(super) enum Command {
     SettleMail(SettleMail),
     Publish(Publish),
     Account(Account),
+    StartScheduled(StartScheduled),
 }
 
 impl Command {
@@ -97,6 +100,7 @@ impl Command {
             Command::SettleMail(c) => c.apply(core, conn, env).await,
             Command::Publish(c) => c.apply(core, conn, env).await,
             Command::Account(c) => c.apply(core, conn, env).await,
+            Command::StartScheduled(c) => c.apply(core, conn, env).await,
         }
     }
 }
