@@ -133,53 +133,8 @@ fn validate_value(
     errors: &mut FormErrors,
 ) -> Option<Value> {
     match field.kind.value {
-        FieldType::Text | FieldType::LongText => {
-            let Some(text) = value.as_str() else {
-                errors.add(path, P::NotText);
-                return None;
-            };
-            let length = text.chars().count() as u32;
-            if field.kind.value == FieldType::Text && text.contains('\n') {
-                errors.add(path, P::NotSingleLine);
-            } else if field.min_length.is_some_and(|min| length < min) {
-                errors.add(path, P::TooShort(field.min_length.unwrap_or_default()));
-            } else if length > max_length(field) {
-                errors.add(path, P::TooLong(max_length(field)));
-            } else if let Some(pattern) = &field.pattern {
-                let anchored = format!("^(?:{})$", pattern.value);
-                match regex::Regex::new(&anchored) {
-                    Ok(re) if !re.is_match(text) => errors.add(path, P::WrongFormat),
-                    Ok(_) => {}
-                    Err(_) => errors.add(path, P::BadPattern),
-                }
-            }
-            Some(Value::String(text.to_string()))
-        }
-        FieldType::Number | FieldType::Money => {
-            let Some(n) = number_of(value) else {
-                errors.add(path, P::NotANumber);
-                return None;
-            };
-            if field.integer && n.fract() != 0.0 {
-                errors.add(path, P::NotWhole);
-            } else if field.kind.value == FieldType::Money
-                && ((n * 100.0).round() - n * 100.0).abs() > 1e-6
-            {
-                errors.add(path, P::TooManyDecimals);
-            } else if field.min.is_some_and(|min| n < min) {
-                errors.add(path, P::BelowMin(field.min.unwrap_or_default()));
-            } else if field.max.is_some_and(|max| n > max) {
-                errors.add(path, P::AboveMax(field.max.unwrap_or_default()));
-            }
-            let clean = if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                Value::from(n as i64)
-            } else {
-                serde_json::Number::from_f64(n)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null)
-            };
-            Some(clean)
-        }
+        FieldType::Text | FieldType::LongText => validate_text(field, value, path, errors),
+        FieldType::Number | FieldType::Money => validate_number(field, value, path, errors),
         FieldType::Date => {
             let text = value.as_str().unwrap_or_default();
             match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -213,29 +168,7 @@ fn validate_value(
                 None
             }
         },
-        FieldType::User => {
-            let id = value.as_str().unwrap_or_default().trim();
-            match directory.user(id) {
-                None => {
-                    errors.add(path, P::UnknownUser(id.to_string()));
-                    None
-                }
-                Some(user) => {
-                    if let Some(role) = &field.role {
-                        if !user.roles.iter().any(|r| r.value == role.value) {
-                            errors.add(
-                                path,
-                                P::MissingRole {
-                                    user: id.to_string(),
-                                    role: role.value.clone(),
-                                },
-                            );
-                        }
-                    }
-                    Some(Value::String(id.to_string()))
-                }
-            }
-        }
+        FieldType::User => validate_user(field, value, directory, path, errors),
         FieldType::Request => match request_number(value) {
             Some(id) => Some(Value::from(id)),
             None => {
@@ -243,35 +176,135 @@ fn validate_value(
                 None
             }
         },
-        FieldType::Table => {
-            let Some(rows) = value.as_array() else {
-                errors.add(path, P::NotALineList);
-                return None;
-            };
-            let count = rows.len() as u32;
-            if field.min_rows.is_some_and(|min| count < min) {
-                errors.add(path, P::TooFewLines(field.min_rows.unwrap_or_default()));
-            }
-            if count > max_rows(field) {
-                errors.add(path, P::TooManyLines(max_rows(field)));
-                return None;
-            }
-            let clean: Vec<Value> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    Value::Object(validate_fields(
-                        &field.columns,
-                        row,
-                        directory,
-                        &format!("{path}[{i}]."),
-                        errors,
-                    ))
-                })
-                .collect();
-            Some(Value::Array(clean))
+        FieldType::Table => validate_table(field, value, directory, path, errors),
+    }
+}
+
+/// A text: one line for `text`, within its lengths, matching its pattern.
+fn validate_text(
+    field: &Field,
+    value: &Value,
+    path: &str,
+    errors: &mut FormErrors,
+) -> Option<Value> {
+    let Some(text) = value.as_str() else {
+        errors.add(path, P::NotText);
+        return None;
+    };
+    let length = text.chars().count() as u32;
+    if field.kind.value == FieldType::Text && text.contains('\n') {
+        errors.add(path, P::NotSingleLine);
+    } else if field.min_length.is_some_and(|min| length < min) {
+        errors.add(path, P::TooShort(field.min_length.unwrap_or_default()));
+    } else if length > max_length(field) {
+        errors.add(path, P::TooLong(max_length(field)));
+    } else if let Some(pattern) = &field.pattern {
+        let anchored = format!("^(?:{})$", pattern.value);
+        match regex::Regex::new(&anchored) {
+            Ok(re) if !re.is_match(text) => errors.add(path, P::WrongFormat),
+            Ok(_) => {}
+            Err(_) => errors.add(path, P::BadPattern),
         }
     }
+    Some(Value::String(text.to_string()))
+}
+
+/// A number or an amount: whole when `integer`, cents at most for money, within bounds.
+fn validate_number(
+    field: &Field,
+    value: &Value,
+    path: &str,
+    errors: &mut FormErrors,
+) -> Option<Value> {
+    let Some(n) = number_of(value) else {
+        errors.add(path, P::NotANumber);
+        return None;
+    };
+    if field.integer && n.fract() != 0.0 {
+        errors.add(path, P::NotWhole);
+    } else if field.kind.value == FieldType::Money && ((n * 100.0).round() - n * 100.0).abs() > 1e-6
+    {
+        errors.add(path, P::TooManyDecimals);
+    } else if field.min.is_some_and(|min| n < min) {
+        errors.add(path, P::BelowMin(field.min.unwrap_or_default()));
+    } else if field.max.is_some_and(|max| n > max) {
+        errors.add(path, P::AboveMax(field.max.unwrap_or_default()));
+    }
+    let clean = if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    };
+    Some(clean)
+}
+
+/// A user of the directory, with the field's role if it names one.
+fn validate_user(
+    field: &Field,
+    value: &Value,
+    directory: &Directory,
+    path: &str,
+    errors: &mut FormErrors,
+) -> Option<Value> {
+    let id = value.as_str().unwrap_or_default().trim();
+    match directory.user(id) {
+        None => {
+            errors.add(path, P::UnknownUser(id.to_string()));
+            None
+        }
+        Some(user) => {
+            if let Some(role) = &field.role {
+                if !user.roles.iter().any(|r| r.value == role.value) {
+                    errors.add(
+                        path,
+                        P::MissingRole {
+                            user: id.to_string(),
+                            role: role.value.clone(),
+                        },
+                    );
+                }
+            }
+            Some(Value::String(id.to_string()))
+        }
+    }
+}
+
+/// A table: its lines within their count, each checked against the columns.
+fn validate_table(
+    field: &Field,
+    value: &Value,
+    directory: &Directory,
+    path: &str,
+    errors: &mut FormErrors,
+) -> Option<Value> {
+    let Some(rows) = value.as_array() else {
+        errors.add(path, P::NotALineList);
+        return None;
+    };
+    let count = rows.len() as u32;
+    if field.min_rows.is_some_and(|min| count < min) {
+        errors.add(path, P::TooFewLines(field.min_rows.unwrap_or_default()));
+    }
+    if count > max_rows(field) {
+        errors.add(path, P::TooManyLines(max_rows(field)));
+        return None;
+    }
+    let clean: Vec<Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            Value::Object(validate_fields(
+                &field.columns,
+                row,
+                directory,
+                &format!("{path}[{i}]."),
+                errors,
+            ))
+        })
+        .collect();
+    Some(Value::Array(clean))
 }
 
 /// A request number as typed (`12`, `#12`) or sent (`12`).

@@ -10,10 +10,10 @@ use anyhow::Context as _;
 use serde_json::{json, Value};
 use signoff_engine::clock::{Clock, ManualClock, SystemClock};
 use signoff_engine::model::{FieldType, StepKind};
-use signoff_engine::notify::{MailQuery, MailStatus, SenderOptions};
+use signoff_engine::notify::{MailQuery, MailStatus, MailView, SenderOptions};
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, Engine, EngineError, EngineOptions, HistoryAction, InstanceId,
-    InstanceView, SignerPosition, TaskId, TaskQuery, TaskStatus,
+    InstanceView, SignerPosition, TaskId, TaskQuery, TaskStatus, TaskView,
 };
 
 use crate::{bench, Command, Store};
@@ -179,27 +179,9 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => {
             server::serve(args).await?;
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Passwd { user, store } => {
-            let mut password = String::new();
-            std::io::stdin()
-                .read_line(&mut password)
-                .context("reading the password from standard input")?;
-            let (engine, _) = open(&store, Arc::new(SystemClock)).await?;
-            if engine.directory().user(&user).is_none() {
-                engine.shutdown().await;
-                return Ok(fail(&EngineError::UnknownUser(user)));
-            }
-            let result = engine
-                .accounts()
-                .set_password(&user, password.trim_end_matches(['\r', '\n']))
-                .await;
-            engine.shutdown().await;
-            result?;
-            println!("password set for {user}");
-            return Ok(ExitCode::SUCCESS);
-        }
+        Command::Passwd { user, store } => passwd(&user, &store).await,
         Command::Simulate {
             process,
             form,
@@ -208,7 +190,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             json,
             processes,
         } => {
-            return simulate(
+            simulate(
                 &process,
                 read_json(&form)?,
                 &user,
@@ -216,7 +198,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 json,
                 &processes,
             )
-            .await;
+            .await
         }
         Command::Bench {
             db,
@@ -237,39 +219,40 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 http,
             };
             print!("{}", bench::run(&plan).await?);
-            return Ok(ExitCode::SUCCESS);
+            Ok(ExitCode::SUCCESS)
         }
-        _ => {}
+        command => run_on_store(command).await,
     }
+}
+
+/// Sets a user's password, read as one line from standard input.
+async fn passwd(user: &str, store: &Store) -> anyhow::Result<ExitCode> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let (engine, _) = open(store, Arc::new(SystemClock)).await?;
+    if engine.directory().user(user).is_none() {
+        engine.shutdown().await;
+        return Ok(fail(&EngineError::UnknownUser(user.to_string())));
+    }
+    let result = engine
+        .accounts()
+        .set_password(user, password.trim_end_matches(['\r', '\n']))
+        .await;
+    engine.shutdown().await;
+    result?;
+    println!("password set for {user}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a command on a store: reads its inputs, opens the engine, executes it, sends mail.
+async fn run_on_store(command: Command) -> anyhow::Result<ExitCode> {
     let store = store_of(&command)
         .cloned()
         .context("not an engine command")?;
     // Read inputs before opening the database, so a bad file leaves nothing half-done.
-    let request = match &command {
-        Command::Act {
-            action,
-            comment,
-            to,
-            form,
-            inputs,
-            position,
-            ..
-        } => Some(ActionRequest {
-            action: Some(action.parse().map_err(|e: String| anyhow::anyhow!(e))?),
-            comment: comment.clone(),
-            to: to.clone(),
-            form: form.as_deref().map(read_json).transpose()?,
-            inputs: inputs.as_deref().map(read_json).transpose()?,
-            position: position.as_deref().map(|p| {
-                if p == "before" {
-                    SignerPosition::Before
-                } else {
-                    SignerPosition::After
-                }
-            }),
-        }),
-        _ => None,
-    };
+    let request = action_request(&command)?;
     let start_form = match &command {
         Command::Start { form, .. } => Some(read_json(form)?),
         _ => None,
@@ -287,6 +270,39 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     })
+}
+
+/// The request an `act` command makes, its form and inputs read; `None` for other commands.
+fn action_request(command: &Command) -> anyhow::Result<Option<ActionRequest>> {
+    let Command::Act {
+        action,
+        comment,
+        to,
+        form,
+        inputs,
+        position,
+        ..
+    } = command
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ActionRequest {
+        action: Some(action.parse().map_err(|e: String| anyhow::anyhow!(e))?),
+        comment: comment.clone(),
+        to: to.clone(),
+        form: form.as_deref().map(read_json).transpose()?,
+        inputs: inputs.as_deref().map(read_json).transpose()?,
+        position: position.as_deref().map(signer_position),
+    }))
+}
+
+/// Where an added signer decides: `before` the actor, else after.
+fn signer_position(position: &str) -> SignerPosition {
+    if position == "before" {
+        SignerPosition::Before
+    } else {
+        SignerPosition::After
+    }
 }
 
 /// One delivery pass; what could not be delivered stays queued and is reported.
@@ -315,41 +331,12 @@ async fn execute(
             .start(&process, &user, start_form.unwrap_or(Value::Null))
             .await
             .map(|v| print_json(&v)),
-        Command::Tasks { user, .. } if engine.directory().user(&user).is_none() => {
-            Err(EngineError::UnknownUser(user))
-        }
         Command::Tasks {
             user,
             process,
             json,
             ..
-        } => engine
-            .tasks(&TaskQuery {
-                user,
-                process,
-                ..Default::default()
-            })
-            .await
-            .map(|tasks| {
-                if json {
-                    print_json(&tasks);
-                } else if tasks.is_empty() {
-                    println!("no open tasks");
-                } else {
-                    for t in tasks {
-                        let due = t.due_at.as_deref().unwrap_or("-");
-                        println!(
-                            "{:>6}  {:<20} {:<28} request {:<5} from {:<10} due {due}  [{}]",
-                            t.id,
-                            t.process,
-                            t.step,
-                            t.instance,
-                            t.submitter,
-                            t.actions.join(" ")
-                        );
-                    }
-                }
-            }),
+        } => list_tasks(engine, user, process, json).await,
         Command::Act {
             task, user, json, ..
         } => {
@@ -399,62 +386,139 @@ async fn execute(
             to,
             map,
             ..
-        } => {
-            let mut mapping = Vec::new();
-            for m in map {
-                let (old, new) = m
-                    .split_once('=')
-                    .with_context(|| format!("`--map {m}`: write OLD=NEW"))?;
-                mapping.push((old.to_string(), new.to_string()));
-            }
-            engine.migrate(&process, from, to, mapping).await.map(|n| {
-                println!("moved {n} running requests of {process} from version {from} to {to}")
-            })
-        }
+        } => migrate(engine, &process, from, to, &map).await?,
         Command::Mail {
             request,
             status,
             json,
             ..
-        } => engine
-            .mail(&MailQuery {
-                instance: request,
-                status: status.as_deref().map(|s| match s {
-                    "sent" => MailStatus::Sent,
-                    "failed" => MailStatus::Failed,
-                    _ => MailStatus::Pending,
-                }),
-                limit: None,
-            })
-            .await
-            .map(|mail| {
-                if json {
-                    print_json(&mail);
-                } else if mail.is_empty() {
-                    println!("no mail");
-                } else {
-                    for m in mail {
-                        println!(
-                            "{:>6}  {:<7} request {:<5} {:<14} to {:<40} {}{}",
-                            m.id,
-                            m.status.as_str(),
-                            m.instance,
-                            m.kind,
-                            m.address,
-                            m.subject,
-                            m.last_error
-                                .map(|e| format!("  [{} tries: {e}]", m.attempts))
-                                .unwrap_or_default()
-                        );
-                    }
-                }
-            }),
+        } => list_mail(engine, request, status.as_deref(), json).await,
         Command::Timers { .. } => engine
             .fire_due_timers()
             .await
             .map(|n| println!("fired {} timers", fired_at_open + n)),
         _ => anyhow::bail!("not an engine command"),
     })
+}
+
+/// Lists a user's open tasks, optionally of one process.
+async fn list_tasks(
+    engine: &Engine,
+    user: String,
+    process: Option<String>,
+    json: bool,
+) -> Result<(), EngineError> {
+    if engine.directory().user(&user).is_none() {
+        return Err(EngineError::UnknownUser(user));
+    }
+    engine
+        .tasks(&TaskQuery {
+            user,
+            process,
+            ..Default::default()
+        })
+        .await
+        .map(|tasks| print_tasks(&tasks, json))
+}
+
+/// Prints a user's open tasks, as JSON or one line each.
+fn print_tasks(tasks: &[TaskView], json: bool) {
+    if json {
+        print_json(&tasks);
+    } else if tasks.is_empty() {
+        println!("no open tasks");
+    } else {
+        for t in tasks {
+            let due = t.due_at.as_deref().unwrap_or("-");
+            println!(
+                "{:>6}  {:<20} {:<28} request {:<5} from {:<10} due {due}  [{}]",
+                t.id,
+                t.process,
+                t.step,
+                t.instance,
+                t.submitter,
+                t.actions.join(" ")
+            );
+        }
+    }
+}
+
+/// Moves a process's running requests between versions, renaming steps as `map` says.
+async fn migrate(
+    engine: &Engine,
+    process: &str,
+    from: i64,
+    to: i64,
+    map: &[String],
+) -> anyhow::Result<Result<(), EngineError>> {
+    let mapping = step_mapping(map)?;
+    Ok(engine
+        .migrate(process, from, to, mapping)
+        .await
+        .map(|n| println!("moved {n} running requests of {process} from version {from} to {to}")))
+}
+
+/// Reads `--map OLD=NEW` step renames into (old, new) pairs.
+fn step_mapping(map: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut mapping = Vec::new();
+    for m in map {
+        let (old, new) = m
+            .split_once('=')
+            .with_context(|| format!("`--map {m}`: write OLD=NEW"))?;
+        mapping.push((old.to_string(), new.to_string()));
+    }
+    Ok(mapping)
+}
+
+/// Lists the outbox, optionally of one request or in one state.
+async fn list_mail(
+    engine: &Engine,
+    request: Option<i64>,
+    status: Option<&str>,
+    json: bool,
+) -> Result<(), EngineError> {
+    engine
+        .mail(&MailQuery {
+            instance: request,
+            status: status.map(mail_status),
+            limit: None,
+        })
+        .await
+        .map(|mail| print_mail(&mail, json))
+}
+
+/// The mail state a `--status` names (`pending` for anything else).
+fn mail_status(status: &str) -> MailStatus {
+    match status {
+        "sent" => MailStatus::Sent,
+        "failed" => MailStatus::Failed,
+        _ => MailStatus::Pending,
+    }
+}
+
+/// Prints the outbox, as JSON or one line per message.
+fn print_mail(mail: &[MailView], json: bool) {
+    if json {
+        print_json(&mail);
+    } else if mail.is_empty() {
+        println!("no mail");
+    } else {
+        for m in mail {
+            println!(
+                "{:>6}  {:<7} request {:<5} {:<14} to {:<40} {}{}",
+                m.id,
+                m.status.as_str(),
+                m.instance,
+                m.kind,
+                m.address,
+                m.subject,
+                m.last_error
+                    .as_ref()
+                    .map(|e| format!("  [{} tries: {e}]", m.attempts))
+                    .unwrap_or_default()
+            );
+        }
+    }
 }
 
 /// A stand-in value for a required step input, for dry runs.

@@ -188,6 +188,68 @@ impl Compiled {
             .map_or(0, |(start, _)| start as usize)
     }
 
+    /// A bare name: one of the roots, or a name a comprehension binds.
+    fn check_ident(
+        &self,
+        node: &IdedExpr,
+        name: &str,
+        bound: &[String],
+        out: &mut Vec<UnknownName>,
+    ) {
+        if !ROOTS.contains(&name) && !bound.iter().any(|b| b == name) {
+            let mut candidates: Vec<String> = ROOTS.iter().map(|s| s.to_string()).collect();
+            candidates.extend(bound.iter().filter(|b| !b.starts_with('@')).cloned());
+            out.push(UnknownName {
+                name: name.to_string(),
+                wrong: name.to_string(),
+                offset: self.offset(node.id),
+                candidates,
+            });
+        }
+    }
+
+    /// `root.member` of a root whose members are known (`form`, `vars`, `submitter`,
+    /// `votes`): the member must be one of them.
+    fn check_member(
+        &self,
+        node: &IdedExpr,
+        select: &cel::common::ast::SelectExpr,
+        names: &Names,
+        bound: &[String],
+        out: &mut Vec<UnknownName>,
+    ) {
+        let Expr::Ident(root) = &select.operand.expr else {
+            return;
+        };
+        if bound.iter().any(|b| b == root) {
+            return;
+        }
+        let members: Vec<String> = match root.as_str() {
+            "form" => names.form.iter().cloned().collect(),
+            "vars" => names.vars.iter().cloned().collect(),
+            "submitter" => SUBMITTER_FIELDS.iter().map(|s| s.to_string()).collect(),
+            "votes" => VOTES_FIELDS.iter().map(|s| s.to_string()).collect(),
+            _ => return,
+        };
+        if members.contains(&select.field) {
+            return;
+        }
+        // The select's own offset is the dot; the name follows it.
+        let offset = self.source[..]
+            .char_indices()
+            .skip(self.offset(node.id))
+            .find(|(_, c)| *c != '.' && !c.is_whitespace())
+            .map_or(self.offset(node.id), |(i, _)| {
+                self.source[..i].chars().count()
+            });
+        out.push(UnknownName {
+            name: format!("{root}.{}", select.field),
+            wrong: select.field.clone(),
+            offset,
+            candidates: members,
+        });
+    }
+
     fn walk(
         &self,
         node: &IdedExpr,
@@ -196,50 +258,9 @@ impl Compiled {
         out: &mut Vec<UnknownName>,
     ) {
         match &node.expr {
-            Expr::Ident(name) => {
-                if !ROOTS.contains(&name.as_str()) && !bound.iter().any(|b| b == name) {
-                    let mut candidates: Vec<String> = ROOTS.iter().map(|s| s.to_string()).collect();
-                    candidates.extend(bound.iter().filter(|b| !b.starts_with('@')).cloned());
-                    out.push(UnknownName {
-                        name: name.clone(),
-                        wrong: name.clone(),
-                        offset: self.offset(node.id),
-                        candidates,
-                    });
-                }
-            }
+            Expr::Ident(name) => self.check_ident(node, name, bound, out),
             Expr::Select(select) => {
-                if let Expr::Ident(root) = &select.operand.expr {
-                    if !bound.iter().any(|b| b == root) {
-                        let members: Option<Vec<String>> = match root.as_str() {
-                            "form" => Some(names.form.iter().cloned().collect()),
-                            "vars" => Some(names.vars.iter().cloned().collect()),
-                            "submitter" => {
-                                Some(SUBMITTER_FIELDS.iter().map(|s| s.to_string()).collect())
-                            }
-                            "votes" => Some(VOTES_FIELDS.iter().map(|s| s.to_string()).collect()),
-                            _ => None,
-                        };
-                        if let Some(members) = members {
-                            if !members.contains(&select.field) {
-                                // The select's own offset is the dot; the name follows it.
-                                let offset = self.source[..]
-                                    .char_indices()
-                                    .skip(self.offset(node.id))
-                                    .find(|(_, c)| *c != '.' && !c.is_whitespace())
-                                    .map_or(self.offset(node.id), |(i, _)| {
-                                        self.source[..i].chars().count()
-                                    });
-                                out.push(UnknownName {
-                                    name: format!("{root}.{}", select.field),
-                                    wrong: select.field.clone(),
-                                    offset,
-                                    candidates: members,
-                                });
-                            }
-                        }
-                    }
-                }
+                self.check_member(node, select, names, bound, out);
                 self.walk(&select.operand, names, bound, out);
             }
             Expr::Call(call) => {

@@ -227,11 +227,7 @@ impl Planner {
             process_name: lang.pick(&inst.def.name).to_string(),
             request_id: event.instance,
             submitter_name: name_of(&inst.submitter),
-            step_name: step
-                .and_then(|s| s.name.as_ref())
-                .map(|n| lang.pick(n).to_string())
-                .or_else(|| event.step.clone())
-                .unwrap_or_default(),
+            step_name: step_name(step, event, lang),
             actor_name: if event.actor == "engine" {
                 String::new()
             } else {
@@ -250,15 +246,7 @@ impl Planner {
                 String::new()
             },
             overdue: event.detail.as_deref() == Some("the deadline has passed"),
-            due: due
-                .as_deref()
-                .and_then(from_db)
-                .map(|d| {
-                    d.with_timezone(&chrono_tz::Asia::Shanghai)
-                        .format("%Y-%m-%d %H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default(),
+            due: local_time(due.as_deref()),
             link,
             facts: key_facts(&inst.def, &inst.form, directory, lang),
             task_ask: ask_of(step, task_kind.as_deref()).to_string(),
@@ -273,25 +261,59 @@ impl Planner {
             sanitize(&user.id.value),
             self.domain
         );
-        let inserted = sqlx::query(
-            "INSERT INTO outbox (message_id, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING",
-        )
-        .bind(&message_id)
-        .bind(event.instance)
-        .bind(event.id)
-        .bind(kind.as_str())
-        .bind(&user.id.value)
-        .bind(format!("{} <{}>", user.name, user.email))
-        .bind(&rendered.subject)
-        .bind(&rendered.text)
-        .bind(&rendered.html)
-        .bind(&event.at)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        Ok(inserted as usize)
+        insert_mail(conn, &message_id, event, kind, user, &rendered).await
     }
+}
+
+/// Queues one rendered mail in the outbox; 0 when it was queued already (same
+/// `Message-ID`: the event was planned before).
+async fn insert_mail(
+    conn: &mut Conn,
+    message_id: &str,
+    event: &EventRow,
+    kind: Event,
+    user: &crate::directory::User,
+    rendered: &super::templates::Rendered,
+) -> Result<usize, EngineError> {
+    let address = format!("{} <{}>", user.name, user.email);
+    let inserted = sqlx::query(
+        "INSERT INTO outbox (message_id, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(message_id)
+    .bind(event.instance)
+    .bind(event.id)
+    .bind(kind.as_str())
+    .bind(&user.id.value)
+    .bind(address)
+    .bind(&rendered.subject)
+    .bind(&rendered.text)
+    .bind(&rendered.html)
+    .bind(&event.at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted as usize)
+}
+
+/// The step's name in `lang`, or its id when it has none (or no longer exists).
+fn step_name(step: Option<&crate::model::Step>, event: &EventRow, lang: Lang) -> String {
+    step.and_then(|s| s.name.as_ref())
+        .map(|n| lang.pick(n).to_string())
+        .or_else(|| event.step.clone())
+        .unwrap_or_default()
+}
+
+/// A stored time as people in the company read it (Shanghai, to the minute).
+fn local_time(stored: Option<&str>) -> String {
+    stored
+        .and_then(from_db)
+        .map(|d| {
+            d.with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 /// A task's due time and kind (`step`, `resubmit`, `added`), when the mail is about one.

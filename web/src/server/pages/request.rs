@@ -398,6 +398,41 @@ fn prefixless(raw: &Raw, prefix: &str) -> Raw {
         .collect()
 }
 
+/// A posted value, trimmed; `None` when missing or blank.
+fn posted(raw: &Raw, key: &str) -> Option<String> {
+    raw.get(key)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The request an action posts besides its form: the comment, the target and the position.
+fn posted_request(action: ActionKind, comment: Option<String>, raw: &Raw) -> ActionRequest {
+    let mut request = ActionRequest::new(action);
+    request.comment = comment;
+    request.to = if action == ActionKind::Return {
+        posted(raw, "to_step")
+    } else {
+        posted(raw, "to")
+    };
+    request.position = match posted(raw, "position").as_deref() {
+        Some("before") => Some(SignerPosition::Before),
+        Some("after") => Some(SignerPosition::After),
+        _ => None,
+    };
+    request
+}
+
+/// Shows the task page again with what was typed and why the action was refused.
+async fn refused(
+    state: &AppState,
+    viewer: &Viewer,
+    id: TaskId,
+    failed: Retyped,
+    status: StatusCode,
+) -> Response {
+    task_page(state, viewer, id, None, Some(failed), status).await
+}
+
 pub async fn act(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -405,66 +440,35 @@ pub async fn act(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let raw: Raw = pairs.into_iter().collect();
-    let get = |k: &str| {
-        raw.get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
     if !viewer.csrf_ok(raw.get("csrf").map(String::as_str).unwrap_or_default()) {
         return viewer.bad_csrf(&state);
     }
     let id = TaskId(id);
-    let comment = get("comment");
+    let comment = posted(&raw, "comment");
     let retyped = |message: String, raw: Raw, errors: BTreeMap<String, String>| Retyped {
         message,
         raw,
         errors,
         comment: comment.clone().unwrap_or_default(),
     };
-    let Some(action) = get("action").and_then(|a| a.parse::<ActionKind>().ok()) else {
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let Some(action) = posted(&raw, "action").and_then(|a| a.parse::<ActionKind>().ok()) else {
         let failed = retyped("choose an action".into(), raw.clone(), BTreeMap::new());
-        return task_page(
-            &state,
-            &viewer,
-            id,
-            None,
-            Some(failed),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refused(&state, &viewer, id, failed, unprocessable).await;
     };
     let task = match state.engine.task(id).await {
         Ok(t) => t,
         Err(e) => return viewer.engine_error(&state, &e),
     };
     let def = state.engine.registry().version(&task.process, task.version);
-    let mut request = ActionRequest::new(action);
-    request.comment = comment.clone();
-    request.to = if action == ActionKind::Return {
-        get("to_step")
-    } else {
-        get("to")
-    };
-    request.position = match get("position").as_deref() {
-        Some("before") => Some(SignerPosition::Before),
-        Some("after") => Some(SignerPosition::After),
-        _ => None,
-    };
+    let mut request = posted_request(action, comment.clone(), &raw);
     let (shown, errors) = match &def {
         Some(d) => read_posted_form(d, &task.step, &raw, &mut request, viewer.lang),
         None => (raw.clone(), BTreeMap::new()),
     };
     if !errors.is_empty() {
         let failed = retyped(phrase(viewer.lang, "form_errors"), shown, errors);
-        return task_page(
-            &state,
-            &viewer,
-            id,
-            None,
-            Some(failed),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return refused(&state, &viewer, id, failed, unprocessable).await;
     }
     let result = state.engine.act(id, &viewer.user, request).await;
     state.metrics.action(
@@ -481,20 +485,12 @@ pub async fn act(
                 shown,
                 forms::problems(form_errors, viewer.lang),
             );
-            task_page(
-                &state,
-                &viewer,
-                id,
-                None,
-                Some(failed),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refused(&state, &viewer, id, failed, unprocessable).await
         }
         Err(e) => {
             let (status, _) = engine_status(&e);
             let failed = retyped(engine_message(viewer.lang, &e), shown, BTreeMap::new());
-            task_page(&state, &viewer, id, None, Some(failed), status).await
+            refused(&state, &viewer, id, failed, status).await
         }
     }
 }
