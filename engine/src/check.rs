@@ -12,7 +12,7 @@ use crate::guard::{self, Names};
 use crate::located::{Located, Position};
 use crate::model::{
     Action, Assignee, Event, Field, FieldType, Join, Mode, Outcome, Principal, ProcessDef,
-    Recipient, Step, StepKind, TimeoutAction, JOIN_TARGET,
+    Recipient, Step, StepKind, TimeoutAction, Transition, JOIN_TARGET,
 };
 
 /// Checks one definition. `source` is the file's text (used to place positions inside
@@ -221,50 +221,74 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// One field: its keys must fit its type, its bounds and formats must be valid.
     fn check_field(&mut self, f: &Field, allow_table: bool) {
+        self.check_field_keys(f);
+        self.check_field_step_keys(f);
+        self.check_field_bounds(f);
+        self.check_field_pattern(f);
+        self.check_field_currency(f);
+        if let Some(role) = &f.role {
+            self.check_role(role, role.at);
+        }
+        match f.kind.value {
+            FieldType::Enum => self.check_field_options(f),
+            FieldType::Table => self.check_field_columns(f, allow_table),
+            _ => {}
+        }
+    }
+
+    /// Reports `key` set on field `f`, whose type it does not apply to.
+    fn misplaced_field_key(&mut self, f: &Field, key: &str, applies: &str) {
+        self.error(
+            Code::MisplacedKey,
+            f.id.at,
+            format!(
+                "`{key}` does not apply to a {} field (`{}`)",
+                f.kind.value.as_str(),
+                f.id
+            ),
+            Some(format!(
+                "`{key}` is for {applies} fields; remove it or change `type`"
+            )),
+        );
+    }
+
+    /// Keys that only some field types take must not be set on the others.
+    fn check_field_keys(&mut self, f: &Field) {
         let kind = f.kind.value;
-        let misplaced = |checker: &mut Self, key: &str, applies: &str| {
-            checker.error(
-                Code::MisplacedKey,
-                f.id.at,
-                format!(
-                    "`{key}` does not apply to a {} field (`{}`)",
-                    kind.as_str(),
-                    f.id
-                ),
-                Some(format!(
-                    "`{key}` is for {applies} fields; remove it or change `type`"
-                )),
-            );
-        };
         let numeric = matches!(kind, FieldType::Number | FieldType::Money);
         let textual = matches!(kind, FieldType::Text | FieldType::LongText);
         if (f.min.is_some() || f.max.is_some()) && !numeric {
-            misplaced(self, "min/max", "number and money");
+            self.misplaced_field_key(f, "min/max", "number and money");
         }
         if f.integer && kind != FieldType::Number {
-            misplaced(self, "integer", "number");
+            self.misplaced_field_key(f, "integer", "number");
         }
         if f.currency.is_some() && kind != FieldType::Money {
-            misplaced(self, "currency", "money");
+            self.misplaced_field_key(f, "currency", "money");
         }
         if (f.min_length.is_some() || f.max_length.is_some() || f.pattern.is_some()) && !textual {
-            misplaced(self, "min_length/max_length/pattern", "text and long_text");
+            self.misplaced_field_key(f, "min_length/max_length/pattern", "text and long_text");
         }
         if !f.options.is_empty() && kind != FieldType::Enum {
-            misplaced(self, "options", "enum");
+            self.misplaced_field_key(f, "options", "enum");
         }
         if (!f.columns.is_empty() || f.min_rows.is_some() || f.max_rows.is_some())
             && kind != FieldType::Table
         {
-            misplaced(self, "columns/min_rows/max_rows", "table");
+            self.misplaced_field_key(f, "columns/min_rows/max_rows", "table");
         }
         if f.role.is_some() && kind != FieldType::User {
-            misplaced(self, "role", "user");
+            self.misplaced_field_key(f, "role", "user");
         }
         if (f.process.is_some() || f.step.is_some()) && kind != FieldType::Request {
-            misplaced(self, "process/step", "request");
+            self.misplaced_field_key(f, "process/step", "request");
         }
+    }
+
+    /// `step_only` excludes `required`, and a `step` needs the `process` it belongs to.
+    fn check_field_step_keys(&mut self, f: &Field) {
         if f.step_only && f.required {
             self.error(
                 Code::MisplacedKey,
@@ -284,6 +308,10 @@ impl<'a> Checker<'a> {
                 Some("add `process:` with the id of the process that step belongs to".into()),
             );
         }
+    }
+
+    /// Each lower bound of a field must not exceed its upper bound.
+    fn check_field_bounds(&mut self, f: &Field) {
         let bounds = [
             ("min", "max", f.min, f.max),
             (
@@ -311,6 +339,10 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+    }
+
+    /// A field's `pattern` must be a valid regular expression.
+    fn check_field_pattern(&mut self, f: &Field) {
         if let Some(pattern) = &f.pattern {
             if let Err(e) = regex::Regex::new(pattern) {
                 let detail = e.to_string();
@@ -327,6 +359,10 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+    }
+
+    /// A field's `currency` must be an ISO code: three capital letters.
+    fn check_field_currency(&mut self, f: &Field) {
         if let Some(currency) = &f.currency {
             if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
                 self.error(
@@ -337,52 +373,50 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if let Some(role) = &f.role {
-            self.check_role(role, role.at);
+    }
+
+    /// An enum field needs options, each with its own value.
+    fn check_field_options(&mut self, f: &Field) {
+        if f.options.is_empty() {
+            self.error(
+                Code::MissingKey,
+                f.id.at,
+                format!("enum field `{}` has no options", f.id),
+                Some("add `options:` with `value` and `label` entries".into()),
+            );
         }
-        match kind {
-            FieldType::Enum => {
-                if f.options.is_empty() {
-                    self.error(
-                        Code::MissingKey,
-                        f.id.at,
-                        format!("enum field `{}` has no options", f.id),
-                        Some("add `options:` with `value` and `label` entries".into()),
-                    );
-                }
-                let mut values = BTreeSet::new();
-                for o in &f.options {
-                    if !values.insert(o.value.value.as_str()) {
-                        self.error(
-                            Code::DuplicateId,
-                            o.value.at,
-                            format!("duplicate option `{}`", o.value),
-                            None,
-                        );
-                    }
-                }
+        let mut values = BTreeSet::new();
+        for o in &f.options {
+            if !values.insert(o.value.value.as_str()) {
+                self.error(
+                    Code::DuplicateId,
+                    o.value.at,
+                    format!("duplicate option `{}`", o.value),
+                    None,
+                );
             }
-            FieldType::Table => {
-                if !allow_table {
-                    self.error(
-                        Code::WrongType,
-                        f.kind.at,
-                        "tables cannot be nested",
-                        Some("put the nested lines in their own table field".into()),
-                    );
-                }
-                if f.columns.is_empty() {
-                    self.error(
-                        Code::MissingKey,
-                        f.id.at,
-                        format!("table `{}` has no columns", f.id),
-                        Some("add `columns:` with the fields of each line".into()),
-                    );
-                }
-                self.check_fields(&f.columns, "column", false);
-            }
-            _ => {}
         }
+    }
+
+    /// A table field needs columns, is not nested in another table, and its columns are fields.
+    fn check_field_columns(&mut self, f: &Field, allow_table: bool) {
+        if !allow_table {
+            self.error(
+                Code::WrongType,
+                f.kind.at,
+                "tables cannot be nested",
+                Some("put the nested lines in their own table field".into()),
+            );
+        }
+        if f.columns.is_empty() {
+            self.error(
+                Code::MissingKey,
+                f.id.at,
+                format!("table `{}` has no columns", f.id),
+                Some("add `columns:` with the fields of each line".into()),
+            );
+        }
+        self.check_fields(&f.columns, "column", false);
     }
 
     fn check_computed(&mut self) {
@@ -616,22 +650,45 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// One step: each concern of it in turn, then its transitions and notifications.
     fn check_step(&mut self, step: &Step, flow: &Flow) {
+        self.check_step_assignees(step);
+        self.check_step_mode(step);
+        self.check_step_actions(step);
+        self.check_step_return_to(step, flow);
+        self.check_step_editable(step);
+        self.check_step_inputs(step);
+        self.check_step_deadline(step);
+        self.check_step_set(step);
+        self.check_step_wait(step);
+        self.check_links(step);
+        self.check_step_parallel(step);
+        self.check_step_end(step, flow);
+        self.check_transitions(step, flow);
+        for rule in &step.notify {
+            self.check_notify(rule);
+        }
+    }
+
+    /// Reports `key` set on `step`, whose type it does not apply to.
+    fn misplaced_step_key(&mut self, step: &Step, key: &str, applies: &str) {
+        self.error(
+            Code::MisplacedKey,
+            step.id.at,
+            format!(
+                "`{key}` does not apply to a {} step (`{}`)",
+                step.kind.value.as_str(),
+                step.id
+            ),
+            Some(format!(
+                "`{key}` is for {applies} steps; remove it or change `type`"
+            )),
+        );
+    }
+
+    /// Approval and task steps need assignees; other steps take none of the actor's keys.
+    fn check_step_assignees(&mut self, step: &Step) {
         let kind = step.kind.value;
-        let misplaced = |checker: &mut Self, key: &str, applies: &str| {
-            checker.error(
-                Code::MisplacedKey,
-                step.id.at,
-                format!(
-                    "`{key}` does not apply to a {} step (`{}`)",
-                    kind.as_str(),
-                    step.id
-                ),
-                Some(format!(
-                    "`{key}` is for {applies} steps; remove it or change `type`"
-                )),
-            );
-        };
         if kind.has_assignees() {
             if step.assignees.is_empty() {
                 self.error(
@@ -642,23 +699,24 @@ impl<'a> Checker<'a> {
                 );
             }
         } else {
+            let applies = "approval and task";
             if !step.assignees.is_empty() {
-                misplaced(self, "assignees", "approval and task");
+                self.misplaced_step_key(step, "assignees", applies);
             }
             if step.mode.is_some() {
-                misplaced(self, "mode", "approval and task");
+                self.misplaced_step_key(step, "mode", applies);
             }
             if !step.actions.is_empty() {
-                misplaced(self, "actions", "approval and task");
+                self.misplaced_step_key(step, "actions", applies);
             }
             if !step.inputs.is_empty() {
-                misplaced(self, "inputs", "approval and task");
+                self.misplaced_step_key(step, "inputs", applies);
             }
             if !step.editable.is_empty() {
-                misplaced(self, "editable", "approval and task");
+                self.misplaced_step_key(step, "editable", applies);
             }
             if step.deadline.is_some() {
-                misplaced(self, "deadline", "approval and task");
+                self.misplaced_step_key(step, "deadline", applies);
             }
         }
         for a in &step.assignees {
@@ -667,49 +725,57 @@ impl<'a> Checker<'a> {
         for a in &step.cc {
             self.check_assignee(a);
         }
-        if let Some(mode) = &step.mode {
-            if let Mode::Vote(vote) = &mode.value {
-                let passes =
-                    usize::from(vote.pass.is_some()) + usize::from(vote.pass_percent.is_some());
-                if passes != 1 {
-                    self.error(
-                        Code::BadMode,
-                        mode.at,
-                        "a vote needs exactly one of `pass` and `pass_percent`",
-                        Some("e.g. `vote: { pass_percent: 60 }`".into()),
-                    );
-                }
-                if vote.reject.is_some() && vote.reject_percent.is_some() {
-                    self.error(
-                        Code::BadMode,
-                        mode.at,
-                        "give at most one of `reject` and `reject_percent`",
-                        None,
-                    );
-                }
-                for p in [vote.pass_percent, vote.reject_percent]
-                    .into_iter()
-                    .flatten()
-                {
-                    if p == 0 || p > 100 {
-                        self.error(
-                            Code::BadMode,
-                            mode.at,
-                            format!("{p}% is not a percentage between 1 and 100"),
-                            None,
-                        );
-                    }
-                }
-                if vote.pass == Some(0) || vote.reject == Some(0) {
-                    self.error(
-                        Code::BadMode,
-                        mode.at,
-                        "vote thresholds must be at least 1",
-                        None,
-                    );
-                }
+    }
+
+    /// A vote's thresholds: one way to pass, at most one to reject, all in range.
+    fn check_step_mode(&mut self, step: &Step) {
+        let Some(mode) = &step.mode else { return };
+        let Mode::Vote(vote) = &mode.value else {
+            return;
+        };
+        let passes = usize::from(vote.pass.is_some()) + usize::from(vote.pass_percent.is_some());
+        if passes != 1 {
+            self.error(
+                Code::BadMode,
+                mode.at,
+                "a vote needs exactly one of `pass` and `pass_percent`",
+                Some("e.g. `vote: { pass_percent: 60 }`".into()),
+            );
+        }
+        if vote.reject.is_some() && vote.reject_percent.is_some() {
+            self.error(
+                Code::BadMode,
+                mode.at,
+                "give at most one of `reject` and `reject_percent`",
+                None,
+            );
+        }
+        for p in [vote.pass_percent, vote.reject_percent]
+            .into_iter()
+            .flatten()
+        {
+            if p == 0 || p > 100 {
+                self.error(
+                    Code::BadMode,
+                    mode.at,
+                    format!("{p}% is not a percentage between 1 and 100"),
+                    None,
+                );
             }
         }
+        if vote.pass == Some(0) || vote.reject == Some(0) {
+            self.error(
+                Code::BadMode,
+                mode.at,
+                "vote thresholds must be at least 1",
+                None,
+            );
+        }
+    }
+
+    /// Each listed action must be one the step's type offers.
+    fn check_step_actions(&mut self, step: &Step) {
+        let kind = step.kind.value;
         for action in &step.actions {
             let fits = match action.value {
                 Action::Approve | Action::Reject => kind == StepKind::Approval,
@@ -733,6 +799,10 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+    }
+
+    /// `return_to` needs the `return` action and names the submitter or known steps.
+    fn check_step_return_to(&mut self, step: &Step, flow: &Flow) {
         let allows_return = step.allowed_actions().contains(&Action::Return);
         if !step.return_to.is_empty() && !allows_return {
             self.warning(
@@ -760,6 +830,10 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+    }
+
+    /// `editable` names form fields, and `required` names editable ones.
+    fn check_step_editable(&mut self, step: &Step) {
         for field in &step.editable {
             if !self
                 .def
@@ -793,6 +867,10 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+    }
+
+    /// A step's `inputs` are fields, best with ids distinct from the form's.
+    fn check_step_inputs(&mut self, step: &Step) {
         self.check_fields(&step.inputs, "input", false);
         for input in &step.inputs {
             if self.names.form.contains(&input.id.value) {
@@ -807,176 +885,204 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if let Some(deadline) = &step.deadline {
-            if let Some(from) = &deadline.from {
-                self.check_cel(from);
-            }
-            let within = self.check_duration(&deadline.within);
-            if let Some(before) = &deadline.remind_before {
-                if let (Some(within), Some(before)) = (within, self.check_duration(before)) {
-                    if before == within {
-                        self.warning(
-                            Code::BadDuration,
-                            deadline.within.at,
-                            "the reminder falls at the moment the task starts",
-                            None,
-                        );
-                    }
-                }
-            }
-            if let Some(on_timeout) = &deadline.on_timeout {
-                match &on_timeout.value {
-                    TimeoutAction::Escalate(to) => {
-                        if to.is_empty() {
-                            self.error(
-                                Code::MissingKey,
-                                on_timeout.at,
-                                "`escalate` names nobody",
-                                Some("e.g. `escalate: [manager]`".into()),
-                            );
-                        }
-                        for a in to {
-                            self.check_assignee(&Located::new(a.clone(), on_timeout.at));
-                        }
-                    }
-                    TimeoutAction::AutoApprove | TimeoutAction::AutoReject
-                        if kind != StepKind::Approval =>
-                    {
-                        self.error(
-                            Code::BadAction,
-                            on_timeout.at,
-                            "only approval steps can approve or reject on timeout",
-                            Some("use `transition` with `on: timeout` transitions".into()),
-                        );
-                    }
-                    TimeoutAction::Transition
-                        if !step
-                            .transitions
-                            .iter()
-                            .any(|t| t.on.value == Outcome::Timeout) =>
-                    {
-                        self.error(Code::MissingTransition, on_timeout.at, format!("step `{}` takes a transition on timeout but has no `on: timeout` transition", step.id), Some("add a transition with `on: timeout`".into()));
-                    }
-                    _ => {}
-                }
-            }
+    }
+
+    /// A `deadline`: its start, its durations and what happens on timeout.
+    fn check_step_deadline(&mut self, step: &Step) {
+        let Some(deadline) = &step.deadline else {
+            return;
+        };
+        if let Some(from) = &deadline.from {
+            self.check_cel(from);
         }
-        if kind == StepKind::Auto {
-            for (var, expr) in &step.set {
-                if !self.names.vars.contains(var) {
-                    let vars: Vec<&str> = self.names.vars.iter().map(String::as_str).collect();
-                    self.error(
-                        Code::UnknownField,
-                        expr.at,
-                        format!("`set` names unknown variable `{var}`"),
-                        suggestion(var, &vars).or(Some("declare it under `variables:`".into())),
-                    );
-                }
-                self.check_cel(expr);
-            }
-        } else if !step.set.is_empty() {
-            misplaced(self, "set", "auto");
-        }
-        if kind == StepKind::Wait {
-            match (&step.wait_for, &step.until, &step.by) {
-                (Some(d), None, None) => {
-                    self.check_duration(d);
-                }
-                (None, Some(u), None) => self.check_cel(u),
-                (None, None, Some(_)) => {}
-                _ => self.error(
-                    Code::MissingKey,
-                    step.id.at,
-                    format!(
-                        "wait step `{}` needs exactly one of `for`, `until` and `by`",
-                        step.id
-                    ),
-                    Some(
-                        "e.g. `for: 7wd`, `until: form.effective_date` or `by: monthly_statement`"
-                            .into(),
-                    ),
-                ),
-            }
-        } else if step.wait_for.is_some() || step.until.is_some() || step.by.is_some() {
-            misplaced(self, "for/until/by", "wait");
-        }
-        self.check_links(step);
-        if kind == StepKind::Parallel {
-            if step.branches.len() < 2 {
-                self.error(
-                    Code::MissingKey,
-                    step.id.at,
-                    format!("parallel step `{}` needs at least two branches", step.id),
-                    None,
-                );
-            }
-            for b in &step.branches {
-                if b.steps.is_empty() {
-                    self.error(
-                        Code::MissingKey,
-                        b.id.at,
-                        format!("branch `{}` has no steps", b.id),
+        let within = self.check_duration(&deadline.within);
+        if let Some(before) = &deadline.remind_before {
+            if let (Some(within), Some(before)) = (within, self.check_duration(before)) {
+                if before == within {
+                    self.warning(
+                        Code::BadDuration,
+                        deadline.within.at,
+                        "the reminder falls at the moment the task starts",
                         None,
                     );
                 }
             }
-            if let Some(join) = &step.join {
-                if let Join::Count(n) = join.value {
-                    if n == 0 || n as usize > step.branches.len() {
-                        self.error(
-                            Code::BadMode,
-                            join.at,
-                            format!(
-                                "`count: {n}` but there are {} branches",
-                                step.branches.len()
-                            ),
-                            None,
-                        );
-                    }
+        }
+        if let Some(on_timeout) = &deadline.on_timeout {
+            self.check_step_on_timeout(step, on_timeout);
+        }
+    }
+
+    /// A deadline's `on_timeout` must be an action the step can take.
+    fn check_step_on_timeout(&mut self, step: &Step, on_timeout: &Located<TimeoutAction>) {
+        match &on_timeout.value {
+            TimeoutAction::Escalate(to) => {
+                if to.is_empty() {
+                    self.error(
+                        Code::MissingKey,
+                        on_timeout.at,
+                        "`escalate` names nobody",
+                        Some("e.g. `escalate: [manager]`".into()),
+                    );
+                }
+                for a in to {
+                    self.check_assignee(&Located::new(a.clone(), on_timeout.at));
                 }
             }
-        } else {
+            TimeoutAction::AutoApprove | TimeoutAction::AutoReject
+                if step.kind.value != StepKind::Approval =>
+            {
+                self.error(
+                    Code::BadAction,
+                    on_timeout.at,
+                    "only approval steps can approve or reject on timeout",
+                    Some("use `transition` with `on: timeout` transitions".into()),
+                );
+            }
+            TimeoutAction::Transition
+                if !step
+                    .transitions
+                    .iter()
+                    .any(|t| t.on.value == Outcome::Timeout) =>
+            {
+                self.error(Code::MissingTransition, on_timeout.at, format!("step `{}` takes a transition on timeout but has no `on: timeout` transition", step.id), Some("add a transition with `on: timeout`".into()));
+            }
+            _ => {}
+        }
+    }
+
+    /// An auto step's `set` assigns declared variables from CEL; other steps have none.
+    fn check_step_set(&mut self, step: &Step) {
+        if step.kind.value != StepKind::Auto {
+            if !step.set.is_empty() {
+                self.misplaced_step_key(step, "set", "auto");
+            }
+            return;
+        }
+        for (var, expr) in &step.set {
+            if !self.names.vars.contains(var) {
+                let vars: Vec<&str> = self.names.vars.iter().map(String::as_str).collect();
+                self.error(
+                    Code::UnknownField,
+                    expr.at,
+                    format!("`set` names unknown variable `{var}`"),
+                    suggestion(var, &vars).or(Some("declare it under `variables:`".into())),
+                );
+            }
+            self.check_cel(expr);
+        }
+    }
+
+    /// A wait step waits for exactly one of `for`, `until` and `by`; other steps for none.
+    fn check_step_wait(&mut self, step: &Step) {
+        if step.kind.value != StepKind::Wait {
+            if step.wait_for.is_some() || step.until.is_some() || step.by.is_some() {
+                self.misplaced_step_key(step, "for/until/by", "wait");
+            }
+            return;
+        }
+        match (&step.wait_for, &step.until, &step.by) {
+            (Some(d), None, None) => {
+                self.check_duration(d);
+            }
+            (None, Some(u), None) => self.check_cel(u),
+            (None, None, Some(_)) => {}
+            _ => self.error(
+                Code::MissingKey,
+                step.id.at,
+                format!(
+                    "wait step `{}` needs exactly one of `for`, `until` and `by`",
+                    step.id
+                ),
+                Some(
+                    "e.g. `for: 7wd`, `until: form.effective_date` or `by: monthly_statement`"
+                        .into(),
+                ),
+            ),
+        }
+    }
+
+    /// A parallel step has two or more non-empty branches and a feasible `join`;
+    /// other steps have neither.
+    fn check_step_parallel(&mut self, step: &Step) {
+        if step.kind.value != StepKind::Parallel {
             if !step.branches.is_empty() {
-                misplaced(self, "branches", "parallel");
+                self.misplaced_step_key(step, "branches", "parallel");
             }
             if step.join.is_some() {
-                misplaced(self, "join", "parallel");
+                self.misplaced_step_key(step, "join", "parallel");
             }
+            return;
         }
-        if kind == StepKind::End {
-            if step.outcome.is_none() {
+        if step.branches.len() < 2 {
+            self.error(
+                Code::MissingKey,
+                step.id.at,
+                format!("parallel step `{}` needs at least two branches", step.id),
+                None,
+            );
+        }
+        for b in &step.branches {
+            if b.steps.is_empty() {
                 self.error(
                     Code::MissingKey,
-                    step.id.at,
-                    format!("end step `{}` has no `outcome`", step.id),
-                    Some(
-                        "add `outcome: approved` (or rejected, completed, withdrawn, cancelled)"
-                            .into(),
-                    ),
+                    b.id.at,
+                    format!("branch `{}` has no steps", b.id),
+                    None,
                 );
             }
-            if let Some(t) = step.transitions.first() {
-                self.error(
-                    Code::MisplacedKey,
-                    t.on.at,
-                    "an end step has no transitions",
-                    Some("remove `transitions` or change `type`".into()),
-                );
-            }
-            if flow.placement(&step.id).is_some_and(|p| p.branch.is_some()) {
-                self.error(
-                    Code::MisplacedKey,
-                    step.id.at,
-                    "an end step cannot be inside a parallel branch",
-                    Some("end the branch with `to: join`".into()),
-                );
-            }
-        } else if step.outcome.is_some() {
-            misplaced(self, "outcome", "end");
         }
-        self.check_transitions(step, flow);
-        for rule in &step.notify {
-            self.check_notify(rule);
+        if let Some(join) = &step.join {
+            if let Join::Count(n) = join.value {
+                if n == 0 || n as usize > step.branches.len() {
+                    self.error(
+                        Code::BadMode,
+                        join.at,
+                        format!(
+                            "`count: {n}` but there are {} branches",
+                            step.branches.len()
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
+    /// An end step has an `outcome`, no transitions, and sits outside branches;
+    /// other steps have no `outcome`.
+    fn check_step_end(&mut self, step: &Step, flow: &Flow) {
+        if step.kind.value != StepKind::End {
+            if step.outcome.is_some() {
+                self.misplaced_step_key(step, "outcome", "end");
+            }
+            return;
+        }
+        if step.outcome.is_none() {
+            self.error(
+                Code::MissingKey,
+                step.id.at,
+                format!("end step `{}` has no `outcome`", step.id),
+                Some(
+                    "add `outcome: approved` (or rejected, completed, withdrawn, cancelled)".into(),
+                ),
+            );
+        }
+        if let Some(t) = step.transitions.first() {
+            self.error(
+                Code::MisplacedKey,
+                t.on.at,
+                "an end step has no transitions",
+                Some("remove `transitions` or change `type`".into()),
+            );
+        }
+        if flow.placement(&step.id).is_some_and(|p| p.branch.is_some()) {
+            self.error(
+                Code::MisplacedKey,
+                step.id.at,
+                "an end step cannot be inside a parallel branch",
+                Some("end the branch with `to: join`".into()),
+            );
         }
     }
 
@@ -1048,55 +1154,12 @@ impl<'a> Checker<'a> {
         ids
     }
 
+    /// A step's transitions: each valid on its own, then every outcome routed somewhere.
     fn check_transitions(&mut self, step: &Step, flow: &Flow) {
         let outcomes = Flow::outcomes(step);
         for t in &step.transitions {
-            if step.kind.value != StepKind::End && !outcomes.contains(&t.on.value) {
-                let names: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
-                let hint = if t.on.value == Outcome::Timeout {
-                    "set `deadline.on_timeout: transition` to use `on: timeout`".to_string()
-                } else {
-                    format!(
-                        "a {} step has outcomes {}",
-                        step.kind.value.as_str(),
-                        names.join(", ")
-                    )
-                };
-                self.error(
-                    Code::MissingTransition,
-                    t.on.at,
-                    format!(
-                        "a {} step never has outcome `{}`",
-                        step.kind.value.as_str(),
-                        t.on.value.as_str()
-                    ),
-                    Some(hint),
-                );
-            }
-            if let Target::Unknown = flow.resolve(step, &t.to) {
-                let cands = self.sibling_ids(flow, step);
-                let in_branch = flow.placement(&step.id).is_some_and(|p| p.branch.is_some());
-                let elsewhere = flow.placement(&t.to).is_some();
-                let message = if elsewhere {
-                    format!(
-                        "transition to `{}`, which is out of reach from {}",
-                        t.to,
-                        if in_branch {
-                            "this branch"
-                        } else {
-                            "the top level"
-                        }
-                    )
-                } else {
-                    format!("transition to unknown step `{}`", t.to)
-                };
-                let hint = if elsewhere {
-                    Some("steps in a branch lead to steps of the same branch or to `join`; top-level steps lead to top-level steps".into())
-                } else {
-                    suggestion(&t.to, &cands)
-                };
-                self.error(Code::UnknownStep, t.to.at, message, hint);
-            }
+            self.check_transition_outcome(step, t, &outcomes);
+            self.check_transition_target(step, t, flow);
             if let Some(when) = &t.when {
                 self.check_cel(when);
             }
@@ -1111,36 +1174,108 @@ impl<'a> Checker<'a> {
                 .filter(|t| t.on.value == outcome)
                 .collect();
             if listed.is_empty() {
-                if flow.routes(step, outcome).is_empty() {
-                    let why = if outcome.continues_implicitly() {
-                        "it is the last step, so there is no next step to continue to"
-                    } else {
-                        "this outcome never continues implicitly"
-                    };
-                    self.error(
-                        Code::MissingTransition,
-                        step.id.at,
-                        format!(
-                            "step `{}` has no transition for outcome `{}`",
-                            step.id,
-                            outcome.as_str()
-                        ),
-                        Some(format!(
-                            "{why}; add `- on: {}` with `to:`",
-                            outcome.as_str()
-                        )),
-                    );
-                }
-                continue;
-            }
-            if let Some(pos) = listed.iter().position(|t| t.when.is_none()) {
-                for unreachable in &listed[pos + 1..] {
-                    self.warning(Code::UnreachableStep, unreachable.on.at, "this transition is never taken: an earlier one without `when` always matches", Some("move it above the default, or remove it".into()));
-                }
+                self.check_outcome_routed(step, outcome, flow);
             } else {
-                let last = listed.last().map_or(step.id.at, |t| t.on.at);
-                self.error(Code::MissingDefault, last, format!("every `{}` transition of step `{}` has a guard; when all are false the request stops", outcome.as_str(), step.id), Some(format!("add a last `- on: {}` entry without `when` as the default", outcome.as_str())));
+                self.check_outcome_default(step, outcome, &listed);
             }
+        }
+    }
+
+    /// A transition's `on` must be an outcome the step can have.
+    fn check_transition_outcome(&mut self, step: &Step, t: &Transition, outcomes: &[Outcome]) {
+        if step.kind.value == StepKind::End || outcomes.contains(&t.on.value) {
+            return;
+        }
+        let names: Vec<&str> = outcomes.iter().map(|o| o.as_str()).collect();
+        let hint = if t.on.value == Outcome::Timeout {
+            "set `deadline.on_timeout: transition` to use `on: timeout`".to_string()
+        } else {
+            format!(
+                "a {} step has outcomes {}",
+                step.kind.value.as_str(),
+                names.join(", ")
+            )
+        };
+        self.error(
+            Code::MissingTransition,
+            t.on.at,
+            format!(
+                "a {} step never has outcome `{}`",
+                step.kind.value.as_str(),
+                t.on.value.as_str()
+            ),
+            Some(hint),
+        );
+    }
+
+    /// A transition's `to` must name a step within reach of the step it leaves.
+    fn check_transition_target(&mut self, step: &Step, t: &Transition, flow: &Flow) {
+        let Target::Unknown = flow.resolve(step, &t.to) else {
+            return;
+        };
+        let cands = self.sibling_ids(flow, step);
+        let in_branch = flow.placement(&step.id).is_some_and(|p| p.branch.is_some());
+        let elsewhere = flow.placement(&t.to).is_some();
+        let message = if elsewhere {
+            format!(
+                "transition to `{}`, which is out of reach from {}",
+                t.to,
+                if in_branch {
+                    "this branch"
+                } else {
+                    "the top level"
+                }
+            )
+        } else {
+            format!("transition to unknown step `{}`", t.to)
+        };
+        let hint = if elsewhere {
+            Some("steps in a branch lead to steps of the same branch or to `join`; top-level steps lead to top-level steps".into())
+        } else {
+            suggestion(&t.to, &cands)
+        };
+        self.error(Code::UnknownStep, t.to.at, message, hint);
+    }
+
+    /// An outcome without listed transitions must continue implicitly to a next step.
+    fn check_outcome_routed(&mut self, step: &Step, outcome: Outcome, flow: &Flow) {
+        if !flow.routes(step, outcome).is_empty() {
+            return;
+        }
+        let why = if outcome.continues_implicitly() {
+            "it is the last step, so there is no next step to continue to"
+        } else {
+            "this outcome never continues implicitly"
+        };
+        self.error(
+            Code::MissingTransition,
+            step.id.at,
+            format!(
+                "step `{}` has no transition for outcome `{}`",
+                step.id,
+                outcome.as_str()
+            ),
+            Some(format!(
+                "{why}; add `- on: {}` with `to:`",
+                outcome.as_str()
+            )),
+        );
+    }
+
+    /// The transitions listed for an outcome need one default without `when`, and nothing after it.
+    fn check_outcome_default(&mut self, step: &Step, outcome: Outcome, listed: &[&Transition]) {
+        if let Some(pos) = listed.iter().position(|t| t.when.is_none()) {
+            for unreachable in &listed[pos + 1..] {
+                self.warning(
+                    Code::UnreachableStep,
+                    unreachable.on.at,
+                    "this transition is never taken: an earlier one without `when` always matches",
+                    Some("move it above the default, or remove it".into()),
+                );
+            }
+        } else {
+            let last = listed.last().map_or(step.id.at, |t| t.on.at);
+            self.error(Code::MissingDefault, last, format!("every `{}` transition of step `{}` has a guard; when all are false the request stops", outcome.as_str(), step.id), Some(format!("add a last `- on: {}` entry without `when` as the default", outcome.as_str())));
         }
     }
 
