@@ -1,5 +1,6 @@
 //! Crash safety: the real `signoff serve` binary, driven by eight API clients at once
-//! (submit, approve, return, withdraw), killed with SIGKILL at random moments and
+//! (submit, approve, return, withdraw), killed with SIGKILL at varied moments (after a
+//! pseudo-random number of acknowledged calls) and
 //! restarted on the same database. Afterwards, what the clients were told stands: every
 //! acknowledged request and action is in the history exactly once, every request's state
 //! agrees with its tasks, and every committed mail reaches the SMTP server.
@@ -116,6 +117,8 @@ struct Clients {
     liu_qiang: String,
     ack: Mutex<Acknowledged>,
     stop: AtomicBool,
+    /// Bumped each time the server is up again, so clients cut off wait for it.
+    up: tokio::sync::watch::Sender<u64>,
 }
 
 /// A personal API token for `user`, made through the settings page.
@@ -157,6 +160,8 @@ impl Clients {
 
     async fn run(self: Arc<Self>, role: Role, seed: u64) {
         let mut n = seed;
+        // Marks each restart it has not yet seen, so a cut-off call waits for the next.
+        let mut up = self.up.subscribe();
         while !self.stop.load(Ordering::Relaxed) {
             n = n
                 .wrapping_mul(6_364_136_223_846_793_005)
@@ -168,8 +173,8 @@ impl Clients {
                 Role::Withdraw => self.withdraw(n).await,
             };
             if !answered {
-                // The server is down: try again shortly.
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                // The server is down: wait until it is up again (or the test ends).
+                let _ = tokio::time::timeout(WAIT, up.changed()).await;
             }
         }
     }
@@ -249,12 +254,28 @@ impl Clients {
     }
 }
 
-/// A pseudo-random pause before the next kill, 0.4 to 1.6 s.
-fn pause(round: usize) -> Duration {
+impl Acknowledged {
+    fn calls(&self) -> usize {
+        self.started.len() + self.acted.len() + self.withdrawn.len()
+    }
+}
+
+/// How many more acknowledged calls to let through before the next kill: 15 to 75, so
+/// the kills fall at varied moments of the load (a pseudo-random count, not a pause).
+fn calls_before_kill(round: usize) -> usize {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    Duration::from_millis(400 + (nanos.wrapping_add(round as u64 * 7919) % 1200))
+        .map_or(0, |d| d.subsec_nanos() as usize);
+    15 + (nanos.wrapping_add(round * 7919) % 61)
+}
+
+/// Waits until the clients have had `more` calls acknowledged since now.
+async fn let_calls_through(clients: &Clients, round: usize) {
+    let target = clients.ack.lock().unwrap().calls() + calls_before_kill(round);
+    eventually("the clients get calls acknowledged", WAIT, || async {
+        (clients.ack.lock().unwrap().calls() >= target).then_some(())
+    })
+    .await;
 }
 
 /// Every acknowledged call is in the history exactly once.
@@ -342,6 +363,7 @@ storage_test! {
             http: Client::builder().timeout(Duration::from_secs(10)).build().unwrap(),
             ack: Mutex::default(),
             stop: AtomicBool::new(false),
+            up: tokio::sync::watch::channel(0).0,
         });
         let roles = [
             Role::Submit, Role::Submit, Role::Submit, Role::Approve,
@@ -354,12 +376,14 @@ storage_test! {
             .collect();
 
         for round in 0..KILLS {
-            tokio::time::sleep(pause(round)).await;
+            let_calls_through(&clients, round).await;
             serve.kill();
             serve.spawn().await;
+            clients.up.send_modify(|generation| *generation += 1);
         }
-        tokio::time::sleep(pause(KILLS)).await;
+        let_calls_through(&clients, KILLS).await;
         clients.stop.store(true, Ordering::Relaxed);
+        clients.up.send_modify(|generation| *generation += 1);
         for client in running {
             client.await.expect("a client ends");
         }
