@@ -95,6 +95,10 @@ pub async fn open(url: &str) -> Result<Opened, EngineError> {
         Backend::Sqlite => sqlite_url(url),
         Backend::Postgres => url.to_string(),
     };
+    // The writer's connection first: an unreachable database or a refused login fails
+    // at once with its own message, not after the pool's acquire timeout.
+    let mut writer = Conn::connect(&url).await?;
+    prepare(&mut writer, backend).await?;
     let pool = AnyPoolOptions::new()
         .max_connections(READERS)
         .acquire_timeout(Duration::from_secs(30))
@@ -110,8 +114,6 @@ pub async fn open(url: &str) -> Result<Opened, EngineError> {
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
         Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
     }
-    let mut writer = Conn::connect(&url).await?;
-    prepare(&mut writer, backend).await?;
     Ok(Opened {
         pool,
         writer,
