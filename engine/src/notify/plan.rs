@@ -13,6 +13,7 @@ use crate::clock::from_db;
 use crate::directory::Directory;
 use crate::display::{key_facts, Lang};
 use crate::model::{EndOutcome, Event, Principal, ProcessDef, Recipient};
+use crate::runtime::appends::{Mark, NewEvent, NewMail, Shared};
 use crate::runtime::{EngineError, HistoryAction, Registry};
 
 use super::templates::{MailContext, Templates};
@@ -66,6 +67,23 @@ impl EventRow {
     }
 }
 
+impl From<&NewEvent> for EventRow {
+    fn from(e: &NewEvent) -> EventRow {
+        EventRow {
+            id: e.id,
+            instance: e.instance,
+            at: e.at.clone(),
+            actor: e.actor.clone(),
+            on_behalf_of: e.on_behalf_of.clone(),
+            action: e.action,
+            step: e.step.clone(),
+            task: e.task,
+            comment: e.comment.clone(),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
 struct InstanceRow {
     def: Arc<ProcessDef>,
     submitter: String,
@@ -98,23 +116,21 @@ impl Planner {
         }
     }
 
-    /// Queues the mail for every history entry after `mark`; returns how many messages.
-    pub async fn plan_since(
+    /// Queues the mail for every history entry the action appended after `mark`;
+    /// returns how many messages.
+    pub async fn plan(
         &self,
         conn: &mut Conn,
         registry: &Registry,
-        mark: i64,
+        appends: &Shared,
+        mark: Mark,
     ) -> Result<usize, EngineError> {
-        let events: Vec<EventRow> = sqlx::query(
-            "SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, detail \
-             FROM events WHERE id > $1 ORDER BY id",
-        )
-        .bind(mark)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(EventRow::from_row)
-        .collect();
+        let events: Vec<EventRow> = appends
+            .lock()
+            .events_since(mark)
+            .iter()
+            .map(EventRow::from)
+            .collect();
         if events.is_empty() {
             return Ok(0);
         }
@@ -152,7 +168,7 @@ impl Planner {
                     continue;
                 }
                 queued += self
-                    .queue(conn, registry, kind, event, inst, &target)
+                    .queue(conn, registry, appends, (kind, event), inst, &target)
                     .await?;
             }
         }
@@ -188,8 +204,8 @@ impl Planner {
         &self,
         conn: &mut Conn,
         registry: &Registry,
-        kind: Event,
-        event: &EventRow,
+        appends: &Shared,
+        (kind, event): (Event, &EventRow),
         inst: &InstanceRow,
         target: &Target,
     ) -> Result<usize, EngineError> {
@@ -205,7 +221,7 @@ impl Planner {
         let lang = Lang::of_user(directory, &user.id.value);
         // A rejection's mail tells who rejected, at which step and why.
         let decision = if kind == Event::Rejected {
-            last_rejection(conn, event.instance).await?
+            last_rejection(conn, appends, event.instance).await?
         } else {
             None
         };
@@ -261,39 +277,20 @@ impl Planner {
             sanitize(&user.id.value),
             self.domain
         );
-        insert_mail(conn, &message_id, event, kind, user, &rendered).await
+        let queued = appends.lock().mail(NewMail {
+            message_id,
+            instance: event.instance,
+            event: event.id,
+            kind: kind.as_str(),
+            recipient: user.id.value.clone(),
+            address: format!("{} <{}>", user.name, user.email),
+            subject: rendered.subject,
+            body_text: rendered.text,
+            body_html: rendered.html,
+            created_at: event.at.clone(),
+        });
+        Ok(usize::from(queued))
     }
-}
-
-/// Queues one rendered mail in the outbox; 0 when it was queued already (same
-/// `Message-ID`: the event was planned before).
-async fn insert_mail(
-    conn: &mut Conn,
-    message_id: &str,
-    event: &EventRow,
-    kind: Event,
-    user: &crate::directory::User,
-    rendered: &super::templates::Rendered,
-) -> Result<usize, EngineError> {
-    let address = format!("{} <{}>", user.name, user.email);
-    let inserted = sqlx::query(
-        "INSERT INTO outbox (message_id, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING",
-    )
-    .bind(message_id)
-    .bind(event.instance)
-    .bind(event.id)
-    .bind(kind.as_str())
-    .bind(&user.id.value)
-    .bind(address)
-    .bind(&rendered.subject)
-    .bind(&rendered.text)
-    .bind(&rendered.html)
-    .bind(&event.at)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(inserted as usize)
 }
 
 /// The step's name in `lang`, or its id when it has none (or no longer exists).
@@ -344,8 +341,16 @@ fn ask_of(step: Option<&crate::model::Step>, task_kind: Option<&str>) -> &'stati
     }
 }
 
-/// The last rejection of a request: who, at which step, with what comment.
-async fn last_rejection(conn: &mut Conn, instance: i64) -> Result<Option<EventRow>, EngineError> {
+/// The last rejection of a request: who, at which step, with what comment (in this
+/// batch, or stored).
+async fn last_rejection(
+    conn: &mut Conn,
+    appends: &Shared,
+    instance: i64,
+) -> Result<Option<EventRow>, EngineError> {
+    if let Some(e) = appends.lock().last_event(instance, HistoryAction::Reject) {
+        return Ok(Some(EventRow::from(e)));
+    }
     let row = sqlx::query(
         "SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, detail \
          FROM events WHERE instance_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",

@@ -39,6 +39,8 @@ pub struct Env<'a> {
     /// See [`super::EngineOptions::dry_run`].
     pub dry_run: bool,
     pub links: std::sync::Mutex<VecDeque<PendingLink>>,
+    /// The history and mail the group commit writes at its end.
+    pub appends: &'a super::appends::Shared,
 }
 
 impl Env<'_> {
@@ -159,24 +161,10 @@ impl<'a, 'c> Machine<'a, 'c> {
         self.log(Entry::new(actor, action)).await
     }
 
-    /// Appends `entry` to the request's history.
+    /// Appends `entry` to the request's history (written with the group commit).
     pub async fn log(&mut self, entry: Entry<'_>) -> Result<(), EngineError> {
-        sqlx::query(
-            "INSERT INTO events (instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, changes, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(self.inst.id.0)
-        .bind(self.now())
-        .bind(entry.actor)
-        .bind(entry.on_behalf_of)
-        .bind(entry.action.as_str())
-        .bind(entry.step)
-        .bind(entry.task.map(|t| t.0))
-        .bind(entry.comment)
-        .bind(entry.changes.map(|c| c.to_string()))
-        .bind(entry.detail)
-        .execute(&mut *self.conn)
-        .await?;
+        let now = self.now();
+        self.env.appends.lock().event(self.inst.id.0, &now, &entry);
         Ok(())
     }
 

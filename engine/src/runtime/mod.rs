@@ -6,6 +6,7 @@
 //! acknowledges each only after the commit. Reads use a pool of connections.
 
 mod actions;
+pub(crate) mod appends;
 mod assign;
 mod cmd;
 mod escalate;
@@ -623,7 +624,12 @@ impl Engine {
 }
 
 impl Core {
-    async fn apply(&self, conn: &mut Conn, command: Command) -> Result<Reply, EngineError> {
+    async fn apply(
+        &self,
+        conn: &mut Conn,
+        appends: &appends::Shared,
+        command: Command,
+    ) -> Result<Reply, EngineError> {
         let now = self.clock.now();
         let calendar = self.registry.calendar.clone();
         let env = Env {
@@ -633,6 +639,7 @@ impl Core {
             now,
             dry_run: self.dry_run,
             links: Default::default(),
+            appends,
         };
         let reply = command.apply(self, conn, &env).await?;
         self.follow_links(conn, &env).await?;
@@ -714,35 +721,36 @@ async fn commit_batch(
     batch: &mut [Job],
 ) -> Result<Vec<Result<Reply, EngineError>>, sqlx::Error> {
     let mut tx = crate::store::begin_write(conn, engine.backend).await?;
+    let appends = appends::Shared::new(appends::Appends::begin(&mut tx).await?);
     let mut results = Vec::with_capacity(batch.len());
-    let mut mail = 0;
     for job in batch.iter_mut() {
         let command = std::mem::replace(&mut job.command, Command::FireDue(cmd::FireDue));
+        let mark = appends.lock().mark();
         let mut savepoint = tx.begin().await?;
-        let mark: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
-            .fetch_one(&mut *savepoint)
-            .await?;
-        let mut result = engine.apply(&mut savepoint, command).await;
+        let mut result = engine.apply(&mut savepoint, &appends, command).await;
         if result.is_ok() {
-            // The action's mail goes into the outbox in the action's own savepoint.
-            match engine
+            // The action's mail is queued with the action, in its own savepoint.
+            if let Err(e) = engine
                 .planner
-                .plan_since(&mut savepoint, &engine.registry, mark)
+                .plan(&mut savepoint, &engine.registry, &appends, mark)
                 .await
             {
-                Ok(n) => mail += n,
-                Err(e) => result = Err(e),
+                result = Err(e);
             }
         }
         if result.is_ok() {
             savepoint.commit().await?;
         } else {
             savepoint.rollback().await?;
+            appends.lock().rollback(mark);
         }
         results.push(result);
     }
+    let appends = appends.into_inner();
+    let mail = appends.has_mail();
+    appends.flush(&mut tx).await?;
     tx.commit().await?;
-    if mail > 0 {
+    if mail {
         engine.mail_queued.notify_one();
     }
     Ok(results)

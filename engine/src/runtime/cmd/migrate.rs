@@ -68,13 +68,12 @@ impl Migrate {
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query("INSERT INTO events (instance_id, at, actor, action, detail) VALUES ($1, $2, 'engine', $3, $4)")
-                .bind(id)
-                .bind(to_db(now))
-                .bind(HistoryAction::Migrate.as_str())
-                .bind(format!("version {from} to {to}"))
-                .execute(&mut *conn)
-                .await?;
+            let detail = format!("version {from} to {to}");
+            env.appends.lock().event(
+                *id,
+                &to_db(now),
+                &Entry::new("engine", HistoryAction::Migrate).detail(&detail),
+            );
         }
         Ok(Reply::Count(running.len()))
     }

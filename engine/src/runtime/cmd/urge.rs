@@ -23,12 +23,23 @@ impl Urge {
                 action: "urge",
             });
         }
-        let last: Option<String> =
-            sqlx::query_scalar("SELECT MAX(at) FROM events WHERE instance_id = $1 AND action = $2")
+        let batched = env
+            .appends
+            .lock()
+            .last_event(instance.0, HistoryAction::Urge)
+            .map(|e| e.at.clone());
+        let last: Option<String> = match batched {
+            Some(at) => Some(at),
+            None => {
+                sqlx::query_scalar(
+                    "SELECT MAX(at) FROM events WHERE instance_id = $1 AND action = $2",
+                )
                 .bind(instance.0)
                 .bind(HistoryAction::Urge.as_str())
                 .fetch_one(&mut *m.conn)
-                .await?;
+                .await?
+            }
+        };
         if m.inst.status != InstanceStatus::Running {
             return Err(EngineError::NotAllowed(
                 "only a request in progress can be urged".into(),

@@ -1,0 +1,206 @@
+//! What a group commit appends: history entries and queued mail. They are kept in memory
+//! while the batch's actions run and written once per table before the commit, a
+//! multi-row `INSERT` each, so the number of statements a batch sends for them does not
+//! grow with the actions in it (each statement is a round trip to SQLite's worker
+//! thread, or to the PostgreSQL server). An action that fails is cut back to its mark,
+//! with its savepoint.
+//!
+//! History ids are given here, counting on from the largest stored one read when the
+//! batch's transaction began: every write runs in the writer's transaction, which holds
+//! the database's write lock (on PostgreSQL the advisory lock), so no other writer can
+//! take the same ids.
+
+use std::sync::{Mutex, MutexGuard};
+
+use crate::store::{Conn, Sql};
+
+use super::history::{Entry, HistoryAction};
+
+/// Rows per multi-row statement: 11 parameters each stays far below both databases'
+/// limit on parameters (SQLite 32,766; PostgreSQL 65,535).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// A history entry waiting for the commit.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: i64,
+    pub instance: i64,
+    pub at: String,
+    pub actor: String,
+    pub on_behalf_of: Option<String>,
+    pub action: HistoryAction,
+    pub step: Option<String>,
+    pub task: Option<i64>,
+    pub comment: Option<String>,
+    pub changes: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A rendered mail waiting for the commit.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub message_id: String,
+    pub instance: i64,
+    pub event: i64,
+    pub kind: &'static str,
+    pub recipient: String,
+    pub address: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub created_at: String,
+}
+
+/// Where an action began, to cut the appends back to if it fails.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    events: usize,
+    mail: usize,
+    next_event: i64,
+}
+
+/// The appends of one group commit.
+#[derive(Debug, Default)]
+pub struct Appends {
+    next_event: i64,
+    events: Vec<NewEvent>,
+    mail: Vec<NewMail>,
+}
+
+impl Appends {
+    /// Starts a batch's appends, inside its transaction (after the write lock is held).
+    pub async fn begin(conn: &mut Conn) -> Result<Appends, sqlx::Error> {
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(Appends {
+            next_event: last + 1,
+            ..Appends::default()
+        })
+    }
+
+    pub fn mark(&self) -> Mark {
+        Mark {
+            events: self.events.len(),
+            mail: self.mail.len(),
+            next_event: self.next_event,
+        }
+    }
+
+    /// Forgets what was appended after `mark` (the action rolled back).
+    pub fn rollback(&mut self, mark: Mark) {
+        self.events.truncate(mark.events);
+        self.mail.truncate(mark.mail);
+        self.next_event = mark.next_event;
+    }
+
+    /// Appends `entry` to the history of `instance` at `at`; returns its id.
+    pub fn event(&mut self, instance: i64, at: &str, entry: &Entry<'_>) -> i64 {
+        let id = self.next_event;
+        self.next_event += 1;
+        self.events.push(NewEvent {
+            id,
+            instance,
+            at: at.to_string(),
+            actor: entry.actor.to_string(),
+            on_behalf_of: entry.on_behalf_of.map(str::to_string),
+            action: entry.action,
+            step: entry.step.map(str::to_string),
+            task: entry.task.map(|t| t.0),
+            comment: entry.comment.map(str::to_string),
+            changes: entry.changes.map(|c| c.to_string()),
+            detail: entry.detail.map(str::to_string),
+        });
+        id
+    }
+
+    /// The history entries appended since `mark`.
+    pub fn events_since(&self, mark: Mark) -> &[NewEvent] {
+        &self.events[mark.events.min(self.events.len())..]
+    }
+
+    /// The newest entry of this batch on `instance` that is `action`.
+    pub fn last_event(&self, instance: i64, action: HistoryAction) -> Option<&NewEvent> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.instance == instance && e.action == action)
+    }
+
+    /// Queues a rendered mail; false when one with its `Message-ID` is queued already.
+    pub fn mail(&mut self, mail: NewMail) -> bool {
+        if self.mail.iter().any(|m| m.message_id == mail.message_id) {
+            return false;
+        }
+        self.mail.push(mail);
+        true
+    }
+
+    /// Writes everything appended: the history first (mail refers to it), then the mail,
+    /// which skips a `Message-ID` already stored (the event was planned before).
+    pub async fn flush(self, conn: &mut Conn) -> Result<(), sqlx::Error> {
+        for chunk in self.events.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new(
+                "INSERT INTO events (id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, changes, detail) VALUES ",
+            );
+            for (i, e) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.push_bind(e.id).push(", ").push_bind(e.instance);
+                sql.push(", ").push_bind(e.at.clone());
+                sql.push(", ").push_bind(e.actor.clone());
+                sql.push(", ").push_bind(e.on_behalf_of.clone());
+                sql.push(", ").push_bind(e.action.as_str());
+                sql.push(", ").push_bind(e.step.clone());
+                sql.push(", ").push_bind(e.task);
+                sql.push(", ").push_bind(e.comment.clone());
+                sql.push(", ").push_bind(e.changes.clone());
+                sql.push(", ").push_bind(e.detail.clone()).push(")");
+            }
+            sql.query().execute(&mut *conn).await?;
+        }
+        for chunk in self.mail.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new(
+                "INSERT INTO outbox (message_id, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) VALUES ",
+            );
+            for (i, m) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.push_bind(m.message_id.clone());
+                sql.push(", ").push_bind(m.instance);
+                sql.push(", ").push_bind(m.event);
+                sql.push(", ").push_bind(m.kind);
+                sql.push(", ").push_bind(m.recipient.clone());
+                sql.push(", ").push_bind(m.address.clone());
+                sql.push(", ").push_bind(m.subject.clone());
+                sql.push(", ").push_bind(m.body_text.clone());
+                sql.push(", ").push_bind(m.body_html.clone());
+                sql.push(", ").push_bind(m.created_at.clone()).push(")");
+            }
+            sql.push(" ON CONFLICT (message_id) DO NOTHING");
+            sql.query().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether any mail was queued.
+    pub fn has_mail(&self) -> bool {
+        !self.mail.is_empty()
+    }
+}
+
+/// The batch's appends, shared by the actions of the batch (one at a time; the lock is
+/// never held across an await).
+pub struct Shared(Mutex<Appends>);
+
+impl Shared {
+    pub fn new(appends: Appends) -> Shared {
+        Shared(Mutex::new(appends))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, Appends> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn into_inner(self) -> Appends {
+        self.0.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}
