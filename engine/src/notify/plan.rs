@@ -277,19 +277,32 @@ impl Planner {
             sanitize(&user.id.value),
             self.domain
         );
-        let queued = appends.lock().mail(NewMail {
-            message_id,
-            instance: event.instance,
-            event: event.id,
-            kind: kind.as_str(),
-            recipient: user.id.value.clone(),
-            address: format!("{} <{}>", user.name, user.email),
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: rendered.html,
-            created_at: event.at.clone(),
-        });
+        let queued = appends
+            .lock()
+            .mail(new_mail(message_id, event, kind, user, rendered));
         Ok(usize::from(queued))
+    }
+}
+
+/// The outbox row of one rendered mail.
+fn new_mail(
+    message_id: String,
+    event: &EventRow,
+    kind: Event,
+    user: &crate::directory::User,
+    rendered: super::templates::Rendered,
+) -> NewMail {
+    NewMail {
+        message_id,
+        instance: event.instance,
+        event: event.id,
+        kind: kind.as_str(),
+        recipient: user.id.value.clone(),
+        address: format!("{} <{}>", user.name, user.email),
+        subject: rendered.subject,
+        body_text: rendered.text,
+        body_html: rendered.html,
+        created_at: event.at.clone(),
     }
 }
 
