@@ -150,7 +150,7 @@ impl Planner {
             let inst = match instances.entry(event.instance) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    match load_instance(conn, registry, event.instance).await? {
+                    match load_instance(conn, registry, appends, event.instance).await? {
                         Some(row) => e.insert(row),
                         None => continue,
                     }
@@ -232,7 +232,7 @@ impl Planner {
                 .map_or_else(|| id.to_string(), |u| u.name.clone())
         };
         let step = event.step.as_deref().and_then(|s| inst.def.step(s));
-        let (due, task_kind) = task_due_and_kind(conn, target.task).await?;
+        let (due, task_kind) = task_due_and_kind(conn, appends, target.task).await?;
         let link = match target.task {
             Some(task) => format!("{}/tasks/{task}", self.base_url),
             None => format!("{}/requests/{}", self.base_url, event.instance),
@@ -329,11 +329,15 @@ fn local_time(stored: Option<&str>) -> String {
 /// A task's due time and kind (`step`, `resubmit`, `added`), when the mail is about one.
 async fn task_due_and_kind(
     conn: &mut Conn,
+    appends: &Shared,
     task: Option<i64>,
 ) -> Result<(Option<String>, Option<String>), EngineError> {
     let Some(task) = task else {
         return Ok((None, None));
     };
+    if let Some(t) = appends.lock().task(task) {
+        return Ok((t.due.clone(), Some(t.kind.clone())));
+    }
     let row: Option<(Option<String>, String)> =
         sqlx::query_as("SELECT due_at, kind FROM tasks WHERE id = $1")
             .bind(task)
@@ -402,11 +406,23 @@ fn notice_of(event: &EventRow) -> Option<Event> {
     })
 }
 
+/// The request an entry is about: as the batch saved it, else as stored.
 async fn load_instance(
     conn: &mut Conn,
     registry: &Registry,
+    appends: &Shared,
     id: i64,
 ) -> Result<Option<InstanceRow>, EngineError> {
+    let touched = appends.lock().request(id).cloned();
+    if let Some(t) = touched {
+        return Ok(registry
+            .version(&t.process, t.version)
+            .map(|def| InstanceRow {
+                def,
+                submitter: t.submitter,
+                form: t.form,
+            }));
+    }
     let Some(row) =
         sqlx::query("SELECT process_id, version, submitter, form FROM instances WHERE id = $1")
             .bind(id)

@@ -326,10 +326,11 @@ impl Machine<'_, '_> {
 
     /// After a decision: does the step's mode now have its outcome?
     pub async fn settle(&mut self, step: &Step, run: i64) -> Result<(), EngineError> {
-        if self.settle_added(step, run).await? {
+        let tasks = self.run_tasks(run).await?;
+        if self.settle_added(step, run, &tasks).await? {
             return Ok(());
         }
-        let votes = self.votes(run).await?;
+        let votes = super::run_tasks::votes_of(&tasks);
         let count = |k: &str| votes[k].as_i64().unwrap_or(0);
         let (approved, rejected, total) = (count("approved"), count("rejected"), count("total"));
         let mode = step.mode();
@@ -339,18 +340,15 @@ impl Machine<'_, '_> {
             Outcome::Done
         };
         if rejected >= reject_threshold(&mode, total) && step.kind.value == StepKind::Approval {
-            self.finish(run, Outcome::Rejected);
+            self.finish_with(run, Outcome::Rejected, votes);
         } else if approved >= pass_threshold(&mode, total) {
-            if !self.open_next_added(step, run).await? {
-                self.finish(run, positive);
+            if !self.open_next_added(step, &tasks).await? {
+                self.finish_with(run, positive, votes);
             }
         } else if mode == Mode::Sequential {
-            let next: Option<(i64, String)> = sqlx::query_as("SELECT id, assignee FROM tasks WHERE run_id = $1 AND status = 'waiting' ORDER BY seq, id LIMIT 1")
-                .bind(run)
-                .fetch_optional(&mut *self.conn)
-                .await?;
-            if let Some((next, who)) = next {
-                self.open_task(step, TaskId(next), &who).await?;
+            if let Some(next) = tasks.iter().find(|t| t.status == "waiting") {
+                self.open_task(step, TaskId(next.id), &next.assignee)
+                    .await?;
             }
         }
         Ok(())

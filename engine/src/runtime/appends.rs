@@ -5,12 +5,18 @@
 //! thread, or to the PostgreSQL server). An action that fails is cut back to its mark,
 //! with its savepoint.
 //!
+//! The batch also keeps what its actions left of the requests and tasks they wrote
+//! (submitter, form, a task's due time), so planning their mail reads nothing back.
+//!
 //! History ids are given here, counting on from the largest stored one read when the
 //! batch's transaction began: every write runs in the writer's transaction, which holds
 //! the database's write lock (on PostgreSQL the advisory lock), so no other writer can
 //! take the same ids.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
+
+use serde_json::Value;
 
 use crate::store::{Conn, Sql};
 
@@ -51,6 +57,22 @@ pub struct NewMail {
     pub created_at: String,
 }
 
+/// A request as an action of the batch saved it.
+#[derive(Debug, Clone)]
+pub struct Touched {
+    pub process: String,
+    pub version: i64,
+    pub submitter: String,
+    pub form: Value,
+}
+
+/// A task as an action of the batch created it: its due time and kind.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub due: Option<String>,
+    pub kind: String,
+}
+
 /// Where an action began, to cut the appends back to if it fails.
 #[derive(Debug, Clone, Copy)]
 pub struct Mark {
@@ -65,6 +87,8 @@ pub struct Appends {
     next_event: i64,
     events: Vec<NewEvent>,
     mail: Vec<NewMail>,
+    requests: HashMap<i64, Touched>,
+    tasks: HashMap<i64, NewTask>,
 }
 
 impl Appends {
@@ -87,11 +111,37 @@ impl Appends {
         }
     }
 
-    /// Forgets what was appended after `mark` (the action rolled back).
+    /// Forgets what was appended after `mark` (the action rolled back), and what the
+    /// batch kept of requests and tasks (it may be the rolled-back action's).
     pub fn rollback(&mut self, mark: Mark) {
         self.events.truncate(mark.events);
         self.mail.truncate(mark.mail);
         self.next_event = mark.next_event;
+        self.requests.clear();
+        self.tasks.clear();
+    }
+
+    /// Keeps `request` as an action just saved it.
+    pub fn touched(&mut self, id: i64, request: Touched) {
+        self.requests.insert(id, request);
+    }
+
+    pub fn request(&self, id: i64) -> Option<&Touched> {
+        self.requests.get(&id)
+    }
+
+    /// Keeps a task an action just created.
+    pub fn new_task(&mut self, id: i64, task: NewTask) {
+        self.tasks.insert(id, task);
+    }
+
+    /// Forgets the tasks kept (their rows changed since).
+    pub fn forget_tasks(&mut self) {
+        self.tasks.clear();
+    }
+
+    pub fn task(&self, id: i64) -> Option<&NewTask> {
+        self.tasks.get(&id)
     }
 
     /// Appends `entry` to the history of `instance` at `at`; returns its id.

@@ -215,6 +215,8 @@ impl Machine<'_, '_> {
             .bind(run)
             .execute(&mut *self.conn)
             .await?;
+        // The batch's copies of new tasks no longer hold their due time.
+        self.env.appends.lock().forget_tasks();
         sqlx::query("UPDATE timers SET status = 'cancelled' WHERE run_id = $1 AND status = 'pending' AND kind IN ('deadline', 'reminder')")
             .bind(run)
             .execute(&mut *self.conn)

@@ -108,6 +108,8 @@ enum Work {
     Finish {
         run: i64,
         outcome: Outcome,
+        /// The run's votes when the caller has just read them.
+        votes: Option<Value>,
     },
 }
 
@@ -189,6 +191,13 @@ impl<'a, 'c> Machine<'a, 'c> {
         .bind(self.inst.id.0)
         .execute(&mut *self.conn)
         .await?;
+        let touched = super::appends::Touched {
+            process: self.inst.process.clone(),
+            version: self.inst.version,
+            submitter: self.inst.submitter.clone(),
+            form: self.inst.form.clone(),
+        };
+        self.env.appends.lock().touched(self.inst.id.0, touched);
         Ok(())
     }
 
@@ -201,7 +210,21 @@ impl<'a, 'c> Machine<'a, 'c> {
     }
 
     pub fn finish(&mut self, run: i64, outcome: Outcome) {
-        self.queue.push_back(Work::Finish { run, outcome });
+        self.queue.push_back(Work::Finish {
+            run,
+            outcome,
+            votes: None,
+        });
+    }
+
+    /// Finishes `run` with the `votes` just read from its tasks (nothing changed them
+    /// since), so they are not read again.
+    pub fn finish_with(&mut self, run: i64, outcome: Outcome, votes: Value) {
+        self.queue.push_back(Work::Finish {
+            run,
+            outcome,
+            votes: Some(votes),
+        });
     }
 
     /// Works through everything queued; an error in the definition becomes an incident.
@@ -219,7 +242,11 @@ impl<'a, 'c> Machine<'a, 'c> {
                     parent,
                     branch,
                 } => self.do_enter(&step, parent, branch).await,
-                Work::Finish { run, outcome } => self.do_finish(run, outcome).await,
+                Work::Finish {
+                    run,
+                    outcome,
+                    votes,
+                } => self.do_finish(run, outcome, votes).await,
             };
             match result {
                 Ok(()) => {}
@@ -265,14 +292,23 @@ impl<'a, 'c> Machine<'a, 'c> {
         let step = def.step(step_id).ok_or_else(|| {
             Halt::incident(None, None, format!("step `{step_id}` does not exist"))
         })?;
+        // An end step is left as it is entered: its run is stored done.
+        let (status, outcome, left) = if step.kind.value == StepKind::End {
+            ("done", Some("end"), Some(self.now()))
+        } else {
+            ("active", None, None)
+        };
         let run = sqlx::query(
-            "INSERT INTO step_runs (instance_id, step_id, parent_run, branch_id, status, entered_at) VALUES ($1, $2, $3, $4, 'active', $5) RETURNING id",
+            "INSERT INTO step_runs (instance_id, step_id, parent_run, branch_id, status, outcome, entered_at, left_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(self.inst.id.0)
         .bind(step_id)
         .bind(parent)
         .bind(&branch)
+        .bind(status)
+        .bind(outcome)
         .bind(self.now())
+        .bind(left)
         .fetch_one(&mut *self.conn)
         .await
         .map_err(Halt::storage)?
@@ -282,7 +318,7 @@ impl<'a, 'c> Machine<'a, 'c> {
             .map_err(Halt::Fatal)?;
         self.queue_links(step, run)?;
         match step.kind.value {
-            StepKind::End => self.enter_end(step, run).await?,
+            StepKind::End => self.enter_end(step).await?,
             StepKind::Auto => self.enter_auto(step, run).await?,
             // A wait `by` another process ends when one of its requests finishes it.
             StepKind::Wait if step.by.is_some() => {}
@@ -299,16 +335,13 @@ impl<'a, 'c> Machine<'a, 'c> {
         Ok(())
     }
 
-    /// An end step: the request ends with the step's outcome.
-    async fn enter_end(&mut self, step: &Step, run: i64) -> Result<(), Halt> {
+    /// An end step (its run stored done): the request ends with the step's outcome.
+    async fn enter_end(&mut self, step: &Step) -> Result<(), Halt> {
         let outcome = step
             .outcome
             .as_ref()
             .map(|o| o.value)
             .unwrap_or(EndOutcome::Completed);
-        self.close_run(run, "done", Some("end"))
-            .await
-            .map_err(Halt::Fatal)?;
         self.end_instance(outcome, "engine")
             .await
             .map_err(Halt::Fatal)?;
@@ -562,6 +595,11 @@ impl<'a, 'c> Machine<'a, 'c> {
         .fetch_one(&mut *self.conn)
         .await?
         .get(0);
+        let task = super::appends::NewTask {
+            due: due.map(str::to_string),
+            kind: kind.to_string(),
+        };
+        self.env.appends.lock().new_task(id, task);
         if let Some(deputy) = &deputy {
             self.log(
                 Entry::new("engine", HistoryAction::RouteToDeputy)
@@ -703,7 +741,16 @@ impl<'a, 'c> Machine<'a, 'c> {
         .bind(run)
         .execute(&mut *self.conn)
         .await?;
-        // Runs inside this one (the branches of a parallel step) end with it.
+        // Runs inside this one (the branches of a parallel step) end with it; only a
+        // process with a parallel step has any.
+        if !self
+            .def
+            .steps
+            .iter()
+            .any(|s| s.kind.value == StepKind::Parallel)
+        {
+            return Ok(());
+        }
         let children: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM step_runs WHERE parent_run = $1 AND status = 'active'",
         )
@@ -756,50 +803,20 @@ impl<'a, 'c> Machine<'a, 'c> {
         })
     }
 
-    /// The votes of a run, as guards see them.
-    pub async fn votes(&mut self, run: i64) -> Result<Value, EngineError> {
-        let rows = sqlx::query("SELECT assignee, acted_by, status, decision, inputs FROM tasks WHERE run_id = $1 AND kind = 'step' ORDER BY seq, id")
-            .bind(run)
-            .fetch_all(&mut *self.conn)
-            .await?;
-        let (mut approved, mut rejected, mut pending, mut total) = (0, 0, 0, 0);
-        let mut ballots = Vec::new();
-        for row in rows {
-            let status: String = row.get(2);
-            let decision: Option<String> = row.get(3);
-            if status == "cancelled" && decision.is_none() {
-                continue;
-            }
-            total += 1;
-            match decision.as_deref() {
-                Some("approved") | Some("done") => approved += 1,
-                Some("rejected") => rejected += 1,
-                _ => pending += 1,
-            }
-            if let Some(decision) = decision {
-                let mut ballot = serde_json::Map::new();
-                let inputs: Option<String> = row.get(4);
-                if let Some(Value::Object(map)) = inputs.and_then(|i| serde_json::from_str(&i).ok())
-                {
-                    ballot.extend(map);
-                }
-                let acted_by: Option<String> = row.get(1);
-                ballot.insert("user".into(), json!(acted_by.unwrap_or_else(|| row.get(0))));
-                ballot.insert("decision".into(), json!(decision));
-                ballots.push(Value::Object(ballot));
-            }
-        }
-        Ok(
-            json!({"approved": approved, "rejected": rejected, "pending": pending, "total": total, "ballots": ballots}),
-        )
-    }
-
-    async fn do_finish(&mut self, run: i64, outcome: Outcome) -> Result<(), Halt> {
+    async fn do_finish(
+        &mut self,
+        run: i64,
+        outcome: Outcome,
+        votes: Option<Value>,
+    ) -> Result<(), Halt> {
         let row = self.run_row(run).await.map_err(Halt::Fatal)?;
         if row.status != "active" {
             return Ok(());
         }
-        let votes = self.votes(run).await.map_err(Halt::Fatal)?;
+        let votes = match votes {
+            Some(votes) => votes,
+            None => self.votes(run).await.map_err(Halt::Fatal)?,
+        };
         let def = Arc::clone(&self.def);
         let step = def.step(&row.step_id).ok_or_else(|| {
             Halt::incident(

@@ -17,6 +17,7 @@ mod mail;
 mod policy;
 mod queries;
 mod registry;
+mod run_tasks;
 mod schedule;
 mod signers;
 mod types;

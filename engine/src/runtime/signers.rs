@@ -10,6 +10,7 @@
 use super::actions::TaskRow;
 use super::history::HistoryAction;
 use super::machine::Machine;
+use super::run_tasks::RunTask;
 use super::types::{EngineError, SignerPosition, TaskId};
 use super::Entry;
 use crate::model::{Outcome, Step, StepKind};
@@ -60,57 +61,53 @@ impl Machine<'_, '_> {
         Ok(())
     }
 
-    /// Settles what added signers decide. True when the step is settled here: an added
-    /// signer rejected, or one added before someone approved and gave their task back.
-    pub async fn settle_added(&mut self, step: &Step, run: i64) -> Result<bool, EngineError> {
-        let rejected: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND kind = 'added' AND decision = 'rejected'",
-        )
-        .bind(run)
-        .fetch_one(&mut *self.conn)
-        .await?;
-        if rejected > 0 && step.kind.value == StepKind::Approval {
-            self.cancel_pending(step, run, "an added signer rejected")
+    /// Settles what added signers decide, from the run's `tasks` as they stand. True
+    /// when the step is settled here: an added signer rejected, or one added before
+    /// someone approved and gave their task back.
+    pub async fn settle_added(
+        &mut self,
+        step: &Step,
+        run: i64,
+        tasks: &[RunTask],
+    ) -> Result<bool, EngineError> {
+        let added = || tasks.iter().filter(|t| t.kind == "added");
+        let rejected = added().any(|t| t.decision.as_deref() == Some("rejected"));
+        if rejected && step.kind.value == StepKind::Approval {
+            self.cancel_pending(step, tasks, "an added signer rejected")
                 .await?;
             self.finish(run, Outcome::Rejected);
             return Ok(true);
         }
-        let open_added: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND kind = 'added' AND status = 'open'",
-        )
-        .bind(run)
-        .fetch_one(&mut *self.conn)
-        .await?;
-        let held: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, assignee FROM tasks WHERE run_id = $1 AND status = 'held' ORDER BY id",
-        )
-        .bind(run)
-        .fetch_all(&mut *self.conn)
-        .await?;
-        if open_added > 0 || held.is_empty() {
-            return Ok(open_added > 0);
+        let open_added = added().any(|t| t.status == "open");
+        let mut held: Vec<&RunTask> = tasks.iter().filter(|t| t.status == "held").collect();
+        if open_added || held.is_empty() {
+            return Ok(open_added);
         }
-        for (id, who) in held {
-            self.open_task(step, TaskId(id), &who).await?;
+        held.sort_by_key(|t| t.id);
+        for task in held {
+            self.open_task(step, TaskId(task.id), &task.assignee)
+                .await?;
         }
         Ok(true)
     }
 
     /// When the step's own signers have approved: opens the first signer added after
     /// them, cancelling the step's other pending tasks. False when none is waiting.
-    pub async fn open_next_added(&mut self, step: &Step, run: i64) -> Result<bool, EngineError> {
-        let next: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, assignee FROM tasks WHERE run_id = $1 AND kind = 'added' AND status = 'waiting' ORDER BY seq, id LIMIT 1",
-        )
-        .bind(run)
-        .fetch_optional(&mut *self.conn)
-        .await?;
-        let Some((id, who)) = next else {
+    pub async fn open_next_added(
+        &mut self,
+        step: &Step,
+        tasks: &[RunTask],
+    ) -> Result<bool, EngineError> {
+        let Some(next) = tasks
+            .iter()
+            .find(|t| t.kind == "added" && t.status == "waiting")
+        else {
             return Ok(false);
         };
-        self.cancel_pending(step, run, "the step's own signers have decided")
+        self.cancel_pending(step, tasks, "the step's own signers have decided")
             .await?;
-        self.open_task(step, TaskId(id), &who).await?;
+        self.open_task(step, TaskId(next.id), &next.assignee)
+            .await?;
         Ok(true)
     }
 
@@ -139,26 +136,25 @@ impl Machine<'_, '_> {
     async fn cancel_pending(
         &mut self,
         step: &Step,
-        run: i64,
+        tasks: &[RunTask],
         why: &str,
     ) -> Result<(), EngineError> {
-        let pending: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, assignee FROM tasks WHERE run_id = $1 AND kind = 'step' AND status IN ('open', 'waiting', 'held') ORDER BY id",
-        )
-        .bind(run)
-        .fetch_all(&mut *self.conn)
-        .await?;
-        for (id, who) in pending {
+        let mut pending: Vec<&RunTask> = tasks
+            .iter()
+            .filter(|t| t.kind == "step" && t.pending())
+            .collect();
+        pending.sort_by_key(|t| t.id);
+        for task in pending {
             sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE id = $1")
-                .bind(id)
+                .bind(task.id)
                 .bind(self.now())
                 .execute(&mut *self.conn)
                 .await?;
             self.log(
                 Entry::new("engine", HistoryAction::Cancel)
-                    .on_behalf_of(Some(&who))
+                    .on_behalf_of(Some(&task.assignee))
                     .step(&step.id)
-                    .task(TaskId(id))
+                    .task(TaskId(task.id))
                     .detail(why),
             )
             .await?;
