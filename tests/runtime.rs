@@ -1311,3 +1311,92 @@ storage_test! {
             && e.detail.as_deref() == Some("the assignee is the submitter")));
     }
 }
+
+storage_test! {
+    async fn one_group_commit_keeps_each_action_its_own_result_history_and_mail(db) {
+        // Actions sent at once share group commits: each accepted one gets its own
+        // history and mail, a refused one leaves nothing, and the reply of `perform`
+        // (known at the commit) agrees with the request read back.
+        let h = Harness::new(&db, "group-commit").await;
+        let mut starts = Vec::new();
+        for _ in 0..24 {
+            let engine = h.engine.clone();
+            starts.push(tokio::spawn(async move {
+                engine.submit("reimbursement", "li.na", claim(&[300.0])).await
+            }));
+        }
+        let mut ids = Vec::new();
+        for s in starts {
+            let acted = s.await.unwrap().unwrap();
+            assert_eq!(acted.status, InstanceStatus::Running);
+            assert_eq!(acted.assigned.len(), 1, "{acted:?}");
+            assert_eq!(acted.assigned[0].1, "liu.qiang");
+            ids.push(acted);
+        }
+        let mut actions = Vec::new();
+        for acted in &ids {
+            let task = acted.assigned[0].0;
+            for (who, kind) in [
+                ("liu.qiang", ActionKind::Approve),
+                ("song.yi", ActionKind::Approve),
+                ("liu.qiang", ActionKind::Approve),
+            ] {
+                let engine = h.engine.clone();
+                actions.push(tokio::spawn(async move {
+                    (who, engine.perform(task, who, ActionRequest::new(kind)).await)
+                }));
+            }
+        }
+        let (mut accepted, mut refused) = (Vec::new(), 0);
+        for a in actions {
+            match a.await.unwrap() {
+                ("liu.qiang", Ok(acted)) => accepted.push(acted),
+                (_, Err(EngineError::NotYourTask { .. } | EngineError::Stale { .. })) => {
+                    refused += 1
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(accepted.len(), 24, "one approval per request");
+        assert_eq!(refused, 48);
+        for acted in &accepted {
+            let view = h.engine.instance(acted.instance).await.unwrap();
+            let approvals = view
+                .history
+                .iter()
+                .filter(|e| e.action == HistoryAction::Approve)
+                .count();
+            assert_eq!(approvals, 1, "{:?}", view.history);
+            let open: Vec<_> = view
+                .tasks
+                .iter()
+                .filter(|t| t.status == TaskStatus::Open)
+                .map(|t| (t.id, t.assignee.clone()))
+                .collect();
+            assert_eq!(acted.assigned, open);
+            assert_eq!(acted.status, view.status);
+            let mut ids: Vec<i64> = view.history.iter().map(|e| e.id).collect();
+            ids.dedup();
+            assert_eq!(ids.len(), view.history.len(), "history ids are unique");
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order: {ids:?}");
+        }
+        // Every assignment was mailed once: to the manager, then to both reviewers of
+        // the next step (a countersign of two).
+        let mail = h
+            .engine
+            .mail(&signoff_engine::notify::MailQuery {
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        for who in ["liu.qiang", "song.yi", "tang.jie"] {
+            let to = mail
+                .iter()
+                .filter(|m| m.kind == "task_assigned" && m.recipient == who)
+                .count();
+            assert_eq!(to, 24, "{who}");
+        }
+        assert_eq!(mail.len(), 72, "no other mail");
+    }
+}

@@ -29,16 +29,14 @@ pub struct TaskRow {
     pub status: String,
 }
 
-pub async fn load_task(
-    conn: &mut crate::store::Conn,
-    id: TaskId,
-) -> Result<(TaskRow, i64), EngineError> {
-    let row = sqlx::query("SELECT id, run_id, step_id, kind, assignee, delegate, pool, seq, status, instance_id FROM tasks WHERE id = $1")
-        .bind(id.0)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(EngineError::UnknownTask(id))?;
-    Ok((
+/// The columns [`task_row`] reads, after `tasks t`.
+pub const TASK_COLUMNS: &str =
+    "t.id, t.run_id, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.seq, t.status, t.instance_id";
+pub const TASK_COLUMN_COUNT: usize = 10;
+
+/// A task from the first [`TASK_COLUMNS`] of `row`, and its request's id.
+pub fn task_row(row: &crate::store::Row) -> (TaskRow, i64) {
+    (
         TaskRow {
             id: TaskId(row.get(0)),
             run: row.get(1),
@@ -51,7 +49,7 @@ pub async fn load_task(
             status: row.get(8),
         },
         row.get(9),
-    ))
+    )
 }
 
 /// The minimum number of approvals the mode needs from `total` signers.

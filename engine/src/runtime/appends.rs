@@ -6,7 +6,9 @@
 //! with its savepoint.
 //!
 //! The batch also keeps what its actions left of the requests and tasks they wrote
-//! (submitter, form, a task's due time), so planning their mail reads nothing back.
+//! (submitter, form, a task's due time), so planning their mail reads nothing back, and
+//! the deputies it looked up (nobody else can change them while the batch holds the
+//! write lock).
 //!
 //! History ids are given here, counting on from the largest stored one read when the
 //! batch's transaction began: every write runs in the writer's transaction, which holds
@@ -60,6 +62,7 @@ pub struct NewMail {
 /// A request as an action of the batch saved it.
 #[derive(Debug, Clone)]
 pub struct Touched {
+    pub status: super::InstanceStatus,
     pub process: String,
     pub version: i64,
     pub submitter: String,
@@ -89,6 +92,8 @@ pub struct Appends {
     mail: Vec<NewMail>,
     requests: HashMap<i64, Touched>,
     tasks: HashMap<i64, NewTask>,
+    /// (user, date) → the deputy standing in that day, if any.
+    deputies: HashMap<(String, String), Option<String>>,
 }
 
 impl Appends {
@@ -119,6 +124,24 @@ impl Appends {
         self.next_event = mark.next_event;
         self.requests.clear();
         self.tasks.clear();
+        self.deputies.clear();
+    }
+
+    /// The deputy of `user` on `date` as looked up in this batch: `None` when not yet.
+    pub fn deputy(&self, user: &str, date: &str) -> Option<Option<String>> {
+        self.deputies
+            .get(&(user.to_string(), date.to_string()))
+            .cloned()
+    }
+
+    pub fn keep_deputy(&mut self, user: &str, date: &str, deputy: Option<String>) {
+        self.deputies
+            .insert((user.to_string(), date.to_string()), deputy);
+    }
+
+    /// Forgets the deputies looked up (an absence was just set).
+    pub fn forget_deputies(&mut self) {
+        self.deputies.clear();
     }
 
     /// Keeps `request` as an action just saved it.
@@ -133,6 +156,23 @@ impl Appends {
     /// Keeps a task an action just created.
     pub fn new_task(&mut self, id: i64, task: NewTask) {
         self.tasks.insert(id, task);
+    }
+
+    /// What the action since `mark` did to `instance`: its state as saved and the tasks
+    /// it assigned.
+    pub fn acted(&self, instance: super::InstanceId, mark: Mark) -> Option<super::Acted> {
+        let status = self.requests.get(&instance.0)?.status;
+        let assigned = self
+            .events_since(mark)
+            .iter()
+            .filter(|e| e.instance == instance.0 && e.action == HistoryAction::Assign)
+            .filter_map(|e| Some((super::TaskId(e.task?), e.detail.clone()?)))
+            .collect();
+        Some(super::Acted {
+            instance,
+            status,
+            assigned,
+        })
     }
 
     /// Forgets the tasks kept (their rows changed since).

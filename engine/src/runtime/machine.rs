@@ -192,6 +192,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         .execute(&mut *self.conn)
         .await?;
         let touched = super::appends::Touched {
+            status: self.inst.status,
             process: self.inst.process.clone(),
             version: self.inst.version,
             submitter: self.inst.submitter.clone(),
@@ -631,13 +632,22 @@ impl<'a, 'c> Machine<'a, 'c> {
             .date_naive()
             .format("%Y-%m-%d")
             .to_string();
-        let deputy: Option<String> = sqlx::query_scalar(
-            "SELECT deputy FROM absences WHERE user_id = $1 AND from_date <= $2 AND to_date >= $2 ORDER BY id DESC LIMIT 1",
-        )
-        .bind(user)
-        .bind(&today)
-        .fetch_optional(&mut *self.conn)
-        .await?;
+        let known = self.env.appends.lock().deputy(user, &today);
+        let deputy = match known {
+            Some(deputy) => deputy,
+            None => {
+                let deputy: Option<String> = sqlx::query_scalar(
+                    "SELECT deputy FROM absences WHERE user_id = $1 AND from_date <= $2 AND to_date >= $2 ORDER BY id DESC LIMIT 1",
+                )
+                .bind(user)
+                .bind(&today)
+                .fetch_optional(&mut *self.conn)
+                .await?;
+                let kept = deputy.clone();
+                self.env.appends.lock().keep_deputy(user, &today, kept);
+                deputy
+            }
+        };
         Ok((user.to_string(), deputy))
     }
 

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sqlx::{Connection, Row};
+use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::calendar::Calendar;
@@ -51,7 +51,9 @@ use machine::{Env, InstanceState, Machine};
 const MAX_BATCH: usize = 256;
 
 enum Reply {
+    /// From a command on one request; the writer turns it into [`Reply::Acted`].
     Instance(InstanceId),
+    Acted(Acted),
     Account(crate::accounts::Changed),
     Version(i64),
     Count(usize),
@@ -223,19 +225,36 @@ impl Engine {
     }
 
     async fn send_for_instance(&self, command: Command) -> Result<InstanceView, EngineError> {
+        let acted = self.send_for_acted(command).await?;
+        self.instance(acted.instance).await
+    }
+
+    async fn send_for_acted(&self, command: Command) -> Result<Acted, EngineError> {
         match self.send(command).await? {
-            Reply::Instance(id) => self.instance(id).await,
+            Reply::Acted(acted) => Ok(acted),
             _ => Err(EngineError::Closed),
         }
     }
 
-    /// Starts a request of the newest version of `process`.
+    /// Starts a request of the newest version of `process`; replies with the request.
     pub async fn start(
         &self,
         process: &str,
         submitter: &str,
         form: Value,
     ) -> Result<InstanceView, EngineError> {
+        let acted = self.submit(process, submitter, form).await?;
+        self.instance(acted.instance).await
+    }
+
+    /// Starts a request of the newest version of `process`; replies with what changed
+    /// (its id, state and first tasks), known at the commit.
+    pub async fn submit(
+        &self,
+        process: &str,
+        submitter: &str,
+        form: Value,
+    ) -> Result<Acted, EngineError> {
         let (_, def) = self
             .core
             .registry
@@ -244,7 +263,7 @@ impl Engine {
         if !self.may_start(&def, submitter) {
             return Err(EngineError::NotAStarter(process.to_string()));
         }
-        self.send_for_instance(Command::Start(cmd::Start {
+        self.send_for_acted(Command::Start(cmd::Start {
             process: process.into(),
             submitter: submitter.into(),
             form,
@@ -252,15 +271,28 @@ impl Engine {
         .await
     }
 
+    /// Does `request` on `task` as `actor`; replies with the request as it now stands.
     pub async fn act(
         &self,
         task: TaskId,
         actor: &str,
         request: ActionRequest,
     ) -> Result<InstanceView, EngineError> {
+        let acted = self.perform(task, actor, request).await?;
+        self.instance(acted.instance).await
+    }
+
+    /// Does `request` on `task` as `actor`; replies with what changed, known at the
+    /// commit, for callers that do not show the whole request (a page that redirects).
+    pub async fn perform(
+        &self,
+        task: TaskId,
+        actor: &str,
+        request: ActionRequest,
+    ) -> Result<Acted, EngineError> {
         policy::check_comment(request.comment.as_deref())?;
         let result = self
-            .send_for_instance(Command::Act(cmd::Act {
+            .send_for_acted(Command::Act(cmd::Act {
                 task,
                 actor: actor.into(),
                 request,
@@ -647,19 +679,69 @@ impl Core {
         Ok(reply)
     }
 
+    /// The columns of an instance a machine works on, after `instances i`.
+    const MACHINE_COLUMNS: &'static str =
+        "i.process_id, i.version, i.status, i.outcome, i.submitter, i.form, i.vars, i.incident, i.decided";
+
     async fn machine<'a, 'c>(
         &self,
         conn: &'c mut Conn,
         env: &'a Env<'a>,
         id: InstanceId,
     ) -> Result<Machine<'a, 'c>, EngineError> {
-        let row = sqlx::query("SELECT process_id, version, status, outcome, submitter, form, vars, incident, decided FROM instances WHERE id = $1")
+        let sql = format!(
+            "SELECT {} FROM instances i WHERE i.id = $1",
+            Self::MACHINE_COLUMNS
+        );
+        let row = sqlx::query(&sql)
             .bind(id.0)
             .fetch_optional(&mut *conn)
             .await?
             .ok_or(EngineError::UnknownInstance(id))?;
-        let process: String = row.get(0);
-        let version: i64 = row.get(1);
+        self.machine_of(conn, env, id, &row, 0).await
+    }
+
+    /// A task and a machine on its request, read in one statement.
+    async fn machine_for_task<'a, 'c>(
+        &self,
+        conn: &'c mut Conn,
+        env: &'a Env<'a>,
+        task: TaskId,
+    ) -> Result<(actions::TaskRow, Machine<'a, 'c>), EngineError> {
+        let sql = format!(
+            "SELECT {}, {} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1",
+            actions::TASK_COLUMNS,
+            Self::MACHINE_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(task.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(EngineError::UnknownTask(task))?;
+        let (task, instance) = actions::task_row(&row);
+        let machine = self
+            .machine_of(
+                conn,
+                env,
+                InstanceId(instance),
+                &row,
+                actions::TASK_COLUMN_COUNT,
+            )
+            .await?;
+        Ok((task, machine))
+    }
+
+    /// A machine on the instance in `row`'s columns from `at` on ([`Self::MACHINE_COLUMNS`]).
+    async fn machine_of<'a, 'c>(
+        &self,
+        conn: &'c mut Conn,
+        env: &'a Env<'a>,
+        id: InstanceId,
+        row: &crate::store::Row,
+        at: usize,
+    ) -> Result<Machine<'a, 'c>, EngineError> {
+        let process: String = row.get(at);
+        let version: i64 = row.get(at + 1);
         let def = self
             .registry
             .fetch(conn, &process, version)
@@ -671,15 +753,15 @@ impl Core {
             id,
             process,
             version,
-            status: InstanceStatus::parse(row.get(2)),
-            outcome: row.get(3),
-            submitter: row.get(4),
-            form: serde_json::from_str(row.get(5)).unwrap_or(json!({})),
-            vars: serde_json::from_str(row.get(6)).unwrap_or(json!({})),
+            status: InstanceStatus::parse(row.get(at + 2)),
+            outcome: row.get(at + 3),
+            submitter: row.get(at + 4),
+            form: serde_json::from_str(row.get(at + 5)).unwrap_or(json!({})),
+            vars: serde_json::from_str(row.get(at + 6)).unwrap_or(json!({})),
             incident: row
-                .get::<Option<String>, _>(7)
+                .get::<Option<String>, _>(at + 7)
                 .and_then(|i| serde_json::from_str(&i).ok()),
-            decided: row.get::<i64, _>(8) != 0,
+            decided: row.get::<i64, _>(at + 8) != 0,
         };
         Ok(Machine::new(conn, env, def, state))
     }
@@ -724,25 +806,33 @@ async fn commit_batch(
     let mut tx = crate::store::begin_write(conn, engine.backend).await?;
     let appends = appends::Shared::new(appends::Appends::begin(&mut tx).await?);
     let mut results = Vec::with_capacity(batch.len());
-    for job in batch.iter_mut() {
+    for (i, job) in batch.iter_mut().enumerate() {
         let command = std::mem::replace(&mut job.command, Command::FireDue(cmd::FireDue));
         let mark = appends.lock().mark();
-        let mut savepoint = tx.begin().await?;
-        let mut result = engine.apply(&mut savepoint, &appends, command).await;
+        // Each action in its own savepoint, released as the next one is taken (one
+        // round trip); the commit releases the last.
+        let savepoint = if i == 0 {
+            "SAVEPOINT action"
+        } else {
+            "RELEASE SAVEPOINT action; SAVEPOINT action"
+        };
+        sqlx::Executor::execute(&mut *tx, savepoint).await?;
+        let mut result = match engine.apply(&mut tx, &appends, command).await {
+            Ok(Reply::Instance(id)) => acted(&mut tx, &appends, id, mark).await.map(Reply::Acted),
+            other => other,
+        };
         if result.is_ok() {
             // The action's mail is queued with the action, in its own savepoint.
             if let Err(e) = engine
                 .planner
-                .plan(&mut savepoint, &engine.registry, &appends, mark)
+                .plan(&mut tx, &engine.registry, &appends, mark)
                 .await
             {
                 result = Err(e);
             }
         }
-        if result.is_ok() {
-            savepoint.commit().await?;
-        } else {
-            savepoint.rollback().await?;
+        if result.is_err() {
+            sqlx::Executor::execute(&mut *tx, "ROLLBACK TO SAVEPOINT action").await?;
             appends.lock().rollback(mark);
         }
         results.push(result);
@@ -755,6 +845,28 @@ async fn commit_batch(
         engine.mail_queued.notify_one();
     }
     Ok(results)
+}
+
+/// What the action since `mark` did to request `id`: from what the batch kept of it, or
+/// (when the action did not save it) its stored state.
+async fn acted(
+    conn: &mut Conn,
+    appends: &appends::Shared,
+    id: InstanceId,
+    mark: appends::Mark,
+) -> Result<Acted, EngineError> {
+    if let Some(acted) = appends.lock().acted(id, mark) {
+        return Ok(acted);
+    }
+    let status: String = sqlx::query_scalar("SELECT status FROM instances WHERE id = $1")
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Acted {
+        instance: id,
+        status: InstanceStatus::parse(&status),
+        assigned: Vec::new(),
+    })
 }
 
 /// Opens an engine on the SQLite file at `path` with the definitions in `processes`.

@@ -77,11 +77,11 @@ impl Engine {
 
     /// Turns "not your task" into "unknown task" for someone who may not even see the
     /// request, so the refusal names nobody to them.
-    pub(super) async fn hide_unseen(
+    pub(super) async fn hide_unseen<T>(
         &self,
-        result: Result<InstanceView, EngineError>,
+        result: Result<T, EngineError>,
         actor: &str,
-    ) -> Result<InstanceView, EngineError> {
+    ) -> Result<T, EngineError> {
         match result {
             Err(EngineError::NotYourTask { task, allowed }) => {
                 self.task_for(task, actor).await?;

@@ -22,7 +22,7 @@ impl Engine {
             let command = Command::StartScheduled(StartScheduled {
                 process: def.id.value.clone(),
             });
-            if let Reply::Instance(_) = self.send(command).await? {
+            if let Reply::Acted(_) = self.send(command).await? {
                 started += 1;
             }
         }

@@ -314,6 +314,16 @@ pub struct EventView {
     pub inputs: Option<serde_json::Value>,
 }
 
+/// What an action changed, as the writer knows it at the commit: the request's state and
+/// the tasks it opened, without reading the request back (see [`super::Engine::perform`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acted {
+    pub instance: InstanceId,
+    pub status: InstanceStatus,
+    /// The tasks the action opened, with whom each went to.
+    pub assigned: Vec<(TaskId, String)>,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InstanceView {
     pub id: InstanceId,

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use signoff_engine::accounts::Accounts;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, Engine, EngineOptions, InstanceView, TaskId, TaskQuery, TaskStatus,
+    Acted, ActionKind, ActionRequest, Engine, EngineOptions, InstanceStatus, TaskId, TaskQuery,
+    TaskStatus,
 };
 use tokio::sync::{oneshot, Mutex};
 
@@ -60,9 +61,14 @@ fn open_tasks(tasks: impl Iterator<Item = (TaskId, String, TaskStatus)>) -> Vec<
         .collect()
 }
 
-fn open_of_view(view: InstanceView) -> (Vec<Open>, bool) {
-    let ended = view.outcome.is_some();
-    let tasks = view.tasks.into_iter().map(|t| (t.id, t.assignee, t.status));
+/// The tasks an action opened (the engine's reply names only those), and whether the
+/// request ended.
+fn open_of_acted(acted: Acted) -> (Vec<Open>, bool) {
+    let ended = acted.status != InstanceStatus::Running;
+    let tasks = acted
+        .assigned
+        .into_iter()
+        .map(|(id, user)| (id, user, TaskStatus::Open));
     (open_tasks(tasks), ended)
 }
 
@@ -81,7 +87,7 @@ impl Driver {
         form: Value,
     ) -> anyhow::Result<Vec<Open>> {
         match self {
-            Driver::Engine(e) => Ok(open_of_view(e.start(process, submitter, form).await?).0),
+            Driver::Engine(e) => Ok(open_of_acted(e.submit(process, submitter, form).await?).0),
             Driver::Http(h) => {
                 let body = json!({"process": process, "form": form});
                 let view = h.post(submitter, "/instances", body).await?;
@@ -94,10 +100,10 @@ impl Driver {
     pub async fn approve(&self, task: TaskId, user: &str) -> anyhow::Result<(Vec<Open>, bool)> {
         match self {
             Driver::Engine(e) => {
-                let view = e
-                    .act(task, user, ActionRequest::new(ActionKind::Approve))
+                let acted = e
+                    .perform(task, user, ActionRequest::new(ActionKind::Approve))
                     .await?;
-                Ok(open_of_view(view))
+                Ok(open_of_acted(acted))
             }
             Driver::Http(h) => {
                 let path = format!("/tasks/{task}/actions");

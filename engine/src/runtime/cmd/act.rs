@@ -26,11 +26,11 @@ impl Act {
         conn: &mut Conn,
         env: &Env<'_>,
     ) -> Result<Reply, EngineError> {
-        let (row, instance) = load_task(&mut *conn, self.task).await?;
-        let mut m = core.machine(conn, env, InstanceId(instance)).await?;
+        let (row, mut m) = core.machine_for_task(conn, env, self.task).await?;
+        let instance = m.inst.id;
         act(&mut m, row, &self.actor, &self.request).await?;
         m.drain().await?;
-        Ok(Reply::Instance(InstanceId(instance)))
+        Ok(Reply::Instance(instance))
     }
 }
 

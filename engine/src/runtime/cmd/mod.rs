@@ -53,7 +53,6 @@ mod prelude {
     pub(super) use crate::notify::outbox;
     pub(super) use crate::store::Conn;
 
-    pub(super) use super::super::actions::load_task;
     pub(super) use super::super::history::{Entry, HistoryAction};
     pub(super) use super::super::machine::{self, Env, InstanceState, Machine};
     pub(super) use super::super::types::{

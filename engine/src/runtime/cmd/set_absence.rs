@@ -14,7 +14,7 @@ impl SetAbsence {
         self,
         core: &Core,
         conn: &mut Conn,
-        _env: &Env<'_>,
+        env: &Env<'_>,
     ) -> Result<Reply, EngineError> {
         let SetAbsence {
             user,
@@ -36,6 +36,7 @@ impl SetAbsence {
         .bind(&to)
         .execute(&mut *conn)
         .await?;
+        env.appends.lock().forget_deputies();
         Ok(Reply::Count(1))
     }
 }

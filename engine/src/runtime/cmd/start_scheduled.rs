@@ -55,6 +55,7 @@ impl StartScheduled {
             submitter: schedule.submitter.value.clone(),
             form: schedule.form.clone().unwrap_or_else(|| json!({})),
         };
+        let mark = env.appends.lock().mark();
         let mut attempt = conn.begin().await?;
         match start.apply(core, &mut attempt, env).await {
             Ok(reply) => {
@@ -64,6 +65,7 @@ impl StartScheduled {
             }
             Err(e) => {
                 attempt.rollback().await?;
+                env.appends.lock().rollback(mark);
                 tracing::error!(process, error = %e, "a scheduled start failed");
                 Ok(Reply::Count(0))
             }

@@ -144,16 +144,16 @@ pub async fn new_request(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let result = state.engine.start(&process, &viewer.user, form).await;
+    let result = state.engine.submit(&process, &viewer.user, form).await;
     state.metrics.action(
         "start",
         result.as_ref().map_or_else(EngineError::code, |_| "ok"),
     );
     match result {
-        Ok(view) => Redirect::to(&done_url(
-            &format!("/requests/{}", view.id),
+        Ok(acted) => Redirect::to(&done_url(
+            &format!("/requests/{}", acted.instance),
             "submit",
-            view.id.0,
+            acted.instance.0,
         ))
         .into_response(),
         Err(EngineError::InvalidForm(e)) => {

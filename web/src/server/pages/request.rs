@@ -470,7 +470,7 @@ pub async fn act(
         let failed = retyped(phrase(viewer.lang, "form_errors"), shown, errors);
         return refused(&state, &viewer, id, failed, unprocessable).await;
     }
-    let result = state.engine.act(id, &viewer.user, request).await;
+    let result = state.engine.perform(id, &viewer.user, request).await;
     state.metrics.action(
         action.as_str(),
         result.as_ref().map_or_else(EngineError::code, |_| "ok"),
