@@ -17,9 +17,7 @@ pub const DIRECTORY_FILE: &str = "org.yaml";
 pub const CALENDAR_FILE: &str = "calendar.yaml";
 /// The folder of mail templates beside the definitions.
 pub const TEMPLATES_DIR: &str = "templates";
-/// Process ids the folder reads as something else (the directory, the calendar, the
-/// templates, the schema): a process with one of them would replace that file.
-pub const RESERVED_IDS: &[&str] = &["org", "calendar", "templates", "schema"];
+pub use signoff_lang::RESERVED_IDS;
 
 /// A loaded definition with its source.
 #[derive(Debug, Clone)]

@@ -1,24 +1,16 @@
-//! Signoff's engine: the process-definition language, its loader and checker, CEL guards,
-//! the working calendar, the runtime and its storage, and mail notifications.
+//! Signoff's engine: the runtime and its storage, mail notifications, accounts and the
+//! definitions folder, on the process-definition language of `signoff-lang` (whose
+//! modules it re-exports: `model`, `loader`, `check`, `guard`, `form`, `calendar`, ...).
+
+pub use signoff_lang::{
+    calendar, check, diagnostic, directory, display, duration, flow, form, graph, guard, loader,
+    located, model, problem,
+};
 
 pub mod accounts;
-pub mod calendar;
 pub mod catalog;
-pub mod check;
 pub mod clock;
-pub mod diagnostic;
-pub mod directory;
-pub mod display;
-pub mod duration;
-pub mod flow;
-pub mod form;
-pub mod graph;
-pub mod guard;
-pub mod loader;
-pub mod located;
-pub mod model;
 pub mod notify;
 pub mod password;
-pub mod problem;
 pub mod runtime;
 pub mod store;

@@ -86,7 +86,7 @@ impl<'a> Checker<'a> {
     fn run(&mut self) {
         let def = self.def;
         self.check_id(&def.id, "process");
-        if crate::catalog::RESERVED_IDS.contains(&def.id.value.as_str()) {
+        if crate::RESERVED_IDS.contains(&def.id.value.as_str()) {
             self.error(
                 Code::ReservedId,
                 def.id.at,
@@ -96,7 +96,7 @@ impl<'a> Checker<'a> {
                 ),
                 Some(format!(
                     "choose another id; reserved are {}",
-                    crate::catalog::RESERVED_IDS.join(", ")
+                    crate::RESERVED_IDS.join(", ")
                 )),
             );
         }
