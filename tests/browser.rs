@@ -235,6 +235,53 @@ storage_test! {
 }
 
 storage_test! {
+    async fn the_manager_approves_two_ticked_tasks_at_once_with_one_comment(db) {
+        let web = Web::start(&db, "browser-batch").await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let view = web.h.engine.start("reimbursement", "li.na", claim(&[300.0])).await.unwrap();
+            ids.push(view.id);
+        }
+        let b = browser("batch").await;
+        let c = &b.client;
+        sign_in(&web, c, "liu.qiang").await;
+        let count = find(c, "#task-count").await.text().await.unwrap();
+        assert_eq!(count, "3");
+        let boxes = c
+            .find_all(Locator::Css("#tasks input[type=checkbox][name=task]"))
+            .await
+            .unwrap();
+        assert_eq!(boxes.len(), 3, "each approvable task has a box");
+        for b in &boxes[..2] {
+            b.click().await.unwrap();
+        }
+        type_into(c, "#batch input[name=comment]", "同意，批量处理").await;
+        click(c, "#batch-approve").await;
+        let results = find(c, "#batch-results").await.text().await.unwrap();
+        assert!(results.contains("已同意 2 / 2"), "{results}");
+        screenshot(c, "inbox-batch.png").await;
+        let left = find(c, "#task-count").await.text().await.unwrap();
+        assert_eq!(left, "1", "one task left");
+        let mut approved = 0;
+        for id in ids {
+            let view = web.h.engine.instance(id).await.unwrap();
+            let mine: Vec<_> = view
+                .history
+                .iter()
+                .filter(|e| e.actor == "liu.qiang")
+                .collect();
+            if let Some(e) = mine.first() {
+                assert_eq!(mine.len(), 1, "one entry each");
+                assert_eq!(e.comment.as_deref(), Some("同意，批量处理"));
+                assert_eq!(view.current_steps, vec!["service_review"]);
+                approved += 1;
+            }
+        }
+        assert_eq!(approved, 2);
+    }
+}
+
+storage_test! {
     async fn a_bad_form_shows_its_errors_beside_the_fields_and_keeps_what_was_typed(db) {
         let web = Web::start(&db, "browser-form").await;
         let b = browser("form").await;

@@ -108,6 +108,7 @@ storage_test! {
             "/api/v1/instances/{id}/withdraw",
             "/api/v1/tasks",
             "/api/v1/tasks/{id}/actions",
+            "/api/v1/tasks/approve",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path} is documented");
         }
@@ -1179,5 +1180,75 @@ storage_test! {
             !theirs.contains("id=\"urge-form\""),
             "only the submitter urges"
         );
+    }
+}
+
+storage_test! {
+    async fn a_batch_approval_answers_for_each_task_and_one_refused_stops_none(db) {
+        let web = Web::start(&db, "web-batch").await;
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let (status, view) = json_of(start_claim(&web, "li.na", claim(&[300.0])).await).await;
+            assert_eq!(status, 201, "{view}");
+            tasks.push(view["tasks"][0]["id"].as_i64().unwrap());
+        }
+        // Someone else's task (zhang.wei's manager is chen.jing), an unknown one, and a
+        // repeat.
+        let (_, other) = json_of(start_claim(&web, "zhang.wei", claim(&[300.0])).await).await;
+        let foreign = other["tasks"][0]["id"].as_i64().unwrap();
+        let batch = |body: Value| {
+            let web = &web;
+            async move {
+                json_of(
+                    reqwest::Client::new()
+                        .post(api(web, "/tasks/approve"))
+                        .basic_auth("liu.qiang", Some("signoff"))
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap(),
+                )
+                .await
+            }
+        };
+        let (status, results) = batch(json!({
+            "tasks": [tasks[0], tasks[1], foreign, 999_999, tasks[0]],
+            "comment": "同意"
+        }))
+        .await;
+        assert_eq!(status, 200, "{results}");
+        let results = results.as_array().unwrap();
+        assert_eq!(results.len(), 4, "a repeat is one task: {results:?}");
+        let ok: Vec<i64> = results
+            .iter()
+            .filter(|r| r["ok"] == json!(true))
+            .map(|r| r["task"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ok, tasks);
+        for r in results.iter().filter(|r| r["ok"] == json!(false)) {
+            let code = r["error"]["error"].as_str().unwrap();
+            assert!(["forbidden", "not_found"].contains(&code), "{r}");
+        }
+        for r in results.iter().filter(|r| r["ok"] == json!(true)) {
+            assert_eq!(r["status"], json!("running"));
+            let (_, view) = get(&web, Some("li.na"), &format!("/instances/{}", r["instance"])).await;
+            let approvals: Vec<&Value> = view["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["action"] == json!("approve"))
+                .collect();
+            assert_eq!(approvals.len(), 1, "{view}");
+            assert_eq!(approvals[0]["comment"], json!("同意"));
+        }
+        // Nothing, too many, or another action: refused as a whole, naming the field.
+        let (status, error) = batch(json!({"tasks": []})).await;
+        assert_eq!(status, 422, "{error}");
+        assert!(error["fields"]["tasks"].is_string(), "{error}");
+        let many: Vec<i64> = (1..=101).collect();
+        let (status, _) = batch(json!({"tasks": many})).await;
+        assert_eq!(status, 422);
+        let (status, _) = batch(json!({"tasks": "1"})).await;
+        assert_eq!(status, 422);
     }
 }

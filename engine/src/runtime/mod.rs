@@ -38,7 +38,7 @@ use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
 use crate::store::{Backend, Conn, Pool};
 
 pub use history::{Entry, HistoryAction};
-pub use policy::{MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
+pub use policy::{MAX_BATCH_TASKS, MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;
 pub use registry::Registry;
@@ -299,6 +299,29 @@ impl Engine {
             }))
             .await;
         self.hide_unseen(result, actor).await
+    }
+
+    /// Approves each of `tasks` as `actor` with the one comment of `request`, each on its
+    /// own: its own history entry and result, one refused does not stop the others. The
+    /// approvals reach the writer together, so they share group commits.
+    pub async fn perform_each(
+        &self,
+        tasks: &[TaskId],
+        actor: &str,
+        request: &ActionRequest,
+    ) -> Result<Vec<(TaskId, Result<Acted, EngineError>)>, EngineError> {
+        policy::check_batch(tasks.len(), request.action)?;
+        policy::check_comment(request.comment.as_deref())?;
+        let mut unique = tasks.to_vec();
+        unique.sort_by_key(|t| t.0);
+        unique.dedup();
+        let results = futures::future::join_all(
+            unique
+                .iter()
+                .map(|task| self.perform(*task, actor, request.clone())),
+        )
+        .await;
+        Ok(unique.into_iter().zip(results).collect())
     }
 
     pub async fn withdraw(

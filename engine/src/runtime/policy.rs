@@ -10,13 +10,16 @@ use crate::model::{Principal, ProcessDef, WithdrawPolicy};
 use super::registry::Registry;
 
 use super::{
-    Engine, EngineError, InstanceId, InstanceStatus, InstanceView, TaskId, TaskStatus, TaskView,
-    WithdrawRefused,
+    ActionKind, Engine, EngineError, InstanceId, InstanceStatus, InstanceView, TaskId, TaskStatus,
+    TaskView, WithdrawRefused,
 };
 
 /// The longest comment an action takes, in characters: comments are stored, shown and
 /// mailed.
 pub const MAX_COMMENT_CHARS: usize = 2_000;
+
+/// At most this many tasks in one batch approval.
+pub const MAX_BATCH_TASKS: usize = 100;
 
 /// How many submitted definitions are checked at once; more wait for none and are told
 /// the server is busy. A check is CPU work (a merge-key-heavy YAML costs about a second).
@@ -170,6 +173,22 @@ pub(super) async fn may_see(
 pub(super) fn refuse_excluded(to: &str, excluded: &[String]) -> Result<(), EngineError> {
     if excluded.iter().any(|e| e == to) {
         return Err(EngineError::OwnRequest(to.to_string()));
+    }
+    Ok(())
+}
+
+/// Refuses a batch of more than [`MAX_BATCH_TASKS`] tasks, or of any action but approve
+/// (the others need a person's attention to each request: a reason, a target, inputs).
+pub(super) fn check_batch(tasks: usize, action: Option<ActionKind>) -> Result<(), EngineError> {
+    if action != Some(ActionKind::Approve) {
+        return Err(EngineError::NotAllowed(
+            "only `approve` can be done on several tasks at once".into(),
+        ));
+    }
+    if tasks == 0 || tasks > MAX_BATCH_TASKS {
+        return Err(EngineError::NotAllowed(format!(
+            "a batch approval takes 1 to {MAX_BATCH_TASKS} tasks, not {tasks}"
+        )));
     }
     Ok(())
 }

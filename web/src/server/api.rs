@@ -11,8 +11,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, EngineError, InstanceId, InstanceView, SignerPosition, TaskId,
-    TaskQuery, TaskView, VersionInfo,
+    ActionKind, ActionRequest, EngineError, InstanceId, InstanceStatus, InstanceView,
+    SignerPosition, TaskId, TaskQuery, TaskView, VersionInfo, MAX_BATCH_TASKS,
 };
 use utoipa::OpenApi;
 
@@ -27,9 +27,10 @@ use super::AppState;
         version = "1",
         description = "Start requests, act on tasks, follow requests. Authenticate with HTTP Basic or the web session cookie (then send the `signoff_csrf` cookie's value as `X-CSRF-Token` on POST)."
     ),
-    paths(processes, process, start, instance, withdraw, tasks, act),
+    paths(processes, process, start, instance, withdraw, tasks, act, approve_each),
     components(schemas(
         ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, ActionBody, ApiError,
+        BatchApproval, BatchResult,
         InstanceView, TaskView, VersionInfo, ActionKind, SignerPosition
     )),
     modifiers(&BasicAuth, &CommonResponses),
@@ -174,6 +175,30 @@ pub struct ActionBody {
     /// For add_signer: whether the added person decides `before` or `after` (the
     /// default) the caller.
     pub position: Option<SignerPosition>,
+}
+
+/// Several tasks to approve with one comment.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct BatchApproval {
+    /// The tasks, 1 to 100; each is approved on its own.
+    #[schema(min_items = 1, max_items = 100)]
+    pub tasks: Vec<i64>,
+    #[schema(max_length = 2000)]
+    pub comment: Option<String>,
+}
+
+/// What happened to one task of a batch approval.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BatchResult {
+    pub task: i64,
+    /// Whether it was approved.
+    pub ok: bool,
+    /// The request, when approved.
+    pub instance: Option<i64>,
+    /// The request's state after the approval.
+    pub status: Option<InstanceStatus>,
+    /// Why not, when refused (the error a single action would have had).
+    pub error: Option<ApiError>,
 }
 
 /// A JSON body, or a 400 (not JSON) / 422 (wrong shape) naming what is wrong.
@@ -378,6 +403,58 @@ pub async fn tasks(
         }
     }
     Ok(response)
+}
+
+/// Approves several tasks with one comment, each on its own: one refused does not stop
+/// the others, and each answers with its own result.
+#[utoipa::path(post, path = "/api/v1/tasks/approve", request_body = BatchApproval, responses(
+    (status = 200, body = Vec<BatchResult>, description = "a result per task"),
+    (status = 400, body = ApiError), (status = 401, body = ApiError),
+    (status = 422, body = ApiError, description = "no tasks, more than 100, or a comment too long")))]
+pub async fn approve_each(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    payload: Result<Json<BatchApproval>, JsonRejection>,
+) -> Result<Json<Vec<BatchResult>>, ApiError> {
+    let body = body(payload)?;
+    if body.tasks.is_empty() || body.tasks.len() > MAX_BATCH_TASKS {
+        let mut bad = BTreeMap::new();
+        bad.insert(
+            "tasks".to_string(),
+            format!("give 1 to {MAX_BATCH_TASKS} task ids"),
+        );
+        return Err(ApiError::invalid(bad));
+    }
+    let tasks: Vec<TaskId> = body.tasks.iter().copied().map(TaskId).collect();
+    let mut request = ActionRequest::new(ActionKind::Approve);
+    request.comment = body.comment;
+    let results = state.engine.perform_each(&tasks, &user, &request).await?;
+    let results = results
+        .into_iter()
+        .map(|(task, result)| {
+            state.metrics.action(
+                "approve",
+                result.as_ref().map_or_else(EngineError::code, |_| "ok"),
+            );
+            match result {
+                Ok(acted) => BatchResult {
+                    task: task.0,
+                    ok: true,
+                    instance: Some(acted.instance.0),
+                    status: Some(acted.status),
+                    error: None,
+                },
+                Err(e) => BatchResult {
+                    task: task.0,
+                    ok: false,
+                    instance: None,
+                    status: None,
+                    error: Some(ApiError::from(e)),
+                },
+            }
+        })
+        .collect();
+    Ok(Json(results))
 }
 
 /// Acts on a task as its assignee (or delegate).

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/instances/{id}", get(api::instance))
         .route("/instances/{id}/withdraw", post(api::withdraw))
         .route("/tasks", get(api::tasks))
+        .route("/tasks/approve", post(api::approve_each))
         .route("/tasks/{id}/actions", post(api::act))
         .route("/openapi.json", get(api::openapi));
     Router::new()
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/inbox", get(pages::inbox))
+        .route("/inbox/approve", post(pages::approve_selected))
         .route("/tasks/{id}", get(pages::task))
         .route("/tasks/{id}/act", post(pages::act))
         .route("/requests", get(pages::my_requests))

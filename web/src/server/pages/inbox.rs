@@ -1,12 +1,17 @@
-//! The inbox: my open tasks, counts by process, requests copied to me.
+//! The inbox: my open tasks, counts by process, requests copied to me, and approving
+//! several tasks at once.
 
-use axum::extract::{Query, State};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{context, Value};
 use signoff_engine::display::key_facts;
-use signoff_engine::runtime::{RequestQuery, TaskQuery, TaskView};
+use signoff_engine::runtime::{
+    ActionKind, ActionRequest, RequestQuery, TaskId, TaskQuery, TaskView, MAX_BATCH_TASKS,
+};
 
 use super::{process_name, request_row, step_label, Notice, Viewer};
+use crate::server::i18n::{engine_message, phrase};
 use crate::server::views::due_text;
 use crate::server::AppState;
 
@@ -18,6 +23,91 @@ pub async fn inbox(
     viewer: Viewer,
     Query(q): Query<Notice>,
 ) -> Response {
+    inbox_page(&state, &viewer, &q, None, StatusCode::OK).await
+}
+
+/// Approves the tasks ticked in the inbox with one comment, each on its own, and shows
+/// the inbox again with a line per task: approved, or why not.
+pub async fn approve_selected(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &'static str| pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v);
+    if !viewer.csrf_ok(field("csrf").next().map_or("", String::as_str)) {
+        return viewer.bad_csrf(&state);
+    }
+    let tasks: Result<Vec<TaskId>, _> = field("task").map(|v| v.parse().map(TaskId)).collect();
+    let tasks = match tasks {
+        Ok(t) if !t.is_empty() && t.len() <= MAX_BATCH_TASKS => t,
+        _ => {
+            let message = phrase(viewer.lang, "batch_choose");
+            return inbox_page(
+                &state,
+                &viewer,
+                &Notice::default(),
+                Some((message, vec![])),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let comment = field("comment")
+        .next()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    let mut request = ActionRequest::new(ActionKind::Approve);
+    request.comment = comment;
+    let results = match state
+        .engine
+        .perform_each(&tasks, &viewer.user, &request)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
+    for (_, result) in &results {
+        state.metrics.action(
+            "approve",
+            result
+                .as_ref()
+                .map_or_else(signoff_engine::runtime::EngineError::code, |_| "ok"),
+        );
+    }
+    let approved = results.iter().filter(|(_, r)| r.is_ok()).count();
+    let lines: Vec<Value> = results
+        .iter()
+        .map(|(task, result)| match result {
+            Ok(acted) => context! { task => task.0, instance => acted.instance.0, ok => true },
+            Err(e) => {
+                context! { task => task.0, ok => false, why => engine_message(viewer.lang, e) }
+            }
+        })
+        .collect();
+    let summary = format!(
+        "{} {approved} / {}",
+        phrase(viewer.lang, "batch_approved"),
+        results.len()
+    );
+    inbox_page(
+        &state,
+        &viewer,
+        &Notice::default(),
+        Some((summary, lines)),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The inbox page, with the results of a batch approval when there was one.
+async fn inbox_page(
+    state: &AppState,
+    viewer: &Viewer,
+    q: &Notice,
+    batch: Option<(String, Vec<Value>)>,
+    status: StatusCode,
+) -> Response {
+    let state = state.clone();
     let counts = match state.engine.task_counts(&viewer.user).await {
         Ok(c) => c,
         Err(e) => return viewer.engine_error(&state, &e),
@@ -45,7 +135,7 @@ pub async fn inbox(
     let now = state.engine.now();
     let rows: Vec<Value> = page
         .iter()
-        .map(|t| task_row(&state, &viewer, t, now))
+        .map(|t| task_row(&state, viewer, t, now))
         .collect();
     let counts: Vec<Value> = counts
         .into_iter()
@@ -67,12 +157,16 @@ pub async fn inbox(
         })
         .await
         .unwrap_or_default();
-    let cc: Vec<Value> = cc.iter().map(|r| request_row(&state, &viewer, r)).collect();
-    viewer.page(
+    let cc: Vec<Value> = cc.iter().map(|r| request_row(&state, viewer, r)).collect();
+    let (batch_summary, batch) = batch.unzip();
+    viewer.page_status(
         &state,
+        status,
         "inbox.html",
         context! {
             active => "inbox",
+            batch_summary,
+            batch,
             tasks => rows,
             total,
             counts,
@@ -124,5 +218,6 @@ fn task_row(
         due => t.due_at.as_deref().map(|d| due_text(&state.engine, d, viewer.lang)),
         overdue => due.is_some_and(|d| d < now),
         kind => t.kind,
+        batchable => t.kind == "step" && !t.pool && t.actions.iter().any(|a| a == "approve"),
     }
 }

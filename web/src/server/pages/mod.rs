@@ -9,7 +9,7 @@ mod owner;
 mod request;
 mod settings;
 
-pub use inbox::inbox;
+pub use inbox::{approve_selected, inbox};
 pub use login::{login, login_form, logout};
 pub use new_request::{new_request, new_request_form, new_request_list};
 pub use owner::{check, incidents, process, processes, publish, retry};
