@@ -218,6 +218,16 @@ fn task_row(
         due => t.due_at.as_deref().map(|d| due_text(&state.engine, d, viewer.lang)),
         overdue => due.is_some_and(|d| d < now),
         kind => t.kind,
-        batchable => t.kind == "step" && !t.pool && t.actions.iter().any(|a| a == "approve"),
+        batchable => batchable(t, def.as_deref()),
     }
+}
+
+/// Whether a task can be approved from the inbox with others: an approval of its step's
+/// own, not offered to several people, asking for no inputs.
+fn batchable(t: &TaskView, def: Option<&signoff_engine::model::ProcessDef>) -> bool {
+    let step = def.and_then(|d| d.step(&t.step));
+    t.kind == "step"
+        && !t.pool
+        && t.actions.iter().any(|a| a == "approve")
+        && step.is_some_and(|s| s.inputs.is_empty())
 }
