@@ -379,6 +379,7 @@ storage_test! {
             ("li.na", "/settings".to_string()),
             ("liu.qiang", "/inbox".to_string()),
             ("liu.qiang", format!("/tasks/{task}")),
+            ("liu.qiang", "/done".to_string()),
             ("tang.jie", "/processes".to_string()),
             ("tang.jie", "/processes/reimbursement".to_string()),
             ("tang.jie", "/incidents".to_string()),

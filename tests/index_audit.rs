@@ -166,6 +166,14 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
             ..query
         };
         engine.tasks(&query).await.unwrap();
+        let done = engine.done_tasks(user, None, 50).await.unwrap();
+        if let Some(last) = done.last() {
+            engine
+                .done_tasks(user, Some(last.task.id), 50)
+                .await
+                .unwrap();
+        }
+        engine.count_done(user).await.unwrap();
         engine
             .requests(&RequestQuery {
                 submitter: Some(user.into()),

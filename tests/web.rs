@@ -1252,3 +1252,46 @@ storage_test! {
         assert_eq!(status, 422);
     }
 }
+
+storage_test! {
+    async fn done_by_me_lists_what_i_decided_newest_first_a_page_at_a_time(db) {
+        let web = Web::start(&db, "web-done").await;
+        let mut tasks = Vec::new();
+        for _ in 0..3 {
+            let (_, view) = json_of(start_claim(&web, "li.na", claim(&[300.0])).await).await;
+            tasks.push(view["tasks"][0]["id"].as_i64().unwrap());
+        }
+        let (status, _) = act(&web, "liu.qiang", tasks[0], json!({"action": "approve"})).await;
+        assert_eq!(status, 200);
+        let (status, _) = act(&web, "liu.qiang", tasks[1], json!({"action": "reject", "comment": "超标"})).await;
+        assert_eq!(status, 200);
+        let (status, _) = act(&web, "liu.qiang", tasks[2], json!({"action": "approve"})).await;
+        assert_eq!(status, 200);
+        // Nobody else's decisions, and nothing for someone who decided nothing.
+        let (_, none) = get(&web, Some("li.na"), "/tasks/done").await;
+        assert_eq!(none, json!([]));
+        let first = reqwest::Client::new()
+            .get(api(&web, "/tasks/done?limit=2"))
+            .basic_auth("liu.qiang", Some("signoff"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.headers()["x-total-count"], "3");
+        let next = first.headers()["link"].to_str().unwrap().to_string();
+        let first: Value = first.json().await.unwrap();
+        let ids: Vec<i64> = first.as_array().unwrap().iter().map(|d| d["task"]["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, vec![tasks[2], tasks[1]], "newest first");
+        assert_eq!(first[1]["decision"], json!("rejected"));
+        assert!(next.contains(&format!("before={}", tasks[1])), "{next}");
+        let (_, rest) = get(&web, Some("liu.qiang"), &format!("/tasks/done?before={}&limit=2", tasks[1])).await;
+        assert_eq!(rest.as_array().unwrap().len(), 1);
+        assert_eq!(rest[0]["task"]["id"].as_i64(), Some(tasks[0]));
+        let (status, _) = get(&web, Some("liu.qiang"), "/tasks/done?limit=0").await;
+        assert_eq!(status, 400);
+        // The page: in the reader's language, each row with its decision.
+        let (client, _) = web.sign_in("liu.qiang").await;
+        let page = page_text(&client, web.url("/done")).await;
+        assert!(page.contains("已办") && page.contains("id=\"done-count\">3<"), "{page}");
+        assert!(page.contains("驳回") && page.contains("同意"), "{page}");
+    }
+}

@@ -9,6 +9,7 @@ mod actions;
 pub(crate) mod appends;
 mod assign;
 mod cmd;
+mod done;
 mod escalate;
 mod history;
 mod links;
@@ -37,6 +38,7 @@ use crate::directory::Directory;
 use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
 use crate::store::{Backend, Conn, Pool};
 
+pub use done::{DoneTask, MAX_DONE_PAGE};
 pub use history::{Entry, HistoryAction};
 pub use policy::{MAX_BATCH_TASKS, MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};

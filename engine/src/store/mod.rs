@@ -246,6 +246,16 @@ impl<'q> Sql<'q> {
         sqlx::query_with(&self.text, std::mem::take(&mut self.args))
     }
 
+    /// The statement for rows of `O`, with its parameters, which it takes.
+    pub fn query_as<O>(
+        &'q mut self,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+    where
+        O: for<'r> sqlx::FromRow<'r, Row>,
+    {
+        sqlx::query_as_with(&self.text, std::mem::take(&mut self.args))
+    }
+
     /// The statement for one value, with its parameters, which it takes.
     pub fn query_scalar<O>(
         &'q mut self,

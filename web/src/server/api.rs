@@ -11,8 +11,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, EngineError, InstanceId, InstanceStatus, InstanceView,
-    SignerPosition, TaskId, TaskQuery, TaskView, VersionInfo, MAX_BATCH_TASKS,
+    ActionKind, ActionRequest, DoneTask, EngineError, InstanceId, InstanceStatus, InstanceView,
+    SignerPosition, TaskId, TaskQuery, TaskView, VersionInfo, MAX_BATCH_TASKS, MAX_DONE_PAGE,
 };
 use utoipa::OpenApi;
 
@@ -27,10 +27,10 @@ use super::AppState;
         version = "1",
         description = "Start requests, act on tasks, follow requests. Authenticate with HTTP Basic or the web session cookie (then send the `signoff_csrf` cookie's value as `X-CSRF-Token` on POST)."
     ),
-    paths(processes, process, start, instance, withdraw, tasks, act, approve_each),
+    paths(processes, process, start, instance, withdraw, tasks, done_tasks, act, approve_each),
     components(schemas(
         ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, ActionBody, ApiError,
-        BatchApproval, BatchResult,
+        BatchApproval, BatchResult, DoneTask,
         InstanceView, TaskView, VersionInfo, ActionKind, SignerPosition
     )),
     modifiers(&BasicAuth, &CommonResponses),
@@ -398,6 +398,50 @@ pub async fn tasks(
             "</api/v1/tasks?offset={}&limit={limit}{process}>; rel=\"next\"",
             offset + limit
         );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert(axum::http::header::LINK, value);
+        }
+    }
+    Ok(response)
+}
+
+/// A page of decided tasks.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DonePage {
+    /// Tasks older than this task id (the last id of the previous page).
+    pub before: Option<i64>,
+    /// 1 to 200 (default 100).
+    pub limit: Option<i64>,
+}
+
+/// The tasks the caller decided ("done by me"), newest first; `X-Total-Count` holds how
+/// many, and `Link: rel="next"` the next page.
+#[utoipa::path(get, path = "/api/v1/tasks/done", params(DonePage), responses(
+    (status = 200, body = Vec<DoneTask>), (status = 400, body = ApiError), (status = 401, body = ApiError)))]
+pub async fn done_tasks(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(page): Query<DonePage>,
+) -> Result<Response, ApiError> {
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=MAX_DONE_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be from 1 to {MAX_DONE_PAGE}"
+        )));
+    }
+    let before = page.before.map(TaskId);
+    let (list, total) = tokio::try_join!(
+        state.engine.done_tasks(&user, before, limit),
+        state.engine.count_done(&user)
+    )?;
+    let next = (list.len() as i64 == limit)
+        .then(|| list.last().map(|d| d.task.id.0))
+        .flatten();
+    let mut response = Json(list).into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-total-count", HeaderValue::from(total));
+    if let Some(next) = next {
+        let link = format!("</api/v1/tasks/done?before={next}&limit={limit}>; rel=\"next\"");
         if let Ok(value) = HeaderValue::from_str(&link) {
             headers.insert(axum::http::header::LINK, value);
         }

@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/instances/{id}/withdraw", post(api::withdraw))
         .route("/tasks", get(api::tasks))
         .route("/tasks/approve", post(api::approve_each))
+        .route("/tasks/done", get(api::done_tasks))
         .route("/tasks/{id}/actions", post(api::act))
         .route("/openapi.json", get(api::openapi));
     Router::new()
@@ -92,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(pages::logout))
         .route("/inbox", get(pages::inbox))
         .route("/inbox/approve", post(pages::approve_selected))
+        .route("/done", get(pages::done))
         .route("/tasks/{id}", get(pages::task))
         .route("/tasks/{id}/act", post(pages::act))
         .route("/requests", get(pages::my_requests))

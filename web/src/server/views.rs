@@ -40,6 +40,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/incidents.html"),
     ),
     ("error.html", include_str!("../../templates/error.html")),
+    ("done.html", include_str!("../../templates/done.html")),
     (
         "settings.html",
         include_str!("../../templates/settings.html"),

@@ -2,6 +2,7 @@
 //! without JavaScript; every state-changing form carries the CSRF token. This module
 //! holds what every page shares: who is looking, in which language, and the layout.
 
+mod done;
 mod inbox;
 mod login;
 mod new_request;
@@ -9,6 +10,7 @@ mod owner;
 mod request;
 mod settings;
 
+pub use done::done;
 pub use inbox::{approve_selected, inbox};
 pub use login::{login, login_form, logout};
 pub use new_request::{new_request, new_request_form, new_request_list};
