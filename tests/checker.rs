@@ -435,3 +435,13 @@ fn a_step_only_field_is_editable_at_some_step_and_not_required_at_the_start() {
         ]
     );
 }
+
+#[test]
+fn summary_names_form_fields_each_once() {
+    let d = only(&base_with("form:\n", "summary: [amount, regoin]\nform:\n"));
+    assert_eq!((d.code, d.line, d.column), (Code::UnknownField, 7, 19));
+    assert_eq!(d.hint.as_deref(), Some("did you mean `region`?"));
+    let d = only(&base_with("form:\n", "summary: [amount, amount]\nform:\n"));
+    assert_eq!(d.code, Code::DuplicateId);
+    assert!(check_text(&base_with("form:\n", "summary: [region, amount]\nform:\n")).is_empty());
+}

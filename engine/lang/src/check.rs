@@ -125,6 +125,7 @@ impl<'a> Checker<'a> {
         }
         self.check_fields(&def.form.fields, "form field", true);
         self.check_computed();
+        self.check_summary();
         let mut vars = BTreeSet::new();
         for v in &def.variables {
             self.check_id(&v.id, "variable");
@@ -546,6 +547,36 @@ impl<'a> Checker<'a> {
                 None,
             ),
             Assignee::Submitter | Assignee::Manager | Assignee::ManagerChain(_) => {}
+        }
+    }
+
+    /// `summary` names form fields or computed values, each once.
+    fn check_summary(&mut self) {
+        let def = self.def;
+        let mut seen = BTreeSet::new();
+        for id in &def.summary {
+            let known = def.field(&id.value).is_some()
+                || def.form.computed.iter().any(|c| c.id.value == id.value);
+            if !known {
+                let mut ids = def.form_field_ids();
+                ids.extend(def.form.computed.iter().map(|c| c.id.value.as_str()));
+                self.error(
+                    Code::UnknownField,
+                    id.at,
+                    format!(
+                        "`summary` names `{}`, which is not a form field or computed value",
+                        id.value
+                    ),
+                    suggestion(&id.value, &ids),
+                );
+            } else if !seen.insert(id.value.as_str()) {
+                self.error(
+                    Code::DuplicateId,
+                    id.at,
+                    format!("`summary` names `{}` twice", id.value),
+                    Some("name each field once".into()),
+                );
+            }
         }
     }
 

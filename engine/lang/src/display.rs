@@ -84,6 +84,69 @@ pub fn key_facts(def: &ProcessDef, form: &Value, directory: &Directory, lang: La
     fields.chain(computed).take(MAX_FACTS).collect()
 }
 
+/// Facts on a one-line summary (the inbox, lists).
+const SUMMARY_FACTS: usize = 3;
+
+/// The request on one line: the definition's `summary` fields in its order, or, when it
+/// names none, money first (an amount is what an approver looks for), then the other
+/// short fields in form order. Empty values are left out.
+pub fn summary_facts(
+    def: &ProcessDef,
+    form: &Value,
+    directory: &Directory,
+    lang: Lang,
+) -> Vec<Fact> {
+    let fact = |id: &str| -> Option<(bool, Fact)> {
+        let value = form.get(id).filter(|v| !v.is_null())?;
+        if let Some(field) = def.form.fields.iter().find(|f| f.id.value == id) {
+            if matches!(field.kind.value, FieldType::LongText) && def.summary.is_empty() {
+                return None;
+            }
+            let money = field.kind.value == FieldType::Money;
+            return Some((
+                money,
+                Fact {
+                    label: lang.pick(&field.label).to_string(),
+                    value: field_value(field, value, directory, lang),
+                },
+            ));
+        }
+        let c = def.form.computed.iter().find(|c| c.id.value == id)?;
+        Some((
+            c.kind.value == FieldType::Money,
+            Fact {
+                label: c
+                    .label
+                    .as_ref()
+                    .map_or_else(|| id.to_string(), |l| lang.pick(l).to_string()),
+                value: computed_value(c, value, lang),
+            },
+        ))
+    };
+    if !def.summary.is_empty() {
+        return def
+            .summary
+            .iter()
+            .filter_map(|id| fact(&id.value))
+            .map(|(_, f)| f)
+            .collect();
+    }
+    let ids = def.form.fields.iter().map(|f| f.id.value.as_str()).chain(
+        def.form
+            .computed
+            .iter()
+            .filter(|c| c.label.is_some())
+            .map(|c| c.id.value.as_str()),
+    );
+    let (money, other): (Vec<_>, Vec<_>) = ids.filter_map(fact).partition(|(m, _)| *m);
+    money
+        .into_iter()
+        .chain(other)
+        .map(|(_, f)| f)
+        .take(SUMMARY_FACTS)
+        .collect()
+}
+
 /// A field's value as people read it.
 pub fn field_value(field: &Field, value: &Value, directory: &Directory, lang: Lang) -> String {
     match field.kind.value {
@@ -183,5 +246,43 @@ mod tests {
         assert_eq!(Lang::parse("en-GB"), Lang::En);
         assert_eq!(Lang::parse("zh-CN"), Lang::Zh);
         assert_eq!(Lang::parse(""), Lang::Zh);
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    fn def(yaml: &str) -> ProcessDef {
+        let file = crate::loader::SourceFile::from_bytes("t.yaml".as_ref(), yaml.into())
+            .expect("a small file");
+        file.parse().expect("a definition")
+    }
+
+    const FORM: &str = "id: t\nname: { zh: 测试, en: T }\nowner: { role: finance }\n\
+        form:\n  fields:\n\
+        \x20   - { id: region, type: text, label: { zh: 大区, en: Region } }\n\
+        \x20   - { id: purpose, type: text, label: { zh: 事由, en: Purpose } }\n\
+        \x20   - { id: note, type: text, label: { zh: 备注, en: Note } }\n\
+        \x20   - { id: amount, type: money, label: { zh: 金额, en: Amount } }\n\
+        steps:\n  - { id: done, type: end }\n";
+
+    #[test]
+    fn money_comes_first_unless_the_definition_names_the_summary() {
+        let form =
+            serde_json::json!({"region": "east", "purpose": "visit", "note": "n", "amount": 12.5});
+        let directory = Directory::default();
+        let labels = |d: &ProcessDef| -> Vec<String> {
+            summary_facts(d, &form, &directory, Lang::En)
+                .into_iter()
+                .map(|f| format!("{}={}", f.label, f.value))
+                .collect()
+        };
+        assert_eq!(
+            labels(&def(FORM)),
+            ["Amount=12.50 CNY", "Region=east", "Purpose=visit"]
+        );
+        let named = FORM.replace("form:", "summary: [purpose, note]\nform:");
+        assert_eq!(labels(&def(&named)), ["Purpose=visit", "Note=n"]);
     }
 }

@@ -74,6 +74,11 @@ pub struct ProcessDef {
     /// The request form the submitter fills in.
     #[serde(default)]
     pub form: Form,
+    /// The fields (or computed values) that sum a request up on one line, in the inbox
+    /// and lists, e.g. `summary: [total, purpose]`. Left out: money first, then the
+    /// other short fields in form order.
+    #[serde(default)]
+    pub summary: Vec<Located<String>>,
     /// Process variables, set by automatic steps and readable by guards as `vars.NAME`.
     #[serde(default)]
     pub variables: Vec<Variable>,

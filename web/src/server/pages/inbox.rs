@@ -5,7 +5,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{context, Value};
-use signoff_engine::display::key_facts;
+use signoff_engine::display::summary_facts;
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, RequestQuery, TaskId, TaskQuery, TaskView, MAX_BATCH_TASKS,
 };
@@ -197,9 +197,8 @@ fn task_row(
     let summary = def
         .as_ref()
         .map(|d| {
-            key_facts(d, &t.form, state.engine.directory(), viewer.lang)
+            summary_facts(d, &t.form, state.engine.directory(), viewer.lang)
                 .into_iter()
-                .take(3)
                 .map(|f| format!("{}: {}", f.label, f.value))
                 .collect::<Vec<_>>()
                 .join(" · ")
