@@ -174,6 +174,9 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
                 .unwrap();
         }
         engine.count_done(user).await.unwrap();
+        engine.unread_cc(user).await.unwrap();
+        engine.read_marks(user, &[third.id]).await.unwrap();
+        engine.mark_read(third.id, user).await.unwrap();
         engine
             .requests(&RequestQuery {
                 submitter: Some(user.into()),

@@ -657,12 +657,23 @@ storage_test! {
             copied.contains(&format!("/requests/{}", view.id)),
             "listed under 'copied to me'"
         );
+        assert!(inbox.contains("id=\"cc-unread\">1 未读<"), "{inbox}");
+        assert!(copied.contains("data-read=\"no\""), "{copied}");
         let page = client
             .get(web.url(&format!("/requests/{}", view.id)))
             .send()
             .await
             .unwrap();
         assert_eq!(page.status(), 200, "a watcher may read the request");
+        // Opening it was reading it (已阅), once.
+        let inbox = page_text(&client, web.url("/inbox")).await;
+        let copied = inbox.split("id=\"cc\"").nth(1).unwrap_or_default();
+        assert!(copied.contains("data-read=\"yes\""), "{copied}");
+        assert!(!inbox.contains("cc-unread"), "nothing unread: {inbox}");
+        assert!(!web.h.engine.mark_read(view.id, "wang.fang").await.unwrap(), "read already");
+        // Only a person copied on it gets a mark.
+        assert!(!web.h.engine.mark_read(view.id, "li.na").await.unwrap());
+        assert_eq!(web.h.engine.unread_cc("li.na").await.unwrap(), 0);
     }
 }
 

@@ -83,6 +83,44 @@ pub enum PublishError {
 }
 
 impl Engine {
+    /// Marks request `instance` read (已阅) by `user`, when they are copied on it; true
+    /// when this is the first reading.
+    pub async fn mark_read(&self, instance: InstanceId, user: &str) -> Result<bool, EngineError> {
+        let command = super::cmd::Command::MarkRead(super::cmd::MarkRead {
+            instance,
+            user: user.to_string(),
+        });
+        Ok(matches!(self.send(command).await?, super::Reply::Count(n) if n > 0))
+    }
+
+    /// Which of `ids` (requests `user` is copied on) they have read.
+    pub async fn read_marks(
+        &self,
+        user: &str,
+        ids: &[InstanceId],
+    ) -> Result<std::collections::HashSet<InstanceId>, EngineError> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut sql = crate::store::Sql::new("SELECT instance_id FROM cc_reads WHERE user_id = ");
+        sql.push_bind(user.to_string()).push(" AND instance_id IN ");
+        sql.push_list(ids.iter().map(|i| i.0));
+        let read: Vec<i64> = sql.query_scalar().fetch_all(&self.core.pool).await?;
+        Ok(read.into_iter().map(InstanceId).collect())
+    }
+
+    /// How many requests `user` is copied on and has not read.
+    pub async fn unread_cc(&self, user: &str) -> Result<i64, EngineError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT instance_id) FROM events WHERE action = $1 AND detail = $2 \
+             AND instance_id NOT IN (SELECT instance_id FROM cc_reads WHERE user_id = $2)",
+        )
+        .bind(super::HistoryAction::Cc.as_str())
+        .bind(user)
+        .fetch_one(&self.core.pool)
+        .await?)
+    }
+
     /// Requests by submitter, watcher and status, newest first.
     pub async fn requests(&self, query: &RequestQuery) -> Result<Vec<RequestSummary>, EngineError> {
         let mut sql = crate::store::Sql::new(

@@ -70,6 +70,8 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("cc_requests", "抄送给我的", "Copied to me"),
     ("batch_approve", "批量同意所选", "Approve the selected"),
     ("done_by_me", "已办", "Done by me"),
+    ("cc_read", "已阅", "Read"),
+    ("cc_unread", "未读", "Unread"),
     ("decision", "处理结果", "Decision"),
     ("acted_at", "处理时间", "When"),
     ("no_done", "还没有处理过的待办。", "Nothing decided yet."),

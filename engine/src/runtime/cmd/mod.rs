@@ -13,6 +13,7 @@ mod decide;
 mod fire_due;
 mod hand_over;
 mod lease_mail;
+mod mark_read;
 mod migrate;
 mod publish;
 mod remove_signer;
@@ -30,6 +31,7 @@ pub use account::Account;
 pub use act::Act;
 pub use fire_due::FireDue;
 pub use lease_mail::LeaseMail;
+pub use mark_read::MarkRead;
 pub use migrate::Migrate;
 pub use publish::Publish;
 pub use retry::Retry;
@@ -76,6 +78,7 @@ pub(super) enum Command {
     Publish(Publish),
     Account(Account),
     StartScheduled(StartScheduled),
+    MarkRead(MarkRead),
 }
 
 impl Command {
@@ -100,6 +103,7 @@ impl Command {
             Command::Publish(c) => c.apply(core, conn, env).await,
             Command::Account(c) => c.apply(core, conn, env).await,
             Command::StartScheduled(c) => c.apply(core, conn, env).await,
+            Command::MarkRead(c) => c.apply(core, conn, env).await,
         }
     }
 }

@@ -157,7 +157,21 @@ async fn inbox_page(
         })
         .await
         .unwrap_or_default();
-    let cc: Vec<Value> = cc.iter().map(|r| request_row(&state, viewer, r)).collect();
+    let ids: Vec<_> = cc.iter().map(|r| r.id).collect();
+    let read = state
+        .engine
+        .read_marks(&viewer.user, &ids)
+        .await
+        .unwrap_or_default();
+    let unread = state
+        .engine
+        .unread_cc(&viewer.user)
+        .await
+        .unwrap_or_default();
+    let cc: Vec<Value> = cc
+        .iter()
+        .map(|r| context! { read => read.contains(&r.id), ..request_row(&state, viewer, r) })
+        .collect();
     let (batch_summary, batch) = batch.unzip();
     viewer.page_status(
         &state,
@@ -173,6 +187,7 @@ async fn inbox_page(
             pages,
             filter => filter.unwrap_or_default(),
             cc,
+            unread,
             notice => q.text(viewer.lang),
         },
     )

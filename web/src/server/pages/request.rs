@@ -130,6 +130,16 @@ pub async fn request(
         .iter()
         .find(|t| t.kind == "resubmit" && t.assignee == viewer.user && t.status == TaskStatus::Open)
         .map(|t| t.id.0);
+    let copied = view.history.iter().any(|e| {
+        e.action == signoff_engine::runtime::HistoryAction::Cc
+            && e.detail.as_deref() == Some(viewer.user.as_str())
+    });
+    if copied {
+        // Opening the request is reading it (已阅); a failure here must not hide the page.
+        if let Err(e) = state.engine.mark_read(view.id, &viewer.user).await {
+            tracing::warn!(error = %e, "marking a copied request read");
+        }
+    }
     let page = request_context(&state, &viewer, &view);
     viewer.page(
         &state,
