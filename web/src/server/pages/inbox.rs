@@ -148,30 +148,7 @@ async fn inbox_page(
         prev => (offset > 0).then(|| (offset - INBOX_PAGE).max(0)),
         next => (offset + (rows.len() as i64) < shown).then_some(offset + INBOX_PAGE),
     };
-    let cc = state
-        .engine
-        .requests(&RequestQuery {
-            watcher: Some(viewer.user.clone()),
-            limit: Some(50),
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_default();
-    let ids: Vec<_> = cc.iter().map(|r| r.id).collect();
-    let read = state
-        .engine
-        .read_marks(&viewer.user, &ids)
-        .await
-        .unwrap_or_default();
-    let unread = state
-        .engine
-        .unread_cc(&viewer.user)
-        .await
-        .unwrap_or_default();
-    let cc: Vec<Value> = cc
-        .iter()
-        .map(|r| context! { read => read.contains(&r.id), ..request_row(&state, viewer, r) })
-        .collect();
+    let (cc, unread) = copied_to(&state, viewer).await;
     let (batch_summary, batch) = batch.unzip();
     viewer.page_status(
         &state,
@@ -244,4 +221,34 @@ fn batchable(t: &TaskView, def: Option<&signoff_engine::model::ProcessDef>) -> b
         && !t.pool
         && t.actions.iter().any(|a| a == "approve")
         && step.is_some_and(|s| s.inputs.is_empty())
+}
+
+/// The requests `viewer` is copied on (the newest 50), each with its read mark, and how
+/// many of all they have not read.
+async fn copied_to(state: &AppState, viewer: &Viewer) -> (Vec<Value>, i64) {
+    let cc = state
+        .engine
+        .requests(&RequestQuery {
+            watcher: Some(viewer.user.clone()),
+            limit: Some(50),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default();
+    let ids: Vec<_> = cc.iter().map(|r| r.id).collect();
+    let read = state
+        .engine
+        .read_marks(&viewer.user, &ids)
+        .await
+        .unwrap_or_default();
+    let unread = state
+        .engine
+        .unread_cc(&viewer.user)
+        .await
+        .unwrap_or_default();
+    let cc: Vec<Value> = cc
+        .iter()
+        .map(|r| context! { read => read.contains(&r.id), ..request_row(state, viewer, r) })
+        .collect();
+    (cc, unread)
 }
