@@ -10,7 +10,7 @@ use serde_json::json;
 
 use signoff_engine::clock::ManualClock;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, Engine, EngineOptions, RequestQuery, TaskQuery,
+    ActionKind, ActionRequest, Engine, EngineOptions, RequestQuery, TaskQuery, TaskSort,
 };
 use signoff_tests::{claim, processes_dir, scratch_dir, shanghai};
 use sqlx::{Connection, Row, SqliteConnection};
@@ -174,6 +174,17 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
                 .unwrap();
         }
         engine.count_done(user).await.unwrap();
+        for sort in [TaskSort::Waiting, TaskSort::Submitted] {
+            let query = TaskQuery {
+                user: user.into(),
+                search: Some("李娜".into()),
+                sort,
+                limit: Some(50),
+                ..TaskQuery::default()
+            };
+            engine.tasks(&query).await.unwrap();
+            engine.count_tasks(&query).await.unwrap();
+        }
         engine.unread_cc(user).await.unwrap();
         engine.read_marks(user, &[third.id]).await.unwrap();
         engine.mark_read(third.id, user).await.unwrap();

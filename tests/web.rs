@@ -1306,3 +1306,57 @@ storage_test! {
         assert!(page.contains("驳回") && page.contains("同意"), "{page}");
     }
 }
+
+storage_test! {
+    async fn the_inbox_searches_the_form_number_people_process_and_step_and_sorts(db) {
+        let web = Web::start(&db, "web-search").await;
+        let mut ids = Vec::new();
+        for purpose in ["客户现场实施", "新员工培训", "年会场地"] {
+            let mut form = claim(&[300.0]);
+            form["purpose"] = json!(purpose);
+            let (status, view) = json_of(start_claim(&web, "li.na", form).await).await;
+            assert_eq!(status, 201, "{view}");
+            ids.push(view["id"].as_i64().unwrap());
+        }
+        let found = |q: &str| {
+            let web = &web;
+            let path = format!("/tasks?{}", serde_urlencoded_pair("q", q));
+            async move {
+                let (status, tasks) = get(web, Some("liu.qiang"), &path).await;
+                assert_eq!(status, 200, "{tasks}");
+                tasks
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["instance"].as_i64().unwrap())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found("培训").await, vec![ids[1]], "a form value");
+        assert_eq!(found(&format!("#{}", ids[2])).await, vec![ids[2]], "the number");
+        assert_eq!(found("李娜").await.len(), 3, "the submitter's name");
+        assert_eq!(found("直属上级").await.len(), 3, "the step's name");
+        assert_eq!(found("费用报销").await.len(), 3, "the process's name");
+        assert!(found("100%").await.is_empty(), "LIKE's wildcards are plain text");
+        let (_, newest) = get(&web, Some("liu.qiang"), "/tasks?sort=submitted").await;
+        let order: Vec<i64> = newest.as_array().unwrap().iter().map(|t| t["instance"].as_i64().unwrap()).collect();
+        assert_eq!(order, vec![ids[2], ids[1], ids[0]]);
+        let long = "长".repeat(101);
+        let (status, _) = get(&web, Some("liu.qiang"), &format!("/tasks?{}", serde_urlencoded_pair("q", &long))).await;
+        assert_eq!(status, 400);
+        // The page: the search kept in the box, the count of what it found.
+        let (client, _) = web.sign_in("liu.qiang").await;
+        let page = page_text(&client, web.url("/inbox?q=%E5%9F%B9%E8%AE%AD&sort=waiting")).await;
+        assert!(page.contains("value=\"培训\""), "the search stays in the box");
+        assert_eq!(page.matches("<tr data-task=").count(), 1, "{page}");
+        assert!(page.contains("<option value=\"waiting\" selected>"), "{page}");
+    }
+}
+
+fn serde_urlencoded_pair(key: &str, value: &str) -> String {
+    reqwest::Url::parse_with_params("http://x/", &[(key, value)])
+        .unwrap()
+        .query()
+        .unwrap_or_default()
+        .to_string()
+}

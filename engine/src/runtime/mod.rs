@@ -20,6 +20,7 @@ mod queries;
 mod registry;
 mod run_tasks;
 mod schedule;
+mod search;
 mod signers;
 mod types;
 
@@ -44,6 +45,7 @@ pub use policy::{MAX_BATCH_TASKS, MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;
 pub use registry::Registry;
+pub use search::{TaskSort, MAX_SEARCH_CHARS};
 pub use types::*;
 
 use cmd::Command;
@@ -561,6 +563,9 @@ impl Engine {
 
     /// A user's tasks (as assignee or delegate), oldest due first.
     pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskView>, EngineError> {
+        if query.search.is_some() || query.sort != TaskSort::Due {
+            return self.search_tasks(query).await;
+        }
         let statuses = if query.include_closed {
             "'open', 'done', 'cancelled', 'skipped'"
         } else {

@@ -370,6 +370,9 @@ pub struct TaskQuery {
     pub include_closed: bool,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+    /// Text to look for in the request's form, number, submitter, process and step.
+    pub search: Option<String>,
+    pub sort: super::search::TaskSort,
 }
 
 /// Why a request cannot be withdrawn.

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, DoneTask, EngineError, InstanceId, InstanceStatus, InstanceView,
-    SignerPosition, TaskId, TaskQuery, TaskView, VersionInfo, MAX_BATCH_TASKS, MAX_DONE_PAGE,
+    SignerPosition, TaskId, TaskQuery, TaskSort, TaskView, VersionInfo, MAX_BATCH_TASKS,
+    MAX_DONE_PAGE, MAX_SEARCH_CHARS,
 };
 use utoipa::OpenApi;
 
@@ -30,7 +31,7 @@ use super::AppState;
     paths(processes, process, start, instance, withdraw, tasks, done_tasks, act, approve_each),
     components(schemas(
         ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, ActionBody, ApiError,
-        BatchApproval, BatchResult, DoneTask,
+        BatchApproval, BatchResult, DoneTask, TaskSort,
         InstanceView, TaskView, VersionInfo, ActionKind, SignerPosition
     )),
     modifiers(&BasicAuth, &CommonResponses),
@@ -346,6 +347,13 @@ pub struct TaskPage {
     offset: Option<i64>,
     /// Only tasks of this process.
     process: Option<String>,
+    /// Text to look for in the request's form, number, submitter, process and step
+    /// (at most 100 characters).
+    #[param(max_length = 100)]
+    q: Option<String>,
+    /// `due` (soonest first, the default), `waiting` (longest first) or `submitted`
+    /// (newest requests first).
+    sort: Option<TaskSort>,
 }
 
 /// The caller's open tasks, soonest due first, a page at a time: `X-Total-Count` holds
@@ -368,30 +376,47 @@ pub async fn tasks(
     if !(0..=1_000_000).contains(&offset) {
         return Err(ApiError::bad_request("`offset` must be from 0 to 1000000"));
     }
-    let counts = state.engine.task_counts(&user).await?;
-    let total: i64 = counts
-        .iter()
-        .filter(|(p, _)| page.process.as_ref().is_none_or(|wanted| wanted == p))
-        .map(|(_, n)| n)
-        .sum();
-    let tasks = state
-        .engine
-        .tasks(&TaskQuery {
-            user,
-            process: page.process.clone(),
-            limit: Some(limit),
-            offset: Some(offset),
-            ..Default::default()
-        })
-        .await?;
+    if page
+        .q
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS)
+    {
+        return Err(ApiError::bad_request("`q` must be at most 100 characters"));
+    }
+    let query = TaskQuery {
+        user,
+        process: page.process.clone(),
+        limit: Some(limit),
+        offset: Some(offset),
+        search: page.q.clone().filter(|q| !q.trim().is_empty()),
+        sort: page.sort.unwrap_or_default(),
+        ..Default::default()
+    };
+    let total = state.engine.count_tasks(&query).await?;
+    let tasks = state.engine.tasks(&query).await?;
     let mut response = Json(tasks).into_response();
     let headers = response.headers_mut();
     headers.insert("x-total-count", HeaderValue::from(total));
     if offset + limit < total {
-        let process = page
-            .process
-            .as_deref()
-            .and_then(|p| serde_urlencoded::to_string([("process", p)]).ok())
+        // The next page keeps the filter, the search and the order.
+        let kept: Vec<(&str, &str)> = [
+            ("process", page.process.as_deref()),
+            ("q", page.q.as_deref()),
+            (
+                "sort",
+                page.sort.map(|s| match s {
+                    TaskSort::Due => "due",
+                    TaskSort::Waiting => "waiting",
+                    TaskSort::Submitted => "submitted",
+                }),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+        let process = serde_urlencoded::to_string(kept)
+            .ok()
+            .filter(|p| !p.is_empty())
             .map(|p| format!("&{p}"))
             .unwrap_or_default();
         let link = format!(

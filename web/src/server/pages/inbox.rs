@@ -7,7 +7,7 @@ use axum::response::Response;
 use minijinja::{context, Value};
 use signoff_engine::display::summary_facts;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, RequestQuery, TaskId, TaskQuery, TaskView, MAX_BATCH_TASKS,
+    ActionKind, ActionRequest, RequestQuery, TaskId, TaskQuery, TaskSort, TaskView, MAX_BATCH_TASKS,
 };
 
 use super::{process_name, request_row, step_label, Notice, Viewer};
@@ -113,22 +113,25 @@ async fn inbox_page(
         Err(e) => return viewer.engine_error(&state, &e),
     };
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
-    let filter = q.process.clone().filter(|p| !p.is_empty());
-    let shown = filter.as_ref().map_or(total, |f| {
-        counts.iter().find(|(p, _)| p == f).map_or(0, |(_, n)| *n)
-    });
+    let query = listed(viewer, q);
+    let filter = query.process.clone();
+    let shown = if query.search.is_some() {
+        state.engine.count_tasks(&query).await
+    } else {
+        Ok(filter.as_ref().map_or(total, |f| {
+            counts.iter().find(|(p, _)| p == f).map_or(0, |(_, n)| *n)
+        }))
+    };
+    let shown = match shown {
+        Ok(n) => n,
+        Err(e) => return viewer.engine_error(&state, &e),
+    };
     let offset = q.offset.unwrap_or(0).clamp(0, shown.max(0));
-    let page = match state
-        .engine
-        .tasks(&TaskQuery {
-            user: viewer.user.clone(),
-            process: filter.clone(),
-            limit: Some(INBOX_PAGE),
-            offset: Some(offset),
-            ..Default::default()
-        })
-        .await
-    {
+    let query = TaskQuery {
+        offset: Some(offset),
+        ..query
+    };
+    let page = match state.engine.tasks(&query).await {
         Ok(t) => t,
         Err(e) => return viewer.engine_error(&state, &e),
     };
@@ -163,6 +166,8 @@ async fn inbox_page(
             counts,
             pages,
             filter => filter.unwrap_or_default(),
+            search => query.search,
+            sort => query.sort.as_str(),
             cc,
             unread,
             notice => q.text(viewer.lang),
@@ -251,4 +256,16 @@ async fn copied_to(state: &AppState, viewer: &Viewer) -> (Vec<Value>, i64) {
         .map(|r| context! { read => read.contains(&r.id), ..request_row(state, viewer, r) })
         .collect();
     (cc, unread)
+}
+
+/// The inbox's list as the query asks: a process, a search text, an order.
+fn listed(viewer: &Viewer, q: &Notice) -> TaskQuery {
+    TaskQuery {
+        user: viewer.user.clone(),
+        process: q.process.clone().filter(|p| !p.is_empty()),
+        limit: Some(INBOX_PAGE),
+        search: q.q.clone().filter(|t| !t.trim().is_empty()),
+        sort: q.sort.as_deref().map(TaskSort::parse).unwrap_or_default(),
+        ..Default::default()
+    }
 }

@@ -154,6 +154,10 @@ pub struct Notice {
     next: Option<String>,
     error: Option<String>,
     version: Option<i64>,
+    /// A search text (the inbox).
+    q: Option<String>,
+    /// A list's order: `due`, `waiting`, `submitted` (the inbox).
+    sort: Option<String>,
 }
 
 impl Notice {
