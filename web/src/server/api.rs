@@ -402,14 +402,7 @@ pub async fn tasks(
         let kept: Vec<(&str, &str)> = [
             ("process", page.process.as_deref()),
             ("q", page.q.as_deref()),
-            (
-                "sort",
-                page.sort.map(|s| match s {
-                    TaskSort::Due => "due",
-                    TaskSort::Waiting => "waiting",
-                    TaskSort::Submitted => "submitted",
-                }),
-            ),
+            ("sort", page.sort.map(TaskSort::as_str)),
         ]
         .into_iter()
         .filter_map(|(k, v)| Some((k, v?)))
@@ -423,11 +416,16 @@ pub async fn tasks(
             "</api/v1/tasks?offset={}&limit={limit}{process}>; rel=\"next\"",
             offset + limit
         );
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            headers.insert(axum::http::header::LINK, value);
-        }
+        link_next(headers, &link);
     }
     Ok(response)
+}
+
+/// Adds `Link: <...>; rel="next"` (a link that cannot be a header value is left out).
+fn link_next(headers: &mut axum::http::HeaderMap, link: &str) {
+    if let Ok(value) = HeaderValue::from_str(link) {
+        headers.insert(axum::http::header::LINK, value);
+    }
 }
 
 /// A page of decided tasks.
@@ -467,9 +465,7 @@ pub async fn done_tasks(
     headers.insert("x-total-count", HeaderValue::from(total));
     if let Some(next) = next {
         let link = format!("</api/v1/tasks/done?before={next}&limit={limit}>; rel=\"next\"");
-        if let Ok(value) = HeaderValue::from_str(&link) {
-            headers.insert(axum::http::header::LINK, value);
-        }
+        link_next(headers, &link);
     }
     Ok(response)
 }
