@@ -1102,6 +1102,13 @@ storage_test! {
         assert!(second.contains("rel=\"prev\""));
         let filtered = get(web.url("/inbox?process=reimbursement")).await;
         assert!(filtered.contains("1–100 / 120"));
+        // A search pages too, and its pages keep it.
+        let searched = get(web.url("/inbox?q=%E6%9D%8E%E5%A8%9C&sort=waiting")).await;
+        assert!(searched.contains("1–100 / 120"), "the count of what it found");
+        assert!(
+            searched.contains("q=%E6%9D%8E%E5%A8%9C&amp;sort=waiting&amp;offset=100"),
+            "the next page keeps the search"
+        );
 
         // The API too: a page, the true total in `X-Total-Count`, the next page in `Link`.
         let api_page = |query: &'static str| {

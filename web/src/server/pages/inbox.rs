@@ -166,6 +166,7 @@ async fn inbox_page(
             counts,
             pages,
             filter => filter.unwrap_or_default(),
+            keep => kept(&query),
             search => query.search,
             sort => query.sort.as_str(),
             cc,
@@ -268,4 +269,14 @@ fn listed(viewer: &Viewer, q: &Notice) -> TaskQuery {
         sort: q.sort.as_deref().map(TaskSort::parse).unwrap_or_default(),
         ..Default::default()
     }
+}
+
+/// What the pager's links keep of the list: its process, search and order.
+fn kept(query: &TaskQuery) -> String {
+    let pairs = [
+        ("process", query.process.as_deref().unwrap_or_default()),
+        ("q", query.search.as_deref().unwrap_or_default()),
+        ("sort", query.sort.as_str()),
+    ];
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
