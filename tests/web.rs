@@ -1268,6 +1268,17 @@ storage_test! {
         assert_eq!(status, 422);
         let (status, _) = batch(json!({"tasks": "1"})).await;
         assert_eq!(status, 422);
+        // The inbox's form: nothing ticked is refused with the engine's words, in Chinese.
+        let (client, csrf) = web.sign_in("liu.qiang").await;
+        let response = client
+            .post(web.url("/inbox/approve"))
+            .form(&[("csrf", csrf.as_str()), ("comment", "同意")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422);
+        let page = response.text().await.unwrap();
+        assert!(page.contains("请选择要同意的待办（1 到 100 项）"), "{page}");
     }
 }
 

@@ -186,9 +186,10 @@ pub(super) fn check_batch(tasks: usize, action: Option<ActionKind>) -> Result<()
         ));
     }
     if tasks == 0 || tasks > MAX_BATCH_TASKS {
-        return Err(EngineError::NotAllowed(format!(
-            "a batch approval takes 1 to {MAX_BATCH_TASKS} tasks, not {tasks}"
-        )));
+        return Err(EngineError::BatchSize {
+            given: tasks,
+            max: MAX_BATCH_TASKS,
+        });
     }
     Ok(())
 }

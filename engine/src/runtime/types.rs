@@ -426,6 +426,9 @@ pub enum EngineError {
     /// A text input is longer than the engine takes.
     #[error("the {field} is too long: at most {max} characters")]
     TooLong { field: &'static str, max: usize },
+    /// A batch approval names no task, or more than it may.
+    #[error("a batch approval takes 1 to {max} tasks, not {given}")]
+    BatchSize { given: usize, max: usize },
     #[error("the definition cannot run: {0}")]
     Definition(String),
     #[error("storage: {0}")]
@@ -463,6 +466,7 @@ impl EngineError {
             | EngineError::UrgedToday(_) => "not_allowed",
             EngineError::OwnRequest(_) => "own_request",
             EngineError::TooLong { .. } => "too_long",
+            EngineError::BatchSize { .. } => "batch_size",
             EngineError::Definition(_) => "definition",
             EngineError::Storage(_) | EngineError::Migration(_) | EngineError::Closed => "internal",
             EngineError::Busy => "busy",

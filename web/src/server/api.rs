@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, DoneTask, EngineError, InstanceId, InstanceStatus, InstanceView,
-    SignerPosition, TaskId, TaskQuery, TaskSort, TaskView, VersionInfo, MAX_BATCH_TASKS,
-    MAX_DONE_PAGE, MAX_SEARCH_CHARS,
+    SignerPosition, TaskId, TaskQuery, TaskSort, TaskView, VersionInfo, MAX_DONE_PAGE,
+    MAX_SEARCH_CHARS,
 };
 use utoipa::OpenApi;
 
@@ -482,14 +482,6 @@ pub async fn approve_each(
     payload: Result<Json<BatchApproval>, JsonRejection>,
 ) -> Result<Json<Vec<BatchResult>>, ApiError> {
     let body = body(payload)?;
-    if body.tasks.is_empty() || body.tasks.len() > MAX_BATCH_TASKS {
-        let mut bad = BTreeMap::new();
-        bad.insert(
-            "tasks".to_string(),
-            format!("give 1 to {MAX_BATCH_TASKS} task ids"),
-        );
-        return Err(ApiError::invalid(bad));
-    }
     let tasks: Vec<TaskId> = body.tasks.iter().copied().map(TaskId).collect();
     let mut request = ActionRequest::new(ActionKind::Approve);
     request.comment = body.comment;

@@ -91,9 +91,9 @@ pub fn engine_status(e: &EngineError) -> (StatusCode, &'static str) {
         EngineError::InvalidForm(_) | EngineError::UnknownUser(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
         }
-        EngineError::OwnRequest(_) | EngineError::TooLong { .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
-        }
+        EngineError::OwnRequest(_)
+        | EngineError::TooLong { .. }
+        | EngineError::BatchSize { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         EngineError::Closed | EngineError::Busy | EngineError::CommitFailed(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
@@ -123,6 +123,7 @@ pub fn engine_fields(e: &EngineError) -> BTreeMap<String, String> {
         }
         EngineError::OwnRequest(_) => [("to".into(), e.to_string())].into(),
         EngineError::TooLong { field, .. } => [((*field).to_string(), e.to_string())].into(),
+        EngineError::BatchSize { .. } => [("tasks".to_string(), e.to_string())].into(),
         _ => BTreeMap::new(),
     }
 }

@@ -85,7 +85,7 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("batch_select", "选择", "Select"),
     ("batch_approved", "已同意", "Approved"),
     ("batch_refused", "未能同意", "Not approved"),
-    ("batch_choose", "请选择要同意的待办（最多 100 项）。", "Choose the tasks to approve (at most 100)."),
+    ("batch_choose", "请选择要同意的待办。", "Choose the tasks to approve."),
     ("none", "无", "None"),
     ("fields", "申请内容", "Request"),
     ("links", "关联申请", "Linked requests"),
@@ -272,6 +272,7 @@ pub fn engine_message(lang: Lang, e: &EngineError) -> String {
             format!("{u} 不能审批这项申请（是本人的申请或与本人有关），请选择其他人。")
         }
         EngineError::TooLong { max, .. } => format!("内容太长：最多 {max} 个字符。"),
+        EngineError::BatchSize { max, .. } => format!("请选择要同意的待办（1 到 {max} 项）。"),
         EngineError::Busy | EngineError::Closed => "服务器繁忙，请稍后再试。".to_string(),
         EngineError::CommitFailed(_) => {
             "数据库未能保存这次操作，什么都没有改变，请重试。".to_string()

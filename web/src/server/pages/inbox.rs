@@ -7,7 +7,7 @@ use axum::response::Response;
 use minijinja::{context, Value};
 use signoff_engine::display::summary_facts;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, RequestQuery, TaskId, TaskQuery, TaskSort, TaskView, MAX_BATCH_TASKS,
+    ActionKind, ActionRequest, EngineError, RequestQuery, TaskId, TaskQuery, TaskSort, TaskView,
 };
 
 use super::{process_name, request_row, step_label, Notice, Viewer};
@@ -37,20 +37,14 @@ pub async fn approve_selected(
     if !viewer.csrf_ok(field("csrf").next().map_or("", String::as_str)) {
         return viewer.bad_csrf(&state);
     }
-    let tasks: Result<Vec<TaskId>, _> = field("task").map(|v| v.parse().map(TaskId)).collect();
-    let tasks = match tasks {
-        Ok(t) if !t.is_empty() && t.len() <= MAX_BATCH_TASKS => t,
-        _ => {
-            let message = phrase(viewer.lang, "batch_choose");
-            return inbox_page(
-                &state,
-                &viewer,
-                &Notice::default(),
-                Some((message, vec![])),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
+    // A box's value is a task id; anything else is a tampered form, refused like an
+    // empty choice. How many may be chosen is the engine's rule.
+    let Ok(tasks) = field("task")
+        .map(|v| v.parse().map(TaskId))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        let message = phrase(viewer.lang, "batch_choose");
+        return refused(&state, &viewer, message).await;
     };
     let comment = field("comment")
         .next()
@@ -64,14 +58,15 @@ pub async fn approve_selected(
         .await
     {
         Ok(r) => r,
+        Err(e @ EngineError::BatchSize { .. }) => {
+            return refused(&state, &viewer, engine_message(viewer.lang, &e)).await
+        }
         Err(e) => return viewer.engine_error(&state, &e),
     };
     for (_, result) in &results {
         state.metrics.action(
             "approve",
-            result
-                .as_ref()
-                .map_or_else(signoff_engine::runtime::EngineError::code, |_| "ok"),
+            result.as_ref().map_or_else(EngineError::code, |_| "ok"),
         );
     }
     let approved = results.iter().filter(|(_, r)| r.is_ok()).count();
@@ -97,6 +92,13 @@ pub async fn approve_selected(
         StatusCode::OK,
     )
     .await
+}
+
+/// The inbox again, with why a batch approval was refused as a whole.
+async fn refused(state: &AppState, viewer: &Viewer, message: String) -> Response {
+    let batch = Some((message, vec![]));
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    inbox_page(state, viewer, &Notice::default(), batch, status).await
 }
 
 /// The inbox page, with the results of a batch approval when there was one.

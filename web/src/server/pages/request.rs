@@ -135,9 +135,13 @@ pub async fn request(
             && e.detail.as_deref() == Some(viewer.user.as_str())
     });
     if copied {
-        // Opening the request is reading it (已阅); a failure here must not hide the page.
-        if let Err(e) = state.engine.mark_read(view.id, &viewer.user).await {
-            tracing::warn!(error = %e, "marking a copied request read");
+        // Opening the request is reading it (已阅): the writer is asked only the first
+        // time, and a failure here must not hide the page.
+        let read = state.engine.read_marks(&viewer.user, &[view.id]).await;
+        if read.is_ok_and(|read| read.is_empty()) {
+            if let Err(e) = state.engine.mark_read(view.id, &viewer.user).await {
+                tracing::warn!(error = %e, "marking a copied request read");
+            }
         }
     }
     let page = request_context(&state, &viewer, &view);
