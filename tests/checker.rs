@@ -263,6 +263,26 @@ fn bad_vote_mode() {
 }
 
 #[test]
+fn bad_vote_weights_name_one_known_user_or_role_and_weigh_1_to_100() {
+    let found = found(&base_with(
+        "    assignees: [manager]\n",
+        "    assignees: [manager]\n    mode: { vote: { pass_percent: 60, weights: [{ user: wang.fang, role: director, weight: 2 }, { role: no_such_role, weight: 3 }, { user: wang.fang, weight: 0 }] } }\n",
+    ));
+    let codes: Vec<Code> = found.iter().map(|f| f.0).collect();
+    assert_eq!(
+        codes,
+        [Code::BadMode, Code::UnknownRole, Code::BadMode],
+        "{found:?}"
+    );
+    assert!(found[0].3.contains("exactly one"), "{found:?}");
+    assert!(found[2].3.contains("between 1 and 100"), "{found:?}");
+    assert!(
+        found.iter().all(|f| f.1 == 22),
+        "at the mode's line: {found:?}"
+    );
+}
+
+#[test]
 fn missing_key_from_serde() {
     let d = only(&base_with("    outcome: approved\n", ""));
     assert_eq!(d.code, Code::MissingKey);

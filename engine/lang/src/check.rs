@@ -802,6 +802,31 @@ impl<'a> Checker<'a> {
                 None,
             );
         }
+        for w in &vote.weights {
+            self.check_weight(w, mode.at);
+        }
+    }
+
+    /// A weighted vote's weight: names one user or one role they know, and weighs 1-100.
+    fn check_weight(&mut self, w: &crate::model::Weight, at: Position) {
+        match (&w.user, &w.role) {
+            (Some(user), None) => self.check_user(user, at),
+            (None, Some(role)) => self.check_role(role, at),
+            _ => self.error(
+                Code::BadMode,
+                at,
+                "a vote weight names exactly one `user` or one `role`",
+                Some("e.g. `weights: [{ role: general_manager, weight: 3 }]`".into()),
+            ),
+        }
+        if w.weight == 0 || w.weight > 100 {
+            self.error(
+                Code::BadMode,
+                at,
+                format!("a vote weight of {} is not between 1 and 100", w.weight),
+                None,
+            );
+        }
     }
 
     /// Each listed action must be one the step's type offers.
@@ -1363,7 +1388,7 @@ impl<'a> Checker<'a> {
                 Recipient::Assignees
                     if matches!(
                         rule.on.value,
-                        Event::Withdrawn | Event::Approved | Event::Rejected
+                        Event::Withdrawn | Event::Approved | Event::Rejected | Event::Terminated
                     ) =>
                 {
                     self.warning(

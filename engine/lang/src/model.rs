@@ -512,9 +512,15 @@ impl Step {
                 Action::Reject,
                 Action::Return,
                 Action::Delegate,
+                Action::Consult,
                 Action::Comment,
             ],
-            StepKind::Task => vec![Action::Complete, Action::Delegate, Action::Comment],
+            StepKind::Task => vec![
+                Action::Complete,
+                Action::Delegate,
+                Action::Consult,
+                Action::Comment,
+            ],
             _ => Vec::new(),
         }
     }
@@ -607,6 +613,37 @@ pub struct Vote {
     /// Rejections that reject, as a percentage of the assignees (1-100).
     #[serde(default)]
     pub reject_percent: Option<u32>,
+    /// Weighted vote (票签): a voter's weight, by user or role (the largest that fits);
+    /// everyone else weighs 1. The thresholds then count weight, not heads.
+    #[serde(default)]
+    pub weights: Vec<Weight>,
+}
+
+/// One voter's (or one role's) weight in a weighted vote: `{ role: gm, weight: 3 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Weight {
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    pub weight: u32,
+}
+
+impl Vote {
+    /// The weight of a voter with these roles: the largest weight naming them or one of
+    /// their roles, else 1.
+    pub fn weight_of(&self, user: &str, roles: &[&str]) -> u32 {
+        self.weights
+            .iter()
+            .filter(|w| {
+                w.user.as_deref() == Some(user)
+                    || w.role.as_deref().is_some_and(|r| roles.contains(&r))
+            })
+            .map(|w| w.weight)
+            .max()
+            .unwrap_or(1)
+    }
 }
 
 /// An action a person can take on a task.
@@ -621,6 +658,8 @@ pub enum Action {
     Delegate,
     /// Hand the task over to another user for good.
     Transfer,
+    /// Ask another user for an opinion (委派): the task comes back to you to decide.
+    Consult,
     /// Add a signer to the running step.
     AddSigner,
     /// Remove a signer from the running step (never below what the mode needs).
@@ -644,6 +683,7 @@ impl Action {
             Action::RemoveSigner => "remove_signer",
             Action::Complete => "complete",
             Action::Claim => "claim",
+            Action::Consult => "consult",
             Action::Comment => "comment",
         }
     }
@@ -801,10 +841,14 @@ pub enum Event {
     Incident,
     /// A step was entered.
     StepEntered,
+    /// A process owner moved the request to another step (跳转).
+    Moved,
+    /// A process owner ended the request (终止).
+    Terminated,
 }
 
 impl Event {
-    pub const ALL: [Event; 12] = [
+    pub const ALL: [Event; 14] = [
         Event::TaskAssigned,
         Event::Reminder,
         Event::Escalated,
@@ -817,6 +861,8 @@ impl Event {
         Event::Withdrawn,
         Event::Incident,
         Event::StepEntered,
+        Event::Moved,
+        Event::Terminated,
     ];
 
     /// The name used in definitions, template files and the outbox.
@@ -834,6 +880,8 @@ impl Event {
             Event::Withdrawn => "withdrawn",
             Event::Incident => "incident",
             Event::StepEntered => "step_entered",
+            Event::Moved => "moved",
+            Event::Terminated => "terminated",
         }
     }
 }

@@ -400,6 +400,8 @@ fn notice_of(event: &EventRow) -> Option<Event> {
         },
         A::Return if event.detail.as_deref() == Some("submitter") => Event::Returned,
         A::Withdraw => Event::Withdrawn,
+        A::Jump => Event::Moved,
+        A::Terminate => Event::Terminated,
         A::Incident => Event::Incident,
         A::Enter => Event::StepEntered,
         _ => return None,
@@ -517,25 +519,33 @@ async fn default_targets(
             .await?;
             vec![person(&inst.submitter, task)]
         }
-        Event::Withdrawn => {
-            // The tasks the withdrawal cancelled, stamped with its time.
-            let rows = sqlx::query(
-                "SELECT assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'cancelled' AND kind = 'step' AND acted_at = $2",
-            )
-            .bind(event.instance)
-            .bind(&event.at)
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.iter()
-                .flat_map(|r| {
-                    std::iter::once(r.get::<String, _>(0)).chain(r.get::<Option<String>, _>(1))
-                })
-                .map(|u| person(&u, None))
-                .collect()
+        Event::Withdrawn | Event::Moved | Event::Terminated => {
+            let mut told = cancelled_holders(conn, event).await?;
+            if kind != Event::Withdrawn {
+                told.push(person(&inst.submitter, None));
+            }
+            told
         }
         Event::Incident => principal_users(&inst.def.owner.value, directory),
         Event::StepEntered => Vec::new(),
     })
+}
+
+/// The holders of the tasks an entry cancelled (a withdrawal, a jump, a termination),
+/// stamped with its time.
+async fn cancelled_holders(conn: &mut Conn, event: &EventRow) -> Result<Vec<Target>, EngineError> {
+    let rows = sqlx::query(
+        "SELECT assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'cancelled' AND kind IN ('step', 'added', 'consult') AND acted_at = $2",
+    )
+    .bind(event.instance)
+    .bind(&event.at)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .flat_map(|r| std::iter::once(r.get::<String, _>(0)).chain(r.get::<Option<String>, _>(1)))
+        .map(|u| person(&u, None))
+        .collect())
 }
 
 /// Who the definition's notification rules (the step's, then the process's) add.

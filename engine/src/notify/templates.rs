@@ -111,6 +111,22 @@ const BUILT_IN: &[(&str, &str)] = &[
         "step_entered.en.txt",
         include_str!("../../templates/mail/step_entered.en.txt"),
     ),
+    (
+        "moved.zh.txt",
+        include_str!("../../templates/mail/moved.zh.txt"),
+    ),
+    (
+        "moved.en.txt",
+        include_str!("../../templates/mail/moved.en.txt"),
+    ),
+    (
+        "terminated.zh.txt",
+        include_str!("../../templates/mail/terminated.zh.txt"),
+    ),
+    (
+        "terminated.en.txt",
+        include_str!("../../templates/mail/terminated.en.txt"),
+    ),
 ];
 
 /// A template that does not load or render.

@@ -13,6 +13,7 @@ use crate::problem::FieldProblem;
 
 use super::history::HistoryAction;
 use super::machine::Machine;
+use super::run_tasks::RunTask;
 use super::types::{ActionRequest, EngineError, TaskId};
 use super::Entry;
 
@@ -329,9 +330,14 @@ impl Machine<'_, '_> {
             return Ok(());
         }
         let votes = super::run_tasks::votes_of(&tasks);
-        let count = |k: &str| votes[k].as_i64().unwrap_or(0);
-        let (approved, rejected, total) = (count("approved"), count("rejected"), count("total"));
         let mode = step.mode();
+        let (approved, rejected, total) = match &mode {
+            Mode::Vote(vote) if !vote.weights.is_empty() => self.weighed(vote, &tasks),
+            _ => {
+                let count = |k: &str| votes[k].as_i64().unwrap_or(0);
+                (count("approved"), count("rejected"), count("total"))
+            }
+        };
         let positive = if step.kind.value == StepKind::Approval {
             Outcome::Approved
         } else {
@@ -350,6 +356,33 @@ impl Machine<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// A weighted vote's approving, rejecting and whole weight (票签), counting the step's
+    /// own signers as [`votes_of`](super::run_tasks::votes_of) counts heads.
+    fn weighed(&self, vote: &crate::model::Vote, tasks: &[RunTask]) -> (i64, i64, i64) {
+        let (mut approved, mut rejected, mut total) = (0, 0, 0);
+        for task in tasks.iter().filter(|t| t.kind == "step") {
+            if task.status == "cancelled" && task.decision.is_none() {
+                continue;
+            }
+            // The assignee's weight, also when a delegate voted for them.
+            let voter = task.assignee.as_str();
+            let roles: Vec<&str> = self
+                .env
+                .directory
+                .user(voter)
+                .map(|u| u.roles.iter().map(|r| r.value.as_str()).collect())
+                .unwrap_or_default();
+            let weight = i64::from(vote.weight_of(voter, &roles));
+            total += weight;
+            match task.decision.as_deref() {
+                Some("approved") | Some("done") => approved += weight,
+                Some("rejected") => rejected += weight,
+                _ => {}
+            }
+        }
+        (approved, rejected, total)
     }
 
     /// Whether the run's deadline has come.
@@ -451,6 +484,7 @@ mod tests {
                 pass_percent,
                 reject,
                 reject_percent: None,
+                weights: Vec::new(),
             })
         };
         assert_eq!(pass_threshold(&vote(None, Some(60), None), 5), 3);
@@ -459,5 +493,33 @@ mod tests {
         assert_eq!(reject_threshold(&vote(Some(2), None, Some(1)), 3), 1);
         assert_eq!(pass_threshold(&Mode::All, 4), 4);
         assert_eq!(reject_threshold(&Mode::All, 4), 1);
+    }
+
+    #[test]
+    fn a_voters_weight_is_the_largest_that_names_them_or_a_role_of_theirs() {
+        use crate::model::Weight;
+        let weight = |user: Option<&str>, role: Option<&str>, weight| Weight {
+            user: user.map(str::to_string),
+            role: role.map(str::to_string),
+            weight,
+        };
+        let vote = Vote {
+            pass: None,
+            pass_percent: Some(60),
+            reject: None,
+            reject_percent: None,
+            weights: vec![
+                weight(Some("wang.fang"), None, 3),
+                weight(None, Some("director"), 2),
+                weight(None, Some("general_manager"), 5),
+            ],
+        };
+        assert_eq!(vote.weight_of("wang.fang", &["director"]), 3);
+        assert_eq!(vote.weight_of("zhao.min", &["director"]), 2);
+        assert_eq!(
+            vote.weight_of("qin.shan", &["director", "general_manager"]),
+            5
+        );
+        assert_eq!(vote.weight_of("li.na", &["specialist"]), 1);
     }
 }

@@ -219,6 +219,15 @@ impl Appends {
             .find(|e| e.instance == instance && e.action == action)
     }
 
+    /// The newest entry of this batch on `instance` that decides something (see
+    /// [`HistoryAction::is_decision`]).
+    pub fn last_decision(&self, instance: i64) -> Option<&NewEvent> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.instance == instance && e.action.is_decision())
+    }
+
     /// Queues a rendered mail; false when one with its `Message-ID` is queued already.
     pub fn mail(&mut self, mail: NewMail) -> bool {
         if self.mail.iter().any(|m| m.message_id == mail.message_id) {

@@ -26,6 +26,16 @@ pub enum HistoryAction {
     Withdraw,
     Urge,
     Retry,
+    /// The holder asked someone's opinion (委派); the task comes back to them.
+    Consult,
+    /// The person asked gave their opinion.
+    Reply,
+    /// The one who decided last took the request back (拿回) before the next person acted.
+    TakeBack,
+    /// An owner moved the request to another step (跳转).
+    Jump,
+    /// An owner ended the request (终止).
+    Terminate,
     // What the engine does.
     Enter,
     Leave,
@@ -55,7 +65,7 @@ pub enum HistoryAction {
 }
 
 impl HistoryAction {
-    pub const ALL: [HistoryAction; 37] = [
+    pub const ALL: [HistoryAction; 42] = [
         HistoryAction::Submit,
         HistoryAction::Approve,
         HistoryAction::Reject,
@@ -71,6 +81,11 @@ impl HistoryAction {
         HistoryAction::Withdraw,
         HistoryAction::Urge,
         HistoryAction::Retry,
+        HistoryAction::Consult,
+        HistoryAction::Reply,
+        HistoryAction::TakeBack,
+        HistoryAction::Jump,
+        HistoryAction::Terminate,
         HistoryAction::Enter,
         HistoryAction::Leave,
         HistoryAction::Set,
@@ -113,6 +128,11 @@ impl HistoryAction {
             HistoryAction::Withdraw => "withdraw",
             HistoryAction::Urge => "urge",
             HistoryAction::Retry => "retry",
+            HistoryAction::Consult => "consult",
+            HistoryAction::Reply => "reply",
+            HistoryAction::TakeBack => "take_back",
+            HistoryAction::Jump => "jump",
+            HistoryAction::Terminate => "terminate",
             HistoryAction::Enter => "enter",
             HistoryAction::Leave => "leave",
             HistoryAction::Set => "set",
@@ -147,6 +167,33 @@ impl HistoryAction {
             .unwrap_or(HistoryAction::Unknown)
     }
 
+    /// Whether it moves the request on or changes who holds it: what "nobody has acted
+    /// since" means for taking a request back (comments and copies do not count).
+    pub fn is_decision(self) -> bool {
+        use HistoryAction as A;
+        matches!(
+            self,
+            A::Approve
+                | A::Reject
+                | A::Return
+                | A::Resubmit
+                | A::Complete
+                | A::Delegate
+                | A::Transfer
+                | A::AddSigner
+                | A::RemoveSigner
+                | A::Claim
+                | A::Consult
+                | A::Reply
+                | A::TakeBack
+                | A::Jump
+                | A::AutoApprove
+                | A::AutoReject
+                | A::Withdraw
+                | A::Terminate
+        )
+    }
+
     /// Whether the engine recorded it (rather than a person).
     pub fn is_bookkeeping(self) -> bool {
         matches!(
@@ -170,6 +217,9 @@ impl From<ActionKind> for HistoryAction {
             ActionKind::Claim => HistoryAction::Claim,
             ActionKind::Comment => HistoryAction::Comment,
             ActionKind::Resubmit => HistoryAction::Resubmit,
+            ActionKind::Consult => HistoryAction::Consult,
+            ActionKind::Reply => HistoryAction::Reply,
+            ActionKind::CopyTo => HistoryAction::Cc,
         }
     }
 }

@@ -343,6 +343,59 @@ impl Engine {
         .await
     }
 
+    /// Takes the request back (拿回): `actor` made its latest decision and nobody has
+    /// acted since; their task opens again.
+    pub async fn take_back(
+        &self,
+        instance: InstanceId,
+        actor: &str,
+        comment: Option<&str>,
+    ) -> Result<InstanceView, EngineError> {
+        policy::check_comment(comment)?;
+        self.send_for_instance(Command::TakeBack(cmd::TakeBack {
+            instance,
+            actor: actor.into(),
+            comment: comment.map(str::to_string),
+        }))
+        .await
+    }
+
+    /// Moves the request to step `to` (跳转), for its process's owners and
+    /// administrators, with a reason.
+    pub async fn jump(
+        &self,
+        instance: InstanceId,
+        actor: &str,
+        to: &str,
+        reason: &str,
+    ) -> Result<InstanceView, EngineError> {
+        let reason = policy::reason(reason, "jump")?;
+        self.send_for_instance(Command::Jump(cmd::Jump {
+            instance,
+            actor: actor.into(),
+            to: to.into(),
+            comment: reason,
+        }))
+        .await
+    }
+
+    /// Ends the request (终止), for its process's owners and administrators, with a
+    /// reason.
+    pub async fn terminate(
+        &self,
+        instance: InstanceId,
+        actor: &str,
+        reason: &str,
+    ) -> Result<InstanceView, EngineError> {
+        let reason = policy::reason(reason, "terminate")?;
+        self.send_for_instance(Command::Terminate(cmd::Terminate {
+            instance,
+            actor: actor.into(),
+            comment: reason,
+        }))
+        .await
+    }
+
     /// Reminds the current assignees now; at most once an hour per request.
     pub async fn urge(
         &self,
@@ -643,6 +696,8 @@ impl Engine {
         let step = def.as_ref().and_then(|d| d.step(&step_id).cloned());
         let actions = if kind == "resubmit" {
             vec!["resubmit".to_string(), "comment".to_string()]
+        } else if kind == "consult" {
+            vec!["reply".to_string(), "comment".to_string()]
         } else {
             let mut a: Vec<String> = step
                 .as_ref()
@@ -656,6 +711,7 @@ impl Engine {
             if !a.contains(&"comment".to_string()) {
                 a.push("comment".into());
             }
+            a.push(ActionKind::CopyTo.as_str().into());
             a
         };
         TaskView {

@@ -10,8 +10,8 @@ use crate::model::{Principal, ProcessDef, WithdrawPolicy};
 use super::registry::Registry;
 
 use super::{
-    ActionKind, Engine, EngineError, InstanceId, InstanceStatus, InstanceView, TaskId, TaskStatus,
-    TaskView, WithdrawRefused,
+    ActionKind, Engine, EngineError, HistoryAction, InstanceId, InstanceStatus, InstanceView,
+    TaskId, TaskStatus, TaskView, WithdrawRefused,
 };
 
 /// The longest comment an action takes, in characters: comments are stored, shown and
@@ -53,7 +53,23 @@ impl Engine {
     /// Whether `user` may see a process's sources and versions, check and publish it, and
     /// handle its incidents: its owners and the process administrators.
     pub fn may_manage(&self, def: &ProcessDef, user: &str) -> bool {
-        self.is_owner(def, user) || self.is_process_admin(user)
+        manages(self.directory(), def, user)
+    }
+
+    /// Whether the page offers `user` to take the request back (拿回): they made the
+    /// latest decision on it, and it still runs. The engine checks the rest (nobody has
+    /// acted since).
+    pub fn may_take_back(&self, view: &InstanceView, user: &str) -> bool {
+        view.status == InstanceStatus::Running
+            && view
+                .history
+                .iter()
+                .rev()
+                .find(|e| e.action.is_decision())
+                .is_some_and(|e| {
+                    e.actor == user
+                        && matches!(e.action, HistoryAction::Approve | HistoryAction::Complete)
+                })
     }
 
     /// The request, if `user` may see it. A request they may not see is "unknown", like
@@ -125,6 +141,15 @@ impl Engine {
 }
 
 /// Whether `user` owns `def`: is its owner, or holds its owner role.
+/// Whether `user` owns the process or administers every process: who may jump and
+/// terminate its requests, publish it and handle its incidents.
+pub(super) fn manages(directory: &Directory, def: &ProcessDef, user: &str) -> bool {
+    owns(directory, def, user)
+        || directory
+            .user(user)
+            .is_some_and(|u| u.roles.iter().any(|r| r.value == PROCESS_ADMIN_ROLE))
+}
+
 fn owns(directory: &Directory, def: &ProcessDef, user: &str) -> bool {
     match &def.owner.value {
         Principal::User(u) => u == user,
@@ -192,6 +217,17 @@ pub(super) fn check_batch(tasks: usize, action: Option<ActionKind>) -> Result<()
         });
     }
     Ok(())
+}
+
+/// The reason an owner's action (jump, terminate) must give: not blank, not longer than
+/// a comment.
+pub(super) fn reason(reason: &str, action: &'static str) -> Result<String, EngineError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(EngineError::CommentRequired { action });
+    }
+    check_comment(Some(reason))?;
+    Ok(reason.to_string())
 }
 
 /// Refuses a comment longer than [`MAX_COMMENT_CHARS`].

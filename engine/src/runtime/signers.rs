@@ -16,6 +16,35 @@ use super::Entry;
 use crate::model::{Outcome, Step, StepKind};
 
 impl Machine<'_, '_> {
+    /// Holds `task` and opens a task of `kind` for `to` on its run: an added signer
+    /// deciding first (`added`), or someone asked their opinion (`consult`). The held
+    /// task comes back when no such task is open any more.
+    pub async fn hold_for(
+        &mut self,
+        task: &TaskRow,
+        step: &Step,
+        to: &str,
+        kind: &str,
+    ) -> Result<(), EngineError> {
+        sqlx::query("UPDATE tasks SET status = 'held' WHERE id = $1")
+            .bind(task.id.0)
+            .execute(&mut *self.conn)
+            .await?;
+        let due = self.run_due(task.run).await?;
+        self.insert_task(
+            task.run,
+            &step.id,
+            kind,
+            to,
+            false,
+            task.seq,
+            "open",
+            due.as_deref(),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Adds `to` as a signer of `task`'s step, before or after its holder.
     pub async fn add_signer(
         &mut self,
@@ -36,17 +65,10 @@ impl Machine<'_, '_> {
                 "`{to}` is already a signer of this step"
             )));
         }
+        if position == SignerPosition::Before {
+            return self.hold_for(task, step, to, "added").await;
+        }
         let due = self.run_due(task.run).await?;
-        let status = match position {
-            SignerPosition::Before => {
-                sqlx::query("UPDATE tasks SET status = 'held' WHERE id = $1")
-                    .bind(task.id.0)
-                    .execute(&mut *self.conn)
-                    .await?;
-                "open"
-            }
-            SignerPosition::After => "waiting",
-        };
         self.insert_task(
             task.run,
             &step.id,
@@ -54,7 +76,7 @@ impl Machine<'_, '_> {
             to,
             false,
             task.seq,
-            status,
+            "waiting",
             due.as_deref(),
         )
         .await?;
@@ -82,6 +104,14 @@ impl Machine<'_, '_> {
         let mut held: Vec<&RunTask> = tasks.iter().filter(|t| t.status == "held").collect();
         if open_added || held.is_empty() {
             return Ok(open_added);
+        }
+        // Someone asked for an opinion has not replied: the holder waits, the others'
+        // votes still count.
+        if tasks
+            .iter()
+            .any(|t| t.kind == "consult" && t.status == "open")
+        {
+            return Ok(false);
         }
         held.sort_by_key(|t| t.id);
         for task in held {

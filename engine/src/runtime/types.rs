@@ -130,10 +130,16 @@ pub enum ActionKind {
     Comment,
     /// The submitter sends a returned request back in.
     Resubmit,
+    /// Ask someone's opinion (委派, `to`); the task comes back to the holder to decide.
+    Consult,
+    /// The person consulted gives their opinion (the comment); the task goes back.
+    Reply,
+    /// Copy the request to someone (抄送, `to`), who may then read it.
+    CopyTo,
 }
 
 impl ActionKind {
-    pub const ALL: [ActionKind; 11] = [
+    pub const ALL: [ActionKind; 14] = [
         ActionKind::Approve,
         ActionKind::Reject,
         ActionKind::Return,
@@ -145,6 +151,9 @@ impl ActionKind {
         ActionKind::Claim,
         ActionKind::Comment,
         ActionKind::Resubmit,
+        ActionKind::Consult,
+        ActionKind::Reply,
+        ActionKind::CopyTo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -160,6 +169,9 @@ impl ActionKind {
             ActionKind::Claim => "claim",
             ActionKind::Comment => "comment",
             ActionKind::Resubmit => "resubmit",
+            ActionKind::Consult => "consult",
+            ActionKind::Reply => "reply",
+            ActionKind::CopyTo => "copy_to",
         }
     }
 
@@ -176,7 +188,10 @@ impl ActionKind {
             ActionKind::AddSigner => Action::AddSigner,
             ActionKind::RemoveSigner => Action::RemoveSigner,
             ActionKind::Claim => Action::Claim,
-            ActionKind::Comment | ActionKind::Resubmit => return None,
+            ActionKind::Consult => Action::Consult,
+            ActionKind::Comment | ActionKind::Resubmit | ActionKind::Reply | ActionKind::CopyTo => {
+                return None
+            }
         })
     }
 }
@@ -386,6 +401,20 @@ pub enum WithdrawRefused {
     Never,
 }
 
+/// Why a request cannot be taken back (拿回).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TakeBackRefused {
+    #[error("it has already ended")]
+    Ended,
+    /// The latest decision on it is not the caller's approval (someone acted since, or
+    /// they never decided it).
+    #[error("the latest decision on it is not your approval: someone has acted since")]
+    NotYours,
+    /// The step it led to has moved on past a parallel step's join.
+    #[error("the steps after yours have already moved on")]
+    Acted,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("unknown process `{0}`")]
@@ -437,6 +466,25 @@ pub enum EngineError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("the engine is shutting down")]
     Closed,
+    /// The one who decided last cannot take the request back now.
+    #[error("request {instance} cannot be taken back: {why}")]
+    CannotTakeBack {
+        instance: InstanceId,
+        why: TakeBackRefused,
+    },
+    /// Only the process's owners and administrators may do this to a request.
+    #[error("only the owners of request {instance}'s process may {action} it")]
+    OnlyOwner {
+        instance: InstanceId,
+        action: &'static str,
+    },
+    /// The action needs a comment: a reason, or the opinion asked for.
+    #[error("{action} needs a comment")]
+    CommentRequired { action: &'static str },
+    /// A jump names a step the request's definition does not have, or one it cannot
+    /// enter directly.
+    #[error("`{0}` is not a step a request of this process can be moved to")]
+    UnknownStep(String),
     /// The submitter already urged the request today (urging is once a working day).
     #[error("request {0} was already urged today: urge again on the next working day")]
     UrgedToday(InstanceId),
@@ -458,12 +506,16 @@ impl EngineError {
             EngineError::UnknownUser(_) => "unknown_user",
             EngineError::NotYourTask { .. }
             | EngineError::OnlySubmitter { .. }
+            | EngineError::OnlyOwner { .. }
             | EngineError::NotAStarter(_) => "forbidden",
             EngineError::Stale { .. } => "conflict",
             EngineError::InvalidForm(_) => "invalid_form",
             EngineError::NotAllowed(_)
             | EngineError::CannotWithdraw { .. }
+            | EngineError::CannotTakeBack { .. }
             | EngineError::UrgedToday(_) => "not_allowed",
+            EngineError::CommentRequired { .. } => "comment_required",
+            EngineError::UnknownStep(_) => "unknown_step",
             EngineError::OwnRequest(_) => "own_request",
             EngineError::TooLong { .. } => "too_long",
             EngineError::BatchSize { .. } => "batch_size",

@@ -28,9 +28,9 @@ use super::AppState;
         version = "1",
         description = "Start requests, act on tasks, follow requests. Authenticate with HTTP Basic or the web session cookie (then send the `signoff_csrf` cookie's value as `X-CSRF-Token` on POST)."
     ),
-    paths(processes, process, start, instance, withdraw, tasks, done_tasks, act, approve_each),
+    paths(processes, process, start, instance, withdraw, take_back, jump, terminate, tasks, done_tasks, act, approve_each),
     components(schemas(
-        ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, ActionBody, ApiError,
+        ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, JumpRequest, ReasonRequest, ActionBody, ApiError,
         BatchApproval, BatchResult, DoneTask, TaskSort,
         InstanceView, TaskView, VersionInfo, ActionKind, SignerPosition
     )),
@@ -156,16 +156,37 @@ pub struct WithdrawRequest {
     pub comment: Option<String>,
 }
 
+/// A move of a request to another step (跳转), with its reason.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct JumpRequest {
+    /// The step's id in the request's definition.
+    #[schema(max_length = 200)]
+    pub to: String,
+    /// Why: required, shown in the history and the mail.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub comment: String,
+}
+
+/// An owner's action that needs a reason (terminate).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ReasonRequest {
+    /// Why: required, shown in the history and the mail.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub comment: String,
+}
+
 /// An action on a task.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct ActionBody {
-    /// approve, reject, return, complete, delegate, transfer, add_signer, remove_signer,
-    /// claim, comment, resubmit
+    /// approve, reject, return, complete, delegate (act on behalf), transfer, add_signer,
+    /// remove_signer, claim, comment, resubmit, consult (ask an opinion; the task comes
+    /// back), reply (the opinion asked for, in `comment`), copy_to (抄送)
     #[schema(value_type = ActionKind)]
     pub action: String,
     #[schema(max_length = 2000)]
     pub comment: Option<String>,
-    /// The other user (delegate, transfer, signers) or the step to return to.
+    /// The other user (delegate, transfer, signers, consult, copy_to) or the step to
+    /// return to.
     pub to: Option<String>,
     /// Editable fields' new values, or the resubmitted form.
     #[schema(value_type = Option<Object>)]
@@ -328,11 +349,82 @@ pub async fn withdraw(
         .engine
         .withdraw(id, &user, request.comment.as_deref())
         .await;
+    counted(&state, "withdraw", result)
+}
+
+/// Counts a request-level action and answers with the request as it now is.
+fn counted(
+    state: &AppState,
+    action: &'static str,
+    result: Result<InstanceView, EngineError>,
+) -> Result<Json<InstanceView>, ApiError> {
     state.metrics.action(
-        "withdraw",
+        action,
         result.as_ref().map_or_else(EngineError::code, |_| "ok"),
     );
     Ok(Json(result?))
+}
+
+/// Takes a request back (拿回): the caller made its latest decision and nobody has acted
+/// since; their task opens again.
+#[utoipa::path(post, path = "/api/v1/instances/{id}/take_back", params(("id" = i64, Path)), request_body = WithdrawRequest, responses(
+    (status = 200, body = InstanceView),
+    (status = 404, body = ApiError, description = "no such request, or not one the caller may see"),
+    (status = 409, body = ApiError, description = "the caller did not make the latest decision, or someone has acted since"),
+    (status = 422, body = ApiError, description = "the comment is too long")))]
+pub async fn take_back(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    payload: Option<Json<WithdrawRequest>>,
+) -> Result<Json<InstanceView>, ApiError> {
+    let request = payload.map(|Json(r)| r).unwrap_or_default();
+    let id = InstanceId(id);
+    state.engine.instance_for(id, &user).await?;
+    let result = state
+        .engine
+        .take_back(id, &user, request.comment.as_deref())
+        .await;
+    counted(&state, "take_back", result)
+}
+
+/// Moves a request to another step (跳转): its process's owners and administrators.
+#[utoipa::path(post, path = "/api/v1/instances/{id}/jump", params(("id" = i64, Path)), request_body = JumpRequest, responses(
+    (status = 200, body = InstanceView), (status = 403, body = ApiError, description = "not an owner of the process"),
+    (status = 404, body = ApiError, description = "no such request, or not one the caller may see"),
+    (status = 409, body = ApiError, description = "the request has ended"),
+    (status = 422, body = ApiError, description = "no such step, or no reason given")))]
+pub async fn jump(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    Json(request): Json<JumpRequest>,
+) -> Result<Json<InstanceView>, ApiError> {
+    let id = InstanceId(id);
+    state.engine.instance_for(id, &user).await?;
+    let result = state
+        .engine
+        .jump(id, &user, &request.to, &request.comment)
+        .await;
+    counted(&state, "jump", result)
+}
+
+/// Ends a request (终止): its process's owners and administrators, with a reason.
+#[utoipa::path(post, path = "/api/v1/instances/{id}/terminate", params(("id" = i64, Path)), request_body = ReasonRequest, responses(
+    (status = 200, body = InstanceView), (status = 403, body = ApiError, description = "not an owner of the process"),
+    (status = 404, body = ApiError, description = "no such request, or not one the caller may see"),
+    (status = 409, body = ApiError, description = "the request has ended"),
+    (status = 422, body = ApiError, description = "no reason given")))]
+pub async fn terminate(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<i64>,
+    Json(request): Json<ReasonRequest>,
+) -> Result<Json<InstanceView>, ApiError> {
+    let id = InstanceId(id);
+    state.engine.instance_for(id, &user).await?;
+    let result = state.engine.terminate(id, &user, &request.comment).await;
+    counted(&state, "terminate", result)
 }
 
 /// Which page of the caller's tasks.

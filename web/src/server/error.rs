@@ -83,17 +83,21 @@ pub fn engine_status(e: &EngineError) -> (StatusCode, &'static str) {
         | EngineError::UnknownInstance(_) => (StatusCode::NOT_FOUND, "not_found"),
         EngineError::NotYourTask { .. }
         | EngineError::OnlySubmitter { .. }
+        | EngineError::OnlyOwner { .. }
         | EngineError::NotAStarter(_) => (StatusCode::FORBIDDEN, "forbidden"),
         EngineError::Stale { .. } => (StatusCode::CONFLICT, "conflict"),
         EngineError::NotAllowed(_)
         | EngineError::CannotWithdraw { .. }
+        | EngineError::CannotTakeBack { .. }
         | EngineError::UrgedToday(_) => (StatusCode::CONFLICT, "not_allowed"),
         EngineError::InvalidForm(_) | EngineError::UnknownUser(_) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
         }
         EngineError::OwnRequest(_)
         | EngineError::TooLong { .. }
-        | EngineError::BatchSize { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        | EngineError::BatchSize { .. }
+        | EngineError::CommentRequired { .. }
+        | EngineError::UnknownStep(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         EngineError::Closed | EngineError::Busy | EngineError::CommitFailed(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
@@ -124,6 +128,8 @@ pub fn engine_fields(e: &EngineError) -> BTreeMap<String, String> {
         EngineError::OwnRequest(_) => [("to".into(), e.to_string())].into(),
         EngineError::TooLong { field, .. } => [((*field).to_string(), e.to_string())].into(),
         EngineError::BatchSize { .. } => [("tasks".to_string(), e.to_string())].into(),
+        EngineError::CommentRequired { .. } => [("comment".to_string(), e.to_string())].into(),
+        EngineError::UnknownStep(_) => [("to".to_string(), e.to_string())].into(),
         _ => BTreeMap::new(),
     }
 }

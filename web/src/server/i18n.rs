@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use signoff_engine::display::Lang;
-use signoff_engine::runtime::{EngineError, HistoryAction, WithdrawRefused};
+use signoff_engine::runtime::{EngineError, HistoryAction, TakeBackRefused, WithdrawRefused};
 
 /// (key, Chinese, English).
 const PHRASES: &[(&str, &str, &str)] = &[
@@ -112,6 +112,16 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("add_signer", "加签", "Add signer"),
     ("remove_signer", "减签", "Remove signer"),
     ("claim", "认领", "Claim"),
+    ("consult", "征求意见", "Ask an opinion"),
+    ("reply", "回复意见", "Give my opinion"),
+    ("copy_to", "抄送", "Copy to"),
+    ("take_back", "拿回", "Take back"),
+    ("take_back_hint", "下一位处理人还没有处理：可以拿回重新审批。", "The next person has not acted yet: you can take it back and decide again."),
+    ("owner_actions", "流程负责人操作", "Process owner's actions"),
+    ("jump", "跳转", "Move to step"),
+    ("jump_to", "转到步骤", "Move to step"),
+    ("terminate", "终止", "Terminate"),
+    ("reason", "原因", "Reason"),
     ("comment_action", "仅评论", "Comment only"),
     ("resubmit", "重新提交", "Resubmit"),
     ("withdraw", "撤回", "Withdraw"),
@@ -192,6 +202,11 @@ pub fn history_verb(action: HistoryAction, lang: Lang) -> &'static str {
         A::Withdraw => ("撤回", "withdrew"),
         A::Urge => ("催办", "urged"),
         A::Retry => ("重试", "retried"),
+        A::Consult => ("征求意见", "asked the opinion of"),
+        A::Reply => ("回复意见", "gave an opinion"),
+        A::TakeBack => ("拿回", "took it back"),
+        A::Jump => ("跳转到", "moved it to"),
+        A::Terminate => ("终止", "terminated it"),
         A::Enter => ("进入步骤", "entered the step"),
         A::Leave => ("离开步骤", "left the step"),
         A::Set => ("设置变量", "set variables"),
@@ -267,6 +282,22 @@ pub fn engine_message(lang: Lang, e: &EngineError) -> String {
         EngineError::OnlySubmitter { instance, .. } => {
             format!("只有申请 #{instance} 的申请人可以这样做。")
         }
+        EngineError::OnlyOwner { instance, .. } => {
+            format!("只有申请 #{instance} 所属流程的负责人或流程管理员可以这样做。")
+        }
+        EngineError::CannotTakeBack { instance, why } => {
+            let why = match why {
+                TakeBackRefused::Ended => "它已经结束",
+                TakeBackRefused::NotYours => "最近的审批不是您做的",
+                TakeBackRefused::Acted => "下一位处理人已经处理过",
+            };
+            format!("申请 #{instance} 不能拿回：{why}。")
+        }
+        EngineError::CommentRequired { action } => match *action {
+            "reply" => "请填写您的意见。".to_string(),
+            _ => "请填写原因。".to_string(),
+        },
+        EngineError::UnknownStep(step) => format!("流程中没有可以转到的步骤 {step}。"),
         EngineError::NotAStarter(p) => format!("您不能发起流程 {p}：流程定义规定了谁可以发起。"),
         EngineError::OwnRequest(u) => {
             format!("{u} 不能审批这项申请（是本人的申请或与本人有关），请选择其他人。")

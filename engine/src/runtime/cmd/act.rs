@@ -92,6 +92,9 @@ async fn act(
         ActionKind::AddSigner => super::add_signer::run(m, &a).await,
         ActionKind::RemoveSigner => super::remove_signer::run(m, &a).await,
         ActionKind::Claim => super::claim::run(m, &a).await,
+        ActionKind::Consult => super::consult::ask(m, &a).await,
+        ActionKind::Reply => super::consult::reply(m, &a).await,
+        ActionKind::CopyTo => super::copy_to::run(m, &a).await,
     }
 }
 
@@ -131,6 +134,20 @@ fn authorize(
 /// What the task allows: a returned request only `resubmit` (or a comment); a step the
 /// actions its definition lists; a pooled task only `claim` first.
 fn check_allowed(task: &TaskRow, step: &Step, action: ActionKind) -> Result<(), EngineError> {
+    if task.kind == "consult" {
+        if !matches!(action, ActionKind::Reply | ActionKind::Comment) {
+            return Err(EngineError::NotAllowed(format!(
+                "you were asked for your opinion: `reply` with it, not `{}`",
+                action.as_str()
+            )));
+        }
+        return Ok(());
+    }
+    if action == ActionKind::Reply {
+        return Err(EngineError::NotAllowed(
+            "only a task asking your opinion takes a `reply`".into(),
+        ));
+    }
     if task.kind == "resubmit" {
         if !matches!(action, ActionKind::Resubmit | ActionKind::Comment) {
             return Err(EngineError::NotAllowed(format!(
@@ -153,7 +170,12 @@ fn check_allowed(task: &TaskRow, step: &Step, action: ActionKind) -> Result<(), 
             "only a returned request can be resubmitted".into(),
         ));
     }
-    if task.pool && !matches!(action, ActionKind::Claim | ActionKind::Comment) {
+    if task.pool
+        && !matches!(
+            action,
+            ActionKind::Claim | ActionKind::Comment | ActionKind::CopyTo
+        )
+    {
         return Err(EngineError::NotAllowed(format!(
             "task {} is offered to several people: `claim` it first",
             task.id

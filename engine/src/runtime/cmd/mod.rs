@@ -2,16 +2,20 @@
 //! command's arguments and an `apply` with its rule, its checks and its effects, run in
 //! the group commit's transaction. `act` checks who may act on a task and what its step
 //! allows, then hands over to the task action's own file (`decide`, `send_back`,
-//! `hand_over`, ...).
+//! `hand_over`, `consult`, `copy_to`, ...). `take_back`, `jump` and `terminate` act on
+//! a request as a whole.
 
 mod account;
 mod act;
 mod add_signer;
 mod claim;
 mod comment;
+mod consult;
+mod copy_to;
 mod decide;
 mod fire_due;
 mod hand_over;
+mod jump;
 mod lease_mail;
 mod mark_read;
 mod migrate;
@@ -24,12 +28,15 @@ mod set_absence;
 mod settle_mail;
 mod start;
 mod start_scheduled;
+mod take_back;
+mod terminate;
 mod urge;
 mod withdraw;
 
 pub use account::Account;
 pub use act::Act;
 pub use fire_due::FireDue;
+pub use jump::Jump;
 pub use lease_mail::LeaseMail;
 pub use mark_read::MarkRead;
 pub use migrate::Migrate;
@@ -39,6 +46,8 @@ pub use set_absence::SetAbsence;
 pub use settle_mail::SettleMail;
 pub use start::Start;
 pub use start_scheduled::StartScheduled;
+pub use take_back::TakeBack;
+pub use terminate::Terminate;
 pub use urge::Urge;
 pub use withdraw::Withdraw;
 
@@ -79,6 +88,9 @@ pub(super) enum Command {
     Account(Account),
     StartScheduled(StartScheduled),
     MarkRead(MarkRead),
+    TakeBack(TakeBack),
+    Jump(Jump),
+    Terminate(Terminate),
 }
 
 impl Command {
@@ -104,6 +116,9 @@ impl Command {
             Command::Account(c) => c.apply(core, conn, env).await,
             Command::StartScheduled(c) => c.apply(core, conn, env).await,
             Command::MarkRead(c) => c.apply(core, conn, env).await,
+            Command::TakeBack(c) => c.apply(core, conn, env).await,
+            Command::Jump(c) => c.apply(core, conn, env).await,
+            Command::Terminate(c) => c.apply(core, conn, env).await,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod done;
 mod inbox;
+mod intervene;
 mod login;
 mod new_request;
 mod owner;
@@ -12,6 +13,7 @@ mod settings;
 
 pub use done::done;
 pub use inbox::{approve_selected, inbox};
+pub use intervene::{jump, take_back, terminate};
 pub use login::{login, login_form, logout};
 pub use new_request::{new_request, new_request_form, new_request_list};
 pub use owner::{check, incidents, process, processes, publish, retry};
@@ -169,6 +171,11 @@ impl Notice {
             "submit" => Some(format!("#{n} {}", phrase(lang, "submit"))),
             "withdraw" => Some(format!("#{n} {}", phrase(lang, "withdraw"))),
             "urge" => Some(format!("#{n} {}", phrase(lang, "urged_notice"))),
+            "take_back" | "jump" | "terminate" => Some(format!(
+                "{} #{n} · {}",
+                phrase(lang, done),
+                phrase(lang, "done_notice")
+            )),
             "published" => Some(format!("{} {n}", phrase(lang, "published"))),
             other => {
                 let action = other.parse::<ActionKind>().ok()?;

@@ -145,11 +145,13 @@ pub async fn request(
         }
     }
     let page = request_context(&state, &viewer, &view);
+    let offers = super::intervene::offers(&state, &viewer, &view);
     viewer.page(
         &state,
         "task.html",
         context! {
             active => "requests",
+            offers,
             can_withdraw => state.engine.may_withdraw(&view, &viewer.user),
             can_urge => state.engine.may_urge(&view, &viewer.user),
             resubmit_task => resubmit,
@@ -388,7 +390,7 @@ fn action_buttons(actions: &[String], lang: Lang) -> Vec<Value> {
             let label = phrase(lang, if a == "comment" { "comment_action" } else { a });
             let needs_user = matches!(
                 a.as_str(),
-                "delegate" | "transfer" | "add_signer" | "remove_signer"
+                "delegate" | "transfer" | "add_signer" | "remove_signer" | "consult" | "copy_to"
             );
             context! { id => a, label, needs_user }
         })
@@ -575,7 +577,7 @@ pub async fn urge(
 
 /// Counts a request-level action, then goes back to `back` with its notice, or shows
 /// the refusal.
-fn request_action(
+pub(super) fn request_action(
     state: &AppState,
     viewer: &Viewer,
     action: &'static str,

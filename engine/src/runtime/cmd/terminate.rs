@@ -1,0 +1,46 @@
+//! `terminate` (终止): a process owner or administrator ends a request that is running
+//! or stopped on an incident, with a reason. Its open tasks are cancelled; the submitter
+//! and the people whose tasks were cancelled are told.
+
+use super::prelude::*;
+
+pub struct Terminate {
+    pub instance: InstanceId,
+    pub actor: String,
+    pub comment: String,
+}
+
+impl Terminate {
+    pub(in crate::runtime) async fn apply(
+        self,
+        core: &Core,
+        conn: &mut Conn,
+        env: &Env<'_>,
+    ) -> Result<Reply, EngineError> {
+        let Terminate {
+            instance,
+            actor,
+            comment,
+        } = self;
+        let mut m = core.machine(conn, env, instance).await?;
+        if !policy::manages(env.directory, &m.def, &actor) {
+            return Err(EngineError::OnlyOwner {
+                instance,
+                action: "terminate",
+            });
+        }
+        if !matches!(
+            m.inst.status,
+            InstanceStatus::Running | InstanceStatus::Incident
+        ) {
+            return Err(EngineError::NotAllowed(format!(
+                "request {instance} has already ended"
+            )));
+        }
+        m.log(Entry::new(&actor, HistoryAction::Terminate).comment(Some(&comment)))
+            .await?;
+        m.end_instance(EndOutcome::Cancelled, &actor).await?;
+        m.save().await?;
+        Ok(Reply::Instance(instance))
+    }
+}
