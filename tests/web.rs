@@ -1378,3 +1378,85 @@ fn serde_urlencoded_pair(key: &str, value: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+async fn post_api(web: &Web, user: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    json_of(
+        reqwest::Client::new()
+            .post(api(web, path))
+            .basic_auth(user, Some("signoff"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+storage_test! {
+    async fn consult_take_back_jump_and_terminate_over_the_api_and_the_request_page(db) {
+        let web = Web::start(&db, "web-more-actions").await;
+        let (_, view) = json_of(start_claim(&web, "li.na", claim(&[300.0])).await).await;
+        let id = view["id"].as_i64().unwrap();
+        // Ask finance's opinion; the reply needs one.
+        let manager = my_task(&web, "liu.qiang").await;
+        let (status, body) = act(&web, "liu.qiang", manager, json!({"action": "consult", "to": "feng.yu"})).await;
+        assert_eq!(status, 200, "{body}");
+        let asked = my_task(&web, "feng.yu").await;
+        let (status, body) = act(&web, "feng.yu", asked, json!({"action": "reply"})).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["fields"]["comment"].is_string(), "{body}");
+        let (status, _) = act(&web, "feng.yu", asked, json!({"action": "reply", "comment": "可以"})).await;
+        assert_eq!(status, 200);
+        let (status, _) = act(&web, "liu.qiang", manager, json!({"action": "approve"})).await;
+        assert_eq!(status, 200);
+
+        // The manager takes it back from the request page (with the CSRF token only).
+        let (client, csrf) = web.sign_in("liu.qiang").await;
+        let page = page_text(&client, web.url(&format!("/requests/{id}"))).await;
+        assert!(page.contains("id=\"take-back-form\""), "offered to the last approver");
+        assert!(!page.contains("id=\"owner-actions\""), "he owns no process");
+        let forged = client.post(web.url(&format!("/requests/{id}/take_back"))).form(&[("csrf", "forged")]).send().await.unwrap();
+        assert_eq!(forged.status(), 403);
+        let done = client.post(web.url(&format!("/requests/{id}/take_back"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(done.status(), 303);
+        let (_, view) = get(&web, Some("liu.qiang"), &format!("/instances/{id}")).await;
+        assert_eq!(view["current_steps"], json!(["manager_review"]));
+        let (status, body) = post_api(&web, "liu.qiang", &format!("/instances/{id}/take_back"), json!({})).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::CONFLICT, Some("not_allowed")), "{body}");
+
+        // Owners jump: a stranger is refused, a bad step and a blank reason name their field.
+        let (status, _) = post_api(&web, "liu.qiang", &format!("/instances/{id}/jump"), json!({"to": "finance_payment", "comment": "急"})).await;
+        assert_eq!(status, 403);
+        let (status, body) = post_api(&web, "tang.jie", &format!("/instances/{id}/jump"), json!({"to": "nowhere", "comment": "急"})).await;
+        assert_eq!(status, 422);
+        assert!(body["fields"]["to"].is_string(), "{body}");
+        let (status, body) = post_api(&web, "tang.jie", &format!("/instances/{id}/jump"), json!({"to": "finance_payment", "comment": " "})).await;
+        assert_eq!(status, 422);
+        assert!(body["fields"]["comment"].is_string(), "{body}");
+        let (status, body) = post_api(&web, "tang.jie", &format!("/instances/{id}/jump"), json!({"to": "finance_payment", "comment": "特批"})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["current_steps"], json!(["finance_payment"]));
+
+        // An owner terminates from the page; the submitter and the cancelled holders are mailed.
+        let (owner, owner_csrf) = web.sign_in("tang.jie").await;
+        let page = page_text(&owner, web.url(&format!("/requests/{id}"))).await;
+        assert!(page.contains("id=\"owner-actions\"") && page.contains("跳转"), "offered to an owner");
+        let blank = owner.post(web.url(&format!("/requests/{id}/terminate"))).form(&[("csrf", owner_csrf.as_str()), ("comment", "")]).send().await.unwrap();
+        assert_eq!(blank.status(), 422);
+        assert!(blank.text().await.unwrap().contains("请填写原因"));
+        let done = owner.post(web.url(&format!("/requests/{id}/terminate"))).form(&[("csrf", owner_csrf.as_str()), ("comment", "重复提交")]).send().await.unwrap();
+        assert_eq!(done.status(), 303);
+        let page = page_text(&owner, web.url(&format!("/requests/{id}"))).await;
+        assert!(page.contains("已终止") && page.contains("重复提交"), "the badge and the reason");
+        assert!(!page.contains("id=\"owner-actions\""), "nothing more to do on it");
+        let mail = web.h.engine.mail(&signoff_engine::notify::MailQuery { instance: Some(id), status: None, limit: Some(100) }).await.unwrap();
+        let mut told: Vec<&str> = mail.iter().filter(|m| m.kind == "terminated").map(|m| m.recipient.as_str()).collect();
+        told.sort_unstable();
+        assert_eq!(
+            told,
+            ["feng.yu", "jiang.hua", "li.na", "liu.qiang", "song.yi"],
+            "the submitter and everyone who held a task, not the owner who terminated it"
+        );
+        assert!(mail.iter().any(|m| m.kind == "moved" && m.recipient == "liu.qiang"), "the jump told the manager");
+    }
+}

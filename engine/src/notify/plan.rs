@@ -261,7 +261,7 @@ impl Planner {
             } else {
                 String::new()
             },
-            overdue: event.detail.as_deref() == Some("the deadline has passed"),
+            overdue: event.detail.as_deref() == Some(crate::runtime::Note::DeadlinePassed.as_str()),
             due: local_time(due.as_deref()),
             link,
             facts: key_facts(&inst.def, &inst.form, directory, lang),
@@ -519,11 +519,11 @@ async fn default_targets(
             .await?;
             vec![person(&inst.submitter, task)]
         }
-        Event::Withdrawn | Event::Moved | Event::Terminated => {
-            let mut told = cancelled_holders(conn, event).await?;
-            if kind != Event::Withdrawn {
-                told.push(person(&inst.submitter, None));
-            }
+        Event::Withdrawn => cancelled_holders(conn, event).await?,
+        Event::Moved | Event::Terminated => {
+            let mut told = involved(conn, event).await?;
+            told.push(person(&inst.submitter, None));
+            told.retain(|t| t.user != event.actor);
             told
         }
         Event::Incident => principal_users(&inst.def.owner.value, directory),
@@ -531,11 +531,26 @@ async fn default_targets(
     })
 }
 
-/// The holders of the tasks an entry cancelled (a withdrawal, a jump, a termination),
-/// stamped with its time.
+/// Everyone who has held a task on the request (an owner's jump or termination tells
+/// them all).
+async fn involved(conn: &mut Conn, event: &EventRow) -> Result<Vec<Target>, EngineError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT assignee, delegate FROM tasks WHERE instance_id = $1 AND kind IN ('step', 'added', 'consult')",
+    )
+    .bind(event.instance)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .flat_map(|r| std::iter::once(r.get::<String, _>(0)).chain(r.get::<Option<String>, _>(1)))
+        .map(|u| person(&u, None))
+        .collect())
+}
+
+/// The holders of the tasks a withdrawal cancelled, stamped with its time.
 async fn cancelled_holders(conn: &mut Conn, event: &EventRow) -> Result<Vec<Target>, EngineError> {
     let rows = sqlx::query(
-        "SELECT assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'cancelled' AND kind IN ('step', 'added', 'consult') AND acted_at = $2",
+        "SELECT assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'cancelled' AND kind = 'step' AND acted_at = $2",
     )
     .bind(event.instance)
     .bind(&event.at)

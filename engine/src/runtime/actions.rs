@@ -2,6 +2,7 @@
 //! of inputs and edits, the task changes; how a decision settles a step by its mode; and
 //! what a step's timers do when they fire.
 
+use super::notes::Note;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -413,7 +414,7 @@ impl Machine<'_, '_> {
                 self.log(
                     Entry::new("engine", HistoryAction::Remind)
                         .step(&step.id)
-                        .detail("the deadline is near"),
+                        .detail(Note::DeadlineNear.as_str()),
                 )
                 .await?;
             }
@@ -432,7 +433,7 @@ impl Machine<'_, '_> {
                         self.log(
                             Entry::new("engine", HistoryAction::Remind)
                                 .step(&step.id)
-                                .detail("the deadline has passed"),
+                                .detail(Note::DeadlinePassed.as_str()),
                         )
                         .await?;
                     }

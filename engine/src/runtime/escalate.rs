@@ -4,6 +4,7 @@
 //! nobody, it goes up the holders' reporting line. The escalated tasks get a new
 //! deadline (the step's own) instead of arriving overdue.
 
+use super::notes::Note;
 use crate::duration::WorkDuration;
 use crate::model::{Assignee, Step};
 
@@ -36,7 +37,7 @@ impl Machine<'_, '_> {
             .await?;
         }
         if targets.is_empty() {
-            let why = "nobody above the people who hold it to escalate to";
+            let why = Note::NobodyToEscalateTo.as_str();
             self.log(
                 Entry::new("engine", HistoryAction::EscalateFailed)
                     .step(&step.id)
@@ -103,16 +104,16 @@ impl Machine<'_, '_> {
             };
             for user in found.users {
                 let why = if holders.contains(&user) {
-                    Some("already holds the step")
+                    Some(Note::AlreadyHolds)
                 } else if excluded.contains(&user) {
-                    Some("may not decide a request that is theirs or about them")
+                    Some(Note::TheirsOrAbout)
                 } else if below_a_holder(&user) {
-                    Some("reports to someone who holds the step: escalation goes up, not down")
+                    Some(Note::ReportsToHolder)
                 } else {
                     None
                 };
                 match why {
-                    Some(why) => notes.push(format!("`{user}` {why}")),
+                    Some(why) => notes.push(why.about(&user)),
                     None if !targets.contains(&user) => targets.push(user),
                     None => {}
                 }

@@ -2,6 +2,7 @@
 //! through guards, joining branches, timers, returns and incidents. Everything here runs
 //! inside the caller's transaction; nothing is committed until the caller commits.
 
+use super::notes::Note;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -440,11 +441,11 @@ impl<'a, 'c> Machine<'a, 'c> {
         for user in assigned.users {
             let why =
                 if step.auto_skip.contains(&AutoSkip::Submitter) && user == self.inst.submitter {
-                    Some("the assignee is the submitter")
+                    Some(Note::AssigneeIsSubmitter.as_str())
                 } else if step.auto_skip.contains(&AutoSkip::AlreadyApproved)
                     && self.has_approved(&user).await.map_err(Halt::Fatal)?
                 {
-                    Some("the assignee already approved")
+                    Some(Note::AssigneeAlreadyApproved.as_str())
                 } else {
                     None
                 };

@@ -15,6 +15,7 @@ mod history;
 mod links;
 mod machine;
 mod mail;
+mod notes;
 mod policy;
 mod queries;
 mod registry;
@@ -41,6 +42,7 @@ use crate::store::{Backend, Conn, Pool};
 
 pub use done::{DoneTask, MAX_DONE_PAGE};
 pub use history::{Entry, HistoryAction};
+pub use notes::Note;
 pub use policy::{MAX_BATCH_TASKS, MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;

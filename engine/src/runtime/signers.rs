@@ -10,6 +10,7 @@
 use super::actions::TaskRow;
 use super::history::HistoryAction;
 use super::machine::Machine;
+use super::notes::Note;
 use super::run_tasks::RunTask;
 use super::types::{EngineError, SignerPosition, TaskId};
 use super::Entry;
@@ -95,7 +96,7 @@ impl Machine<'_, '_> {
         let added = || tasks.iter().filter(|t| t.kind == "added");
         let rejected = added().any(|t| t.decision.as_deref() == Some("rejected"));
         if rejected && step.kind.value == StepKind::Approval {
-            self.cancel_pending(step, tasks, "an added signer rejected")
+            self.cancel_pending(step, tasks, Note::AddedSignerRejected.as_str())
                 .await?;
             self.finish(run, Outcome::Rejected);
             return Ok(true);
@@ -134,7 +135,7 @@ impl Machine<'_, '_> {
         else {
             return Ok(false);
         };
-        self.cancel_pending(step, tasks, "the step's own signers have decided")
+        self.cancel_pending(step, tasks, Note::OwnSignersDecided.as_str())
             .await?;
         self.open_task(step, TaskId(next.id), &next.assignee)
             .await?;

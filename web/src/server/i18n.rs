@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use signoff_engine::display::Lang;
-use signoff_engine::runtime::{EngineError, HistoryAction, TakeBackRefused, WithdrawRefused};
+use signoff_engine::runtime::{EngineError, HistoryAction, Note, TakeBackRefused, WithdrawRefused};
 
 /// (key, Chinese, English).
 const PHRASES: &[(&str, &str, &str)] = &[
@@ -180,7 +180,7 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("status_incident", "异常待处理", "Stopped (incident)"),
     ("status_approved", "已批准", "Approved"),
     ("status_rejected", "已驳回", "Rejected"),
-    ("status_cancelled", "已取消", "Cancelled"),
+    ("status_cancelled", "已终止", "Terminated"),
 ];
 
 /// What happened, as a history entry says it.
@@ -229,6 +229,39 @@ pub fn history_verb(action: HistoryAction, lang: Lang) -> &'static str {
         A::FinishedBy => ("由关联申请完成", "finished by a linked request"),
         A::LinkMissed => ("关联申请未生效", "link had no effect"),
         A::Unknown => ("其他", "other"),
+    };
+    if lang == Lang::En {
+        en
+    } else {
+        zh
+    }
+}
+
+/// One of the engine's notes in the history, in the reader's words.
+pub fn note(note: Note, lang: Lang) -> &'static str {
+    let (zh, en) = match note {
+        Note::DeadlineNear => ("期限快到了", "the deadline is near"),
+        Note::DeadlinePassed => ("已超过期限", "the deadline has passed"),
+        Note::NobodyToEscalateTo => (
+            "处理人之上没有可以升级的人",
+            "nobody above the people who hold it to escalate to",
+        ),
+        Note::AssigneeIsSubmitter => ("处理人就是申请人", "the assignee is the submitter"),
+        Note::AssigneeAlreadyApproved => ("处理人之前已经同意过", "the assignee already approved"),
+        Note::AddedSignerRejected => ("加签人驳回了", "an added signer rejected"),
+        Note::OwnSignersDecided => (
+            "本步骤的审批人已经决定",
+            "the step's own signers have decided",
+        ),
+        Note::AlreadyHolds => ("已经在处理这一步", "already holds the step"),
+        Note::TheirsOrAbout => (
+            "不能审批本人的或与本人有关的申请",
+            "may not decide a request that is theirs or about them",
+        ),
+        Note::ReportsToHolder => (
+            "是这一步处理人的下属：升级只能向上",
+            "reports to someone who holds the step: escalation goes up, not down",
+        ),
     };
     if lang == Lang::En {
         en

@@ -8,7 +8,7 @@ use serde::Serialize;
 use signoff_engine::directory::Directory;
 use signoff_engine::display::{field_value, Lang};
 use signoff_engine::model::{Assignee, ProcessDef, Step, StepKind};
-use signoff_engine::runtime::EventView;
+use signoff_engine::runtime::{EventView, Note};
 
 use super::i18n;
 
@@ -298,7 +298,38 @@ fn history_detail(
         }
         A::End => i18n::phrase(lang, &format!("status_{detail}")),
         A::Return if detail == "submitter" => i18n::phrase(lang, "submitter"),
-        A::Return => step_name(detail),
+        A::Return | A::Jump => step_name(detail),
+        A::AddSigner => match detail.split_once(" (") {
+            Some((user, "before)")) => {
+                format!("{} ({})", name(user), i18n::phrase(lang, "before_me"))
+            }
+            Some((user, _)) => format!("{} ({})", name(user), i18n::phrase(lang, "after_me")),
+            None => name(detail),
+        },
+        _ => engine_note(detail, name, lang),
+    }
+}
+
+/// An engine note (see [`Note`]) in the reader's words, naming whom it is about; a
+/// version move and a missed link in words; anything else (an incident's reason) as
+/// written.
+fn engine_note(detail: &str, name: &dyn Fn(&str) -> String, lang: Lang) -> String {
+    if let Some((user, note)) = Note::parse(detail) {
+        let said = i18n::note(note, lang);
+        return match user {
+            Some(user) => format!("{} {said}", name(user)),
+            None => said.to_string(),
+        };
+    }
+    let version_move = detail
+        .strip_prefix("version ")
+        .and_then(|rest| rest.split_once(" to "));
+    let link_missed = detail
+        .split_once(" is not at `")
+        .and_then(|(other, step)| Some((other, step.strip_suffix('`')?)));
+    match (version_move, link_missed) {
+        (Some((from, to)), _) if lang == Lang::Zh => format!("从版本 {from} 到版本 {to}"),
+        (_, Some((other, step))) if lang == Lang::Zh => format!("{other} 已不在“{step}”这一步"),
         _ => detail.to_string(),
     }
 }
@@ -400,4 +431,41 @@ pub fn local_time(at: &str) -> String {
                 .to_string()
         })
         .unwrap_or_else(|| at.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engines_notes_read_in_chinese_with_names_not_ids() {
+        let name = |id: &str| {
+            if id == "li.na" {
+                "李娜".into()
+            } else {
+                id.to_string()
+            }
+        };
+        for note in Note::ALL {
+            let said = engine_note(&note.about("li.na"), &name, Lang::Zh);
+            assert!(said.starts_with("李娜 "), "{said}");
+            assert!(
+                !said.chars().any(|c| c.is_ascii_alphabetic()),
+                "English left in `{said}`"
+            );
+            assert_eq!(engine_note(note.as_str(), &name, Lang::En), note.as_str());
+        }
+        assert_eq!(
+            engine_note("version 2 to 3", &name, Lang::Zh),
+            "从版本 2 到版本 3"
+        );
+        assert_eq!(
+            engine_note("#12 is not at `collect`", &name, Lang::Zh),
+            "#12 已不在“collect”这一步"
+        );
+        assert_eq!(
+            engine_note("CEL: no such key", &name, Lang::Zh),
+            "CEL: no such key"
+        );
+    }
 }
