@@ -151,6 +151,7 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
         .await
         .unwrap();
     engine.urge(third.id, "li.na").await.unwrap();
+    more_actions(engine).await;
     clock.set(shanghai(2027, 7, 1, 10));
     engine.fire_due_timers().await.unwrap();
     engine.start_scheduled().await.unwrap();
@@ -160,7 +161,17 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
             limit: Some(50),
             ..TaskQuery::default()
         };
-        engine.tasks(&query).await.unwrap();
+        let page = engine.tasks(&query).await.unwrap();
+        if let Some(last) = page.last() {
+            let after = Some(TaskSort::Due.cursor(last));
+            engine
+                .tasks(&TaskQuery {
+                    after,
+                    ..query.clone()
+                })
+                .await
+                .unwrap();
+        }
         let query = TaskQuery {
             include_closed: true,
             ..query
@@ -182,7 +193,17 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
                 limit: Some(50),
                 ..TaskQuery::default()
             };
-            engine.tasks(&query).await.unwrap();
+            let page = engine.tasks(&query).await.unwrap();
+            if let Some(last) = page.last() {
+                let after = Some(sort.cursor(last));
+                engine
+                    .tasks(&TaskQuery {
+                        after,
+                        ..query.clone()
+                    })
+                    .await
+                    .unwrap();
+            }
             engine.count_tasks(&query).await.unwrap();
         }
         engine.unread_cc(user).await.unwrap();
@@ -209,6 +230,35 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
         .unwrap();
     let options = signoff_tests::quick_sender("log");
     engine.deliver_mail(&options).await.unwrap();
+}
+
+/// Asking an opinion and replying, copying, taking back, an owner's jump and terminate.
+async fn more_actions(engine: &Engine) {
+    let id = engine
+        .start("reimbursement", "li.na", claim(&[90.0]))
+        .await
+        .unwrap()
+        .id;
+    let holder = |who: &'static str| async move {
+        let view = engine.instance(id).await.unwrap();
+        view.tasks.iter().find(|t| t.assignee == who).unwrap().id
+    };
+    let manager = holder("liu.qiang").await;
+    let ask = ActionRequest::new(ActionKind::Consult).to("feng.yu");
+    engine.act(manager, "liu.qiang", ask).await.unwrap();
+    let asked = holder("feng.yu").await;
+    let reply = ActionRequest::new(ActionKind::Reply).comment("可以");
+    engine.act(asked, "feng.yu", reply).await.unwrap();
+    let copy = ActionRequest::new(ActionKind::CopyTo).to("wang.fang");
+    engine.act(manager, "liu.qiang", copy).await.unwrap();
+    let approve = ActionRequest::new(ActionKind::Approve);
+    engine.act(manager, "liu.qiang", approve).await.unwrap();
+    engine.take_back(id, "liu.qiang", None).await.unwrap();
+    engine
+        .jump(id, "tang.jie", "finance_payment", "特批")
+        .await
+        .unwrap();
+    engine.terminate(id, "tang.jie", "重复").await.unwrap();
 }
 
 /// A cash sale, signed and registered, and an extension that names it and is granted

@@ -1096,19 +1096,28 @@ storage_test! {
         assert!(first.contains("id=\"task-count\">120<"), "the true total");
         assert_eq!(first.matches("<tr data-task=").count(), 100);
         assert!(first.contains("1–100 / 120"), "the pager says where we are");
-        let second = get(web.url("/inbox?process=&offset=100")).await;
+        let next = next_link(&first);
+        assert!(next.contains("after="), "a keyset cursor: {next}");
+        let second = get(web.url(&next)).await;
         assert_eq!(second.matches("<tr data-task=").count(), 20);
         assert!(second.contains("101–120 / 120"));
-        assert!(second.contains("rel=\"prev\""));
+        assert!(second.contains("rel=\"first\""));
+        assert!(!second.contains("rel=\"next\""), "the last page");
+        // Tasks arriving meanwhile do not shift the next page: it starts after the cursor.
+        let first_ids: Vec<&str> = first.split("<tr data-task=\"").skip(1).filter_map(|r| r.split('"').next()).collect();
+        let second_ids: Vec<&str> = second.split("<tr data-task=\"").skip(1).filter_map(|r| r.split('"').next()).collect();
+        assert!(second_ids.iter().all(|id| !first_ids.contains(id)), "no task on both pages");
         let filtered = get(web.url("/inbox?process=reimbursement")).await;
         assert!(filtered.contains("1–100 / 120"));
         // A search pages too, and its pages keep it.
         let searched = get(web.url("/inbox?q=%E6%9D%8E%E5%A8%9C&sort=waiting")).await;
         assert!(searched.contains("1–100 / 120"), "the count of what it found");
+        let next = next_link(&searched);
         assert!(
-            searched.contains("q=%E6%9D%8E%E5%A8%9C&amp;sort=waiting&amp;offset=100"),
-            "the next page keeps the search"
+            next.starts_with("/inbox?process=&q=%E6%9D%8E%E5%A8%9C&sort=waiting&after="),
+            "the next page keeps the search: {next}"
         );
+        assert!(page_text(&client, web.url(&next)).await.contains("101–120 / 120"));
 
         // The API too: a page, the true total in `X-Total-Count`, the next page in `Link`.
         let api_page = |query: &'static str| {
@@ -1120,16 +1129,25 @@ storage_test! {
         let response = api_page("").await.unwrap();
         assert_eq!(response.headers()["x-total-count"], "120");
         let link = response.headers()["link"].to_str().unwrap().to_string();
-        assert_eq!(link, "</api/v1/tasks?offset=100&limit=100>; rel=\"next\"");
         let (_, first) = json_of(response).await;
         assert_eq!(first.as_array().map(Vec::len), Some(100));
-        let response = api_page("?offset=100&limit=100&process=reimbursement")
+        assert!(link.starts_with("</api/v1/tasks?limit=100&after="), "{link}");
+        assert!(
+            link.ends_with(&format!("{}>; rel=\"next\"", first[99]["id"])),
+            "the cursor ends with the page's last task: {link}"
+        );
+        let next = link.trim_start_matches("</api/v1").split('>').next().unwrap().to_string();
+        let response = reqwest::Client::new()
+            .get(api(&web, &format!("{next}&process=reimbursement")))
+            .basic_auth("liu.qiang", Some("signoff"))
+            .send()
             .await
             .unwrap();
         assert!(response.headers().get("link").is_none(), "the last page");
         let (_, rest) = json_of(response).await;
         assert_eq!(rest.as_array().map(Vec::len), Some(20));
         assert_eq!(api_page("?limit=0").await.unwrap().status(), 400);
+        assert_eq!(api_page("?after=not-a-cursor").await.unwrap().status(), 400);
 
         // The submitter's list pages too, newest first, with the true total.
         let (submitter, _) = web.sign_in("li.na").await;
@@ -1377,6 +1395,16 @@ fn serde_urlencoded_pair(key: &str, value: &str) -> String {
         .query()
         .unwrap_or_default()
         .to_string()
+}
+
+/// The pager's "next" link on an HTML page, as a path.
+fn next_link(page: &str) -> String {
+    let anchor = page.split("rel=\"next\"").next().unwrap_or_default();
+    let href = anchor.rsplit("href=\"").next().unwrap_or_default();
+    href.split('"')
+        .next()
+        .unwrap_or_default()
+        .replace("&amp;", "&")
 }
 
 async fn post_api(web: &Web, user: &str, path: &str, body: Value) -> (StatusCode, Value) {

@@ -47,7 +47,7 @@ pub use policy::{MAX_BATCH_TASKS, MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;
 pub use registry::Registry;
-pub use search::{TaskSort, MAX_SEARCH_CHARS};
+pub use search::{TaskCursor, TaskSort, MAX_SEARCH_CHARS};
 pub use types::*;
 
 use cmd::Command;
@@ -616,40 +616,13 @@ impl Engine {
             .collect())
     }
 
-    /// A user's tasks (as assignee or delegate), oldest due first.
+    /// A user's tasks (as assignee or delegate), a page at a time (after
+    /// `query.after`), in the query's order.
     pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskView>, EngineError> {
         if query.search.is_some() || query.sort != TaskSort::Due {
             return self.search_tasks(query).await;
         }
-        let statuses = if query.include_closed {
-            "'open', 'done', 'cancelled', 'skipped'"
-        } else {
-            "'open'"
-        };
-        let offset = query.offset.unwrap_or(0).clamp(0, 1_000_000);
-        let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-        // The page is chosen on the tasks alone, each side of the OR through its own
-        // index in due order (`tasks_inbox`), so it costs the page, not the inbox; only
-        // the page's rows are joined with their requests.
-        let process = if query.process.is_some() {
-            "AND instance_id IN (SELECT id FROM instances WHERE process_id = $4)"
-        } else {
-            ""
-        };
-        let page = format!(
-            "JOIN (SELECT id FROM (\
-                SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE assignee = $1 AND status IN ({statuses}) {process} ORDER BY due, id LIMIT $2 + $3) mine \
-                UNION \
-                SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE delegate = $1 AND status IN ({statuses}) {process} ORDER BY due, id LIMIT $2 + $3) deputised) both_sides \
-             ORDER BY due, id LIMIT $2 OFFSET $3) page ON page.id = t.id ORDER BY COALESCE(t.due_at, '9999'), t.id"
-        );
-        let sql = Self::task_select(&page);
-        let mut rows = sqlx::query(&sql).bind(&query.user).bind(limit).bind(offset);
-        if let Some(process) = &query.process {
-            rows = rows.bind(process);
-        }
-        let rows = rows.fetch_all(&self.core.pool).await?;
-        Ok(rows.into_iter().map(|r| self.task_view(r)).collect())
+        self.due_page(query).await
     }
 
     /// How many open tasks `user` holds (as assignee or delegate), per process.
@@ -684,7 +657,7 @@ impl Engine {
     /// The columns of a task view, from `tasks t` joined with its request, then `rest`.
     fn task_select(rest: &str) -> String {
         format!(
-            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at, i.form \
+            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at, i.form, i.created_at \
              FROM tasks t JOIN instances i ON i.id = t.instance_id {rest}"
         )
     }
@@ -740,6 +713,7 @@ impl Engine {
             due_at: row.get(12),
             actions,
             form: serde_json::from_str(row.get::<&str, _>(13)).unwrap_or(Value::Null),
+            submitted_at: row.get(14),
         }
     }
 }

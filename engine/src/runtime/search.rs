@@ -2,7 +2,9 @@
 //! choice (and the API's `q` and `sort`) turn into SQL. The text is looked for in the
 //! request's form (its values as typed), its number, and the names of its submitter,
 //! process and step (matched against the directory and the definitions in memory, so
-//! the SQL stays an `IN` list).
+//! the SQL stays an `IN` list). Pages are keyset pages: each starts after a
+//! [`TaskCursor`] (the last row's sort key and id), so a page costs the same wherever it
+//! is in the list.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +45,126 @@ impl TaskSort {
     }
 }
 
+impl TaskSort {
+    /// Where the page after `task` starts, in this order.
+    pub fn cursor(self, task: &TaskView) -> TaskCursor {
+        let key = match self {
+            TaskSort::Due => task.due_at.clone().unwrap_or_else(|| NO_DUE.into()),
+            TaskSort::Waiting => task.created_at.clone(),
+            TaskSort::Submitted => task.submitted_at.clone(),
+        };
+        TaskCursor { key, id: task.id.0 }
+    }
+}
+
+/// The due date a task without one sorts by: after every real one.
+const NO_DUE: &str = "9999";
+
+/// Where a page of tasks starts: after the task with this sort key (a stored time) and
+/// id. Written `KEY~ID` in links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskCursor {
+    key: String,
+    id: i64,
+}
+
+impl TaskCursor {
+    /// The cursor written as `text`; none for anything else (a stored time has at most
+    /// 40 characters of digits, letters and `-:.+ `).
+    pub fn parse(text: &str) -> Option<TaskCursor> {
+        let (key, id) = text.rsplit_once('~')?;
+        let plain = |c: char| c.is_ascii_alphanumeric() || "-:.+ ".contains(c);
+        if key.is_empty() || key.len() > 40 || !key.chars().all(plain) {
+            return None;
+        }
+        Some(TaskCursor {
+            key: key.to_string(),
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for TaskCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}~{}", self.key, self.id)
+    }
+}
+
+/// ` AND (...)`: the rows after `after` in `sort`'s order; `due`, `created` and `id` name
+/// the columns (with or without the table's alias).
+fn push_after(
+    sql: &mut Sql<'_>,
+    sort: TaskSort,
+    after: &TaskCursor,
+    [due, created, id]: [&str; 3],
+) {
+    let (key, op) = match sort {
+        TaskSort::Due => (format!("COALESCE({due}, '{NO_DUE}')"), ">"),
+        TaskSort::Waiting => (created.to_string(), ">"),
+        TaskSort::Submitted => ("i.created_at".to_string(), "<"),
+    };
+    sql.push(" AND (")
+        .push(&key)
+        .push(" ")
+        .push(op)
+        .push(" ")
+        .push_bind(after.key.clone())
+        .push(" OR (")
+        .push(&key)
+        .push(" = ")
+        .push_bind(after.key.clone())
+        .push(" AND ")
+        .push(id)
+        .push(" ")
+        .push(op)
+        .push(" ")
+        .push_bind(after.id)
+        .push("))");
+}
+
 impl Engine {
+    /// A page of `query`'s tasks in due order: chosen on the tasks alone, each side of
+    /// the OR (assignee, delegate) through its own index in due order (`tasks_inbox`),
+    /// so it costs the page, not the inbox; only the page's rows are joined with their
+    /// requests.
+    pub(super) async fn due_page(&self, query: &TaskQuery) -> Result<Vec<TaskView>, EngineError> {
+        let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+        let mut sql = Sql::new(&Self::task_select("JOIN (SELECT id FROM ("));
+        for (n, side) in ["assignee", "delegate"].into_iter().enumerate() {
+            if n > 0 {
+                sql.push(" UNION ");
+            }
+            sql.push("SELECT * FROM (SELECT id, COALESCE(due_at, '9999') AS due FROM tasks WHERE ")
+                .push(side)
+                .push(" = ")
+                .push_bind(query.user.clone())
+                .push(" AND status IN ")
+                .push(statuses(query));
+            if let Some(process) = &query.process {
+                sql.push(" AND instance_id IN (SELECT id FROM instances WHERE process_id = ")
+                    .push_bind(process.clone())
+                    .push(")");
+            }
+            if let Some(after) = &query.after {
+                push_after(
+                    &mut sql,
+                    TaskSort::Due,
+                    after,
+                    ["due_at", "created_at", "id"],
+                );
+            }
+            sql.push(" ORDER BY due, id LIMIT ")
+                .push_bind(limit)
+                .push(") side");
+            sql.push(&n.to_string());
+        }
+        sql.push(") both_sides ORDER BY due, id LIMIT ")
+            .push_bind(limit)
+            .push(") page ON page.id = t.id ORDER BY COALESCE(t.due_at, '9999'), t.id");
+        let rows = sql.query().fetch_all(&self.core.pool).await?;
+        Ok(rows.into_iter().map(|r| self.task_view(r)).collect())
+    }
+
     /// `query`'s tasks when it searches or sorts other than by due date.
     pub(super) async fn search_tasks(
         &self,
@@ -51,15 +172,21 @@ impl Engine {
     ) -> Result<Vec<TaskView>, EngineError> {
         let mut sql = Sql::new(&Self::task_select(""));
         self.push_filter(&mut sql, query);
+        if let Some(after) = &query.after {
+            push_after(
+                &mut sql,
+                query.sort,
+                after,
+                ["t.due_at", "t.created_at", "t.id"],
+            );
+        }
         sql.push(match query.sort {
             TaskSort::Due => " ORDER BY COALESCE(t.due_at, '9999'), t.id",
             TaskSort::Waiting => " ORDER BY t.created_at, t.id",
             TaskSort::Submitted => " ORDER BY i.created_at DESC, t.id DESC",
         });
         sql.push(" LIMIT ")
-            .push_bind(query.limit.unwrap_or(100).clamp(1, 1000))
-            .push(" OFFSET ")
-            .push_bind(query.offset.unwrap_or(0).clamp(0, 1_000_000));
+            .push_bind(query.limit.unwrap_or(100).clamp(1, 1000));
         let rows = sql.query().fetch_all(&self.core.pool).await?;
         Ok(rows.into_iter().map(|r| self.task_view(r)).collect())
     }
@@ -75,11 +202,7 @@ impl Engine {
     /// ` WHERE ...`: the user's tasks (as assignee or delegate), of the process and
     /// matching the search when given.
     fn push_filter(&self, sql: &mut Sql<'_>, query: &TaskQuery) {
-        let statuses = if query.include_closed {
-            "('open', 'done', 'cancelled', 'skipped')"
-        } else {
-            "('open')"
-        };
+        let statuses = statuses(query);
         sql.push(" WHERE t.id IN (SELECT id FROM tasks WHERE assignee = ")
             .push_bind(query.user.clone())
             .push(" AND status IN ")
@@ -153,5 +276,14 @@ impl Engine {
             }
         }
         (users, processes, steps)
+    }
+}
+
+/// The task statuses `query` lists.
+fn statuses(query: &TaskQuery) -> &'static str {
+    if query.include_closed {
+        "('open', 'done', 'cancelled', 'skipped')"
+    } else {
+        "('open')"
     }
 }

@@ -309,6 +309,8 @@ pub struct TaskView {
     /// The request's form, for summaries.
     #[schema(value_type = Object)]
     pub form: serde_json::Value,
+    /// When the request was submitted.
+    pub submitted_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -384,7 +386,8 @@ pub struct TaskQuery {
     pub process: Option<String>,
     pub include_closed: bool,
     pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    /// Where the page starts: after this task (keyset pagination, in `sort`'s order).
+    pub after: Option<super::search::TaskCursor>,
     /// Text to look for in the request's form, number, submitter, process and step.
     pub search: Option<String>,
     pub sort: super::search::TaskSort,

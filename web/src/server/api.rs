@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, DoneTask, EngineError, InstanceId, InstanceStatus, InstanceView,
-    SignerPosition, TaskId, TaskQuery, TaskSort, TaskView, VersionInfo, MAX_DONE_PAGE,
+    SignerPosition, TaskCursor, TaskId, TaskQuery, TaskSort, TaskView, VersionInfo, MAX_DONE_PAGE,
     MAX_SEARCH_CHARS,
 };
 use utoipa::OpenApi;
@@ -434,9 +434,10 @@ pub struct TaskPage {
     /// Tasks on the page, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
-    /// Tasks to skip: where the page starts (default 0).
-    #[param(minimum = 0, maximum = 1000000)]
-    offset: Option<i64>,
+    /// Where the page starts: the cursor the previous page's `Link` header gives (the
+    /// first page without it).
+    #[param(max_length = 64)]
+    after: Option<String>,
     /// Only tasks of this process.
     process: Option<String>,
     /// Text to look for in the request's form, number, submitter, process and step
@@ -453,7 +454,7 @@ pub struct TaskPage {
 #[utoipa::path(get, path = "/api/v1/tasks", params(TaskPage), responses(
     (status = 200, body = [TaskView], headers(
         ("X-Total-Count" = i64, description = "open tasks of the caller (with the process filter)"),
-        ("Link" = String, description = "`</api/v1/tasks?offset=N&limit=M>; rel=\"next\"` while more follow"))),
+        ("Link" = String, description = "`</api/v1/tasks?after=CURSOR&limit=M>; rel=\"next\"` while more follow"))),
     (status = 401, body = ApiError)))]
 pub async fn tasks(
     State(state): State<AppState>,
@@ -461,13 +462,15 @@ pub async fn tasks(
     Query(page): Query<TaskPage>,
 ) -> Result<Response, ApiError> {
     let limit = page.limit.unwrap_or(100);
-    let offset = page.offset.unwrap_or(0);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("`limit` must be from 1 to 500"));
     }
-    if !(0..=1_000_000).contains(&offset) {
-        return Err(ApiError::bad_request("`offset` must be from 0 to 1000000"));
-    }
+    let after = match page.after.as_deref() {
+        None => None,
+        Some(text) => Some(TaskCursor::parse(text).ok_or_else(|| {
+            ApiError::bad_request("`after` must be the cursor a `Link` header gave")
+        })?),
+    };
     if page
         .q
         .as_ref()
@@ -479,19 +482,30 @@ pub async fn tasks(
         user,
         process: page.process.clone(),
         limit: Some(limit),
-        offset: Some(offset),
+        after,
         search: page.q.clone().filter(|q| !q.trim().is_empty()),
         sort: page.sort.unwrap_or_default(),
         ..Default::default()
     };
     let total = state.engine.count_tasks(&query).await?;
-    let tasks = state.engine.tasks(&query).await?;
+    // One row more than the page tells whether another page follows.
+    let mut tasks = state
+        .engine
+        .tasks(&TaskQuery {
+            limit: Some(limit + 1),
+            ..query.clone()
+        })
+        .await?;
+    let more = tasks.len() as i64 > limit;
+    tasks.truncate(limit as usize);
+    let next = tasks.last().map(|last| query.sort.cursor(last).to_string());
     let mut response = Json(tasks).into_response();
     let headers = response.headers_mut();
     headers.insert("x-total-count", HeaderValue::from(total));
-    if offset + limit < total {
+    if let Some(cursor) = next.filter(|_| more) {
         // The next page keeps the filter, the search and the order.
         let kept: Vec<(&str, &str)> = [
+            ("after", Some(cursor.as_str())),
             ("process", page.process.as_deref()),
             ("q", page.q.as_deref()),
             ("sort", page.sort.map(TaskSort::as_str)),
@@ -504,10 +518,7 @@ pub async fn tasks(
             .filter(|p| !p.is_empty())
             .map(|p| format!("&{p}"))
             .unwrap_or_default();
-        let link = format!(
-            "</api/v1/tasks?offset={}&limit={limit}{process}>; rel=\"next\"",
-            offset + limit
-        );
+        let link = format!("</api/v1/tasks?limit={limit}{process}>; rel=\"next\"");
         link_next(headers, &link);
     }
     Ok(response)

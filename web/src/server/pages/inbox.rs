@@ -7,7 +7,8 @@ use axum::response::Response;
 use minijinja::{context, Value};
 use signoff_engine::display::summary_facts;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, EngineError, RequestQuery, TaskId, TaskQuery, TaskSort, TaskView,
+    ActionKind, ActionRequest, EngineError, RequestQuery, TaskCursor, TaskId, TaskQuery, TaskSort,
+    TaskView,
 };
 
 use super::{process_name, request_row, step_label, Notice, Viewer};
@@ -128,11 +129,12 @@ async fn inbox_page(
         Ok(n) => n,
         Err(e) => return viewer.engine_error(&state, &e),
     };
-    let offset = q.offset.unwrap_or(0).clamp(0, shown.max(0));
-    let query = TaskQuery {
-        offset: Some(offset),
-        ..query
+    let after = q.after.as_deref().and_then(TaskCursor::parse);
+    let skipped = match after {
+        Some(_) => q.from.unwrap_or(1).clamp(1, shown.max(1)) - 1,
+        None => 0,
     };
+    let query = TaskQuery { after, ..query };
     let page = match state.engine.tasks(&query).await {
         Ok(t) => t,
         Err(e) => return viewer.engine_error(&state, &e),
@@ -146,13 +148,7 @@ async fn inbox_page(
         .into_iter()
         .map(|(id, n)| context! { name => process_name(&state, &id, viewer.lang), id, n })
         .collect();
-    let pages = context! {
-        from => offset + 1,
-        to => offset + rows.len() as i64,
-        of => shown,
-        prev => (offset > 0).then(|| (offset - INBOX_PAGE).max(0)),
-        next => (offset + (rows.len() as i64) < shown).then_some(offset + INBOX_PAGE),
-    };
+    let pages = pager(&query, &page, skipped, shown);
     let (cc, unread) = copied_to(&state, viewer).await;
     let (batch_summary, batch) = batch.unzip();
     viewer.page_status(
@@ -270,6 +266,28 @@ fn listed(viewer: &Viewer, q: &Notice) -> TaskQuery {
         search: q.q.clone().filter(|t| !t.trim().is_empty()),
         sort: q.sort.as_deref().map(TaskSort::parse).unwrap_or_default(),
         ..Default::default()
+    }
+}
+
+/// The pager: which rows of how many, and the links to the first and the next page
+/// (its cursor, and where it starts for the words).
+fn pager(query: &TaskQuery, page: &[TaskView], skipped: i64, shown: i64) -> Value {
+    let to = skipped + page.len() as i64;
+    let next = page
+        .last()
+        .filter(|_| page.len() as i64 == INBOX_PAGE && to < shown)
+        .map(|last| {
+            let cursor = query.sort.cursor(last).to_string();
+            let from = (to + 1).to_string();
+            serde_urlencoded::to_string([("after", cursor.as_str()), ("from", from.as_str())])
+                .unwrap_or_default()
+        });
+    context! {
+        from => skipped + 1,
+        to,
+        of => shown,
+        first => query.after.is_some(),
+        next,
     }
 }
 

@@ -149,8 +149,10 @@ pub struct Notice {
     done: Option<String>,
     n: Option<i64>,
     process: Option<String>,
-    /// Where a paged list starts.
-    offset: Option<i64>,
+    /// Where a keyset-paged list starts: after this cursor (`KEY~ID`).
+    after: Option<String>,
+    /// The position of the page's first row, for the pager's words only.
+    from: Option<i64>,
     /// A list newest first continues below this id.
     before: Option<i64>,
     next: Option<String>,
