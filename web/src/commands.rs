@@ -157,6 +157,9 @@ fn store_of(command: &Command) -> Option<&Store> {
         | Command::Act { store, .. }
         | Command::Show { store, .. }
         | Command::Withdraw { store, .. }
+        | Command::TakeBack { store, .. }
+        | Command::Jump { store, .. }
+        | Command::Terminate { store, .. }
         | Command::Urge { store, .. }
         | Command::Retry { store, .. }
         | Command::Absence { store, .. }
@@ -318,6 +321,62 @@ async fn deliver(engine: &Engine, sender: &SenderOptions) {
     }
 }
 
+/// Runs a command on one request as a whole (withdraw, take back, jump, terminate, urge,
+/// retry).
+async fn on_request(engine: &Engine, command: Command) -> anyhow::Result<Result<(), EngineError>> {
+    Ok(match command {
+        Command::Withdraw {
+            instance,
+            user,
+            comment,
+            ..
+        } => engine
+            .withdraw(parse_id(&instance)?, &user, comment.as_deref())
+            .await
+            .map(|v| print_json(&v)),
+        Command::TakeBack {
+            instance,
+            user,
+            comment,
+            ..
+        } => engine
+            .take_back(parse_id(&instance)?, &user, comment.as_deref())
+            .await
+            .map(|v| print_json(&v)),
+        Command::Jump {
+            instance,
+            step,
+            user,
+            reason,
+            ..
+        } => engine
+            .jump(parse_id(&instance)?, &user, &step, &reason)
+            .await
+            .map(|v| print_json(&v)),
+        Command::Terminate {
+            instance,
+            user,
+            reason,
+            ..
+        } => engine
+            .terminate(parse_id(&instance)?, &user, &reason)
+            .await
+            .map(|v| print_json(&v)),
+        Command::Urge { instance, user, .. } => {
+            let id: InstanceId = parse_id(&instance)?;
+            engine
+                .urge(id, &user)
+                .await
+                .map(|_| println!("urged the assignees of request {id}"))
+        }
+        Command::Retry { instance, user, .. } => engine
+            .retry(parse_id(&instance)?, &user)
+            .await
+            .map(|v| print_json(&v)),
+        _ => anyhow::bail!("not a command on one request"),
+    })
+}
+
 /// Runs one engine command; the outer error is a usage problem, the inner one the engine's.
 async fn execute(
     engine: &Engine,
@@ -350,26 +409,12 @@ async fn execute(
             .instance(parse_id(&instance)?)
             .await
             .map(|v| show(&v, json)),
-        Command::Withdraw {
-            instance,
-            user,
-            comment,
-            ..
-        } => engine
-            .withdraw(parse_id(&instance)?, &user, comment.as_deref())
-            .await
-            .map(|v| print_json(&v)),
-        Command::Urge { instance, user, .. } => {
-            let id: InstanceId = parse_id(&instance)?;
-            engine
-                .urge(id, &user)
-                .await
-                .map(|_| println!("urged the assignees of request {id}"))
-        }
-        Command::Retry { instance, user, .. } => engine
-            .retry(parse_id(&instance)?, &user)
-            .await
-            .map(|v| print_json(&v)),
+        command @ (Command::Withdraw { .. }
+        | Command::TakeBack { .. }
+        | Command::Jump { .. }
+        | Command::Terminate { .. }
+        | Command::Urge { .. }
+        | Command::Retry { .. }) => on_request(engine, command).await?,
         Command::Absence {
             user,
             deputy,

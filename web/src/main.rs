@@ -117,6 +117,38 @@ pub enum Command {
         #[command(flatten)]
         store: Store,
     },
+    /// Take a request back (拿回): you made its latest decision and nobody has acted since.
+    TakeBack {
+        instance: String,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Move a request to another step (跳转): the process's owners and administrators.
+    Jump {
+        instance: String,
+        /// The step's id.
+        step: String,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        store: Store,
+    },
+    /// End a request (终止): the process's owners and administrators.
+    Terminate {
+        instance: String,
+        #[arg(long = "as")]
+        user: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        store: Store,
+    },
     /// Remind the current assignees of a request now (submitter only, once an hour).
     Urge {
         instance: String,
