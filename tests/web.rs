@@ -1488,3 +1488,69 @@ storage_test! {
         assert!(mail.iter().any(|m| m.kind == "moved" && m.recipient == "liu.qiang"), "the jump told the manager");
     }
 }
+
+storage_test! {
+    async fn two_thousand_open_tasks_are_counted_and_paged_to_the_last_one(db) {
+        use futures::stream::{self, StreamExt};
+        const OPEN: usize = 2_000;
+        let web = Web::start(&db, "web-2000").await;
+        let engine = web.h.engine.clone();
+        let started: Vec<_> = stream::iter(0..OPEN)
+            .map(|_| {
+                let engine = engine.clone();
+                async move { engine.submit("reimbursement", "li.na", claim(&[120.0])).await }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        assert!(started.iter().all(Result::is_ok), "every request starts");
+
+        // The inbox: the true count in the badge and the pager, then every page by its
+        // cursor to the last task, each task once.
+        let (client, _) = web.sign_in("liu.qiang").await;
+        let mut page = page_text(&client, web.url("/inbox")).await;
+        assert!(page.contains("id=\"task-count\">2000<"), "the badge counts all of them");
+        assert!(page.contains("1–100 / 2000"));
+        let mut seen = std::collections::BTreeSet::new();
+        for n in 1..=OPEN / 100 {
+            let rows: Vec<String> = page
+                .split("<tr data-task=\"")
+                .skip(1)
+                .filter_map(|r| r.split('"').next().map(str::to_string))
+                .collect();
+            assert_eq!(rows.len(), 100, "page {n}");
+            seen.extend(rows);
+            assert!(page.contains(&format!("{}–{} / 2000", (n - 1) * 100 + 1, n * 100)));
+            if n < OPEN / 100 {
+                page = page_text(&client, web.url(&next_link(&page))).await;
+            } else {
+                assert!(!page.contains("rel=\"next\""), "the last page has no next");
+            }
+        }
+        assert_eq!(seen.len(), OPEN, "every task on exactly one page");
+
+        // The API: pages of 500 by their `Link`, with the total in every answer.
+        let mut url = api(&web, "/tasks?limit=500");
+        let mut ids = std::collections::BTreeSet::new();
+        loop {
+            let response = reqwest::Client::new()
+                .get(&url)
+                .basic_auth("liu.qiang", Some("signoff"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.headers()["x-total-count"], "2000");
+            let link = response.headers().get("link").map(|l| l.to_str().unwrap().to_string());
+            let (_, tasks) = json_of(response).await;
+            ids.extend(tasks.as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()));
+            match link {
+                Some(link) => {
+                    let path = link.trim_start_matches("</api/v1").split('>').next().unwrap();
+                    url = api(&web, path);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(ids.len(), OPEN);
+    }
+}

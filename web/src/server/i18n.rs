@@ -408,6 +408,28 @@ mod tests {
         }
     }
 
+    /// Every action a button or a notice names, and every note, has its words in both
+    /// languages (the catalogue is looked up by these names).
+    #[test]
+    fn every_action_and_note_has_words_in_both_languages() {
+        use signoff_engine::runtime::ActionKind;
+        for action in ActionKind::ALL {
+            let key = if action == ActionKind::Comment {
+                "comment_action"
+            } else {
+                action.as_str()
+            };
+            assert_ne!(phrase(Lang::Zh, key), key, "no words for `{key}`");
+        }
+        for key in ["take_back", "jump", "terminate"] {
+            assert_ne!(phrase(Lang::Zh, key), key, "no words for `{key}`");
+        }
+        for n in Note::ALL {
+            assert_ne!(note(n, Lang::Zh), note(n, Lang::En));
+            assert_eq!(note(n, Lang::En), n.as_str());
+        }
+    }
+
     #[test]
     fn history_verbs_differ_by_language() {
         for action in HistoryAction::ALL {
