@@ -380,6 +380,7 @@ storage_test! {
             ("liu.qiang", "/inbox".to_string()),
             ("liu.qiang", format!("/tasks/{task}")),
             ("liu.qiang", "/done".to_string()),
+            ("tang.jie", format!("/requests/{}", claim.id.0)),
             ("tang.jie", "/processes".to_string()),
             ("tang.jie", "/processes/reimbursement".to_string()),
             ("tang.jie", "/incidents".to_string()),
@@ -404,5 +405,80 @@ storage_test! {
             }
         }
         assert!(wide.is_empty(), "pages wider than the phone: {wide:#?}");
+    }
+}
+
+/// Presses `action` on the task form with `to` chosen, and reads the notice.
+async fn act_with(c: &Client, action: &str, to: Option<&str>, comment: &str) -> String {
+    if let Some(to) = to {
+        find(c, "#act-form select[name=to]")
+            .await
+            .select_by_value(to)
+            .await
+            .unwrap_or_else(|e| panic!("choose {to}: {e}"));
+    }
+    type_into(c, "#act-form #comment", comment).await;
+    click(c, &format!("#act-form button[name=action][value={action}]")).await;
+    find(c, ".notice").await.text().await.unwrap_or_default()
+}
+
+storage_test! {
+    async fn an_opinion_a_copy_a_take_back_and_an_owners_jump_and_termination_in_the_browser(db) {
+        let web = Web::start(&db, "browser-more").await;
+        let id = web.h.engine.start("reimbursement", "li.na", claim(&[300.0])).await.unwrap().id.0;
+        let b = browser("more").await;
+        let c = &b.client;
+
+        // The manager asks finance's opinion; finance can only reply; it comes back.
+        sign_in(&web, c, "liu.qiang").await;
+        click(c, "#tasks a[href^='/tasks/']").await;
+        let notice = act_with(c, "consult", Some("feng.yu"), "请看一下票据").await;
+        assert!(notice.contains("征求意见"), "{notice}");
+        sign_in(&web, c, "feng.yu").await;
+        click(c, "#tasks a[href^='/tasks/']").await;
+        let buttons = c.find_all(Locator::Css("#act-form button[name=action]")).await.unwrap();
+        let mut offered = Vec::new();
+        for button in buttons {
+            offered.push(button.attr("value").await.unwrap().unwrap_or_default());
+        }
+        assert_eq!(offered, ["reply", "comment"], "the one asked only answers");
+        let notice = act_with(c, "reply", None, "票据齐全").await;
+        assert!(notice.contains("回复意见"), "{notice}");
+
+        // Back with the manager: he copies the director, approves, then takes it back.
+        sign_in(&web, c, "liu.qiang").await;
+        click(c, "#tasks a[href^='/tasks/']").await;
+        act_with(c, "copy_to", Some("wang.fang"), "").await;
+        act_with(c, "approve", None, "同意").await;
+        c.goto(&web.url(&format!("/requests/{id}"))).await.unwrap();
+        type_into(c, "#take-back-comment", "金额再核对").await;
+        click(c, "#take-back-form button").await;
+        let notice = find(c, ".notice").await.text().await.unwrap();
+        assert!(notice.contains("拿回"), "{notice}");
+        let current = find(c, "#diagram .node.current").await.attr("data-step").await.unwrap();
+        assert_eq!(current.as_deref(), Some("manager_review"));
+        let history = find(c, "#history").await.text().await.unwrap();
+        for words in ["征求意见", "回复意见", "票据齐全", "抄送", "王芳", "拿回", "金额再核对"] {
+            assert!(history.contains(words), "`{words}` in the history: {history}");
+        }
+        screenshot(c, "request-actions.png").await;
+
+        // The process owner moves it to finance, then terminates it with a reason.
+        sign_in(&web, c, "tang.jie").await;
+        c.goto(&web.url(&format!("/requests/{id}"))).await.unwrap();
+        find(c, "#jump-to").await.select_by_value("finance_payment").await.unwrap();
+        type_into(c, "#jump-reason", "经理休假，特批").await;
+        click(c, "#jump-form button").await;
+        find(c, ".notice").await;
+        let current = find(c, "#diagram .node.current").await.attr("data-step").await.unwrap();
+        assert_eq!(current.as_deref(), Some("finance_payment"));
+        type_into(c, "#terminate-reason", "重复提交").await;
+        click(c, "#terminate-form button").await;
+        find(c, ".notice").await;
+        let status = find(c, "#request-status").await.text().await.unwrap();
+        assert_eq!(status, "已终止");
+        let history = find(c, "#history").await.text().await.unwrap();
+        assert!(history.contains("跳转到") && history.contains("重复提交"), "{history}");
+        screenshot(c, "request-terminated.png").await;
     }
 }

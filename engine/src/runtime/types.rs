@@ -175,6 +175,15 @@ impl ActionKind {
         }
     }
 
+    /// Whether the task stays with its holder to act on afterwards (a comment, a copy,
+    /// a claim), so a page goes back to it rather than to the inbox.
+    pub fn keeps_the_task(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Comment | ActionKind::CopyTo | ActionKind::Claim
+        )
+    }
+
     /// The definition's action this one needs to be allowed, if any.
     pub fn model_action(self) -> Option<crate::model::Action> {
         use crate::model::Action;

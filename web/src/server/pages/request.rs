@@ -493,7 +493,12 @@ pub async fn act(
     );
     match result {
         Ok(_) => {
-            Redirect::to(&done_url("/inbox", action.as_str(), task.instance.0)).into_response()
+            let back = if action.keeps_the_task() {
+                format!("/tasks/{}", id.0)
+            } else {
+                "/inbox".to_string()
+            };
+            Redirect::to(&done_url(&back, action.as_str(), task.instance.0)).into_response()
         }
         Err(EngineError::InvalidForm(form_errors)) => {
             let failed = retyped(
