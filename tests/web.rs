@@ -1554,3 +1554,40 @@ storage_test! {
         assert_eq!(ids.len(), OPEN);
     }
 }
+
+storage_test! {
+    async fn a_requests_history_exports_as_csv_and_prints_for_those_who_may_see_it(db) {
+        let web = Web::start(&db, "web-export").await;
+        let (_, view) = json_of(start_claim(&web, "li.na", claim(&[300.0])).await).await;
+        let id = view["id"].as_i64().unwrap();
+        let task = my_task(&web, "liu.qiang").await;
+        let (status, _) = act(&web, "liu.qiang", task, json!({"action": "approve", "comment": "=HYPERLINK(\"http://x\"), 同意"})).await;
+        assert_eq!(status, 200);
+
+        let (client, _) = web.sign_in("li.na").await;
+        let response = client.get(web.url(&format!("/requests/{id}/history.csv"))).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+        assert!(response.headers()["content-disposition"].to_str().unwrap().contains(&format!("request-{id}-history.csv")));
+        let text = response.text().await.unwrap();
+        let mut lines = text.trim_start_matches('\u{feff}').lines();
+        assert_eq!(lines.next(), Some("时间,处理人,代表,操作,步骤,说明,意见,修改,填写"));
+        let approval = lines.find(|l| l.contains("同意")).expect("the approval's line");
+        assert!(approval.contains("刘强 (liu.qiang)") && approval.contains("直属上级审批"), "{approval}");
+        assert!(approval.contains("\"'=HYPERLINK(\"\"http://x\"\"), 同意\""), "a formula stays text: {approval}");
+
+        let print = page_text(&client, web.url(&format!("/requests/{id}/print"))).await;
+        assert!(print.contains("id=\"history\"") && print.contains("@media print"), "a printable record");
+        assert!(
+            print.contains("=HYPERLINK(") && !print.contains("HYPERLINK(\""),
+            "the comment is on the page, escaped"
+        );
+
+        // Someone who may not see the request gets neither.
+        let (stranger, _) = web.sign_in("wang.fang").await;
+        for path in [format!("/requests/{id}/history.csv"), format!("/requests/{id}/print")] {
+            let response = stranger.get(web.url(&path)).send().await.unwrap();
+            assert_eq!(response.status(), 404, "{path}");
+        }
+    }
+}

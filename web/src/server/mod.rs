@@ -109,6 +109,8 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/withdraw", post(pages::withdraw))
         .route("/requests/{id}/urge", post(pages::urge))
         .route("/requests/{id}/take_back", post(pages::take_back))
+        .route("/requests/{id}/history.csv", get(pages::history_csv))
+        .route("/requests/{id}/print", get(pages::print))
         .route("/requests/{id}/jump", post(pages::jump))
         .route("/requests/{id}/terminate", post(pages::terminate))
         .route("/requests/{id}/retry", post(pages::retry))

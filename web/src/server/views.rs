@@ -18,6 +18,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/login.html")),
     ("inbox.html", include_str!("../../templates/inbox.html")),
     ("task.html", include_str!("../../templates/task.html")),
+    ("print.html", include_str!("../../templates/print.html")),
     (
         "new_list.html",
         include_str!("../../templates/new_list.html"),

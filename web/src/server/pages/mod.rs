@@ -3,6 +3,7 @@
 //! holds what every page shares: who is looking, in which language, and the layout.
 
 mod done;
+mod export;
 mod inbox;
 mod intervene;
 mod login;
@@ -12,6 +13,7 @@ mod request;
 mod settings;
 
 pub use done::done;
+pub use export::{history_csv, print};
 pub use inbox::{approve_selected, inbox};
 pub use intervene::{jump, take_back, terminate};
 pub use login::{login, login_form, logout};

@@ -67,7 +67,7 @@ fn field_rows(
 }
 
 /// Everything the task and request pages show about a request.
-fn request_context(state: &AppState, viewer: &Viewer, view: &InstanceView) -> Value {
+pub(super) fn request_context(state: &AppState, viewer: &Viewer, view: &InstanceView) -> Value {
     let def = state.engine.registry().version(&view.process, view.version);
     let directory = state.engine.directory();
     let (fields, diagram_rows) = match &def {
