@@ -295,8 +295,8 @@ storage_test! {
             .select_by_value("east")
             .await
             .unwrap();
-        set_value(c, "start_date", "2026-09-20").await;
-        set_value(c, "end_date", "2026-09-22").await;
+        set_value(c, "start_date", "2026-09-22").await;
+        set_value(c, "end_date", "2026-09-20").await;
         find(c, "select[name='lines[0].category']")
             .await
             .select_by_value("transport")
@@ -304,6 +304,8 @@ storage_test! {
             .unwrap();
         type_into(c, "input[name='lines[0].amount']", "abc").await;
         click(c, "#submit").await;
+        let end_error = find(c, ".field-error[data-field=end_date]").await.text().await.unwrap();
+        assert!(end_error.contains("结束日期"), "the rule, in the same round: {end_error}");
         find(c, "#form-message").await;
         let amount_error = find(c, ".field-error[data-field='lines[0].amount']")
             .await
@@ -323,11 +325,11 @@ storage_test! {
             .await
             .unwrap();
         assert_eq!(region.as_deref(), Some("east"));
+        // One round: the typing error, the missing fields and the date rule together.
+        for field in ["purpose", "receipts"] {
+            find(c, &format!(".field-error[data-field={field}]")).await;
+        }
         screenshot(c, "form-errors.png").await;
-        // Fix the amount: the engine's checks now name the other missing fields.
-        type_into(c, "input[name='lines[0].amount']", "120").await;
-        click(c, "#submit").await;
-        find(c, ".field-error[data-field=purpose]").await;
         eventually("no request started", WAIT, || async {
             web.h
                 .engine
@@ -480,5 +482,43 @@ storage_test! {
         let history = find(c, "#history").await.text().await.unwrap();
         assert!(history.contains("跳转到") && history.contains("重复提交"), "{history}");
         screenshot(c, "request-terminated.png").await;
+    }
+}
+
+storage_test! {
+    async fn lines_are_added_and_removed_and_the_total_follows_the_typing(db) {
+        let web = Web::start(&db, "browser-lines").await;
+        let b = browser("lines").await;
+        let c = &b.client;
+        sign_in(&web, c, "li.na").await;
+        c.goto(&web.url("/requests/new/reimbursement")).await.unwrap();
+        let lines = || async {
+            c.execute("return document.querySelectorAll('#lines tr[data-row]').length;", vec![])
+                .await
+                .unwrap()
+                .as_i64()
+                .unwrap()
+        };
+        assert_eq!(lines().await, 1);
+        // The script adds a line in the page: no round trip (a marker set now survives).
+        c.execute("window.stillHere = true;", vec![]).await.unwrap();
+        click(c, "button[name=_add_line]").await;
+        click(c, "button[name=_add_line]").await;
+        assert_eq!(lines().await, 3);
+        type_into(c, "input[name='lines[0].amount']", "560").await;
+        type_into(c, "input[name='lines[1].amount']", "480").await;
+        type_into(c, "input[name='lines[2].amount']", "1,000.5").await;
+        let total = find(c, "#live-total").await.text().await.unwrap();
+        assert_eq!(total, "2,040.50", "the total as one types");
+        // Remove the first line: the others move up and keep their numbers in order.
+        click(c, "#lines tr[data-row] button[name=_remove_line]").await;
+        assert_eq!(lines().await, 2);
+        let first = find(c, "input[name='lines[0].amount']").await.prop("value").await.unwrap();
+        assert_eq!(first.as_deref(), Some("480"));
+        let total = find(c, "#live-total").await.text().await.unwrap();
+        assert_eq!(total, "1,480.50");
+        let kept = c.execute("return window.stillHere === true;", vec![]).await.unwrap();
+        assert_eq!(kept, serde_json::json!(true), "no page load");
+        screenshot(c, "form-lines.png").await;
     }
 }

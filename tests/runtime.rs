@@ -300,6 +300,22 @@ storage_test! {
             errors.fields["lines"].to_string().contains("justification"),
             "{errors:?}"
         );
+
+        // One round: a type error, a missing field and a cross-field rule all at once.
+        // The justification rule reads the line with a bad amount, so it waits; the
+        // date rule reads only good fields, so it speaks now.
+        let mut all = claim(&[100.0]);
+        all["purpose"] = json!("");
+        all["end_date"] = json!("2026-09-01");
+        all["lines"][0]["amount"] = json!("abc");
+        let Err(EngineError::InvalidForm(errors)) =
+            h.engine.start("reimbursement", "li.na", all).await
+        else {
+            panic!("the form should be refused");
+        };
+        let fields: Vec<&str> = errors.fields.keys().map(String::as_str).collect();
+        assert_eq!(fields, ["end_date", "lines[0].amount", "purpose"], "{errors:?}");
+        assert!(errors.fields["end_date"].to_string().contains("end date"), "{errors:?}");
     }
 }
 

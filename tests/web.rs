@@ -1591,3 +1591,52 @@ storage_test! {
         }
     }
 }
+
+storage_test! {
+    async fn without_a_script_the_server_adds_and_removes_lines_and_sends_every_error_at_once(db) {
+        let web = Web::start(&db, "web-lines").await;
+        let (client, csrf) = web.sign_in("li.na").await;
+        let url = web.url("/requests/new/reimbursement");
+        let form = page_text(&client, &url).await;
+        assert_eq!(form.matches("<tr data-row>").count(), 1, "a fresh form has one line");
+        assert!(form.contains("src=\"/static/form.js\""));
+        // "Add a line" on the fresh, untouched form: two lines.
+        let post = |pairs: Vec<(&'static str, String)>| {
+            let mut pairs = pairs;
+            pairs.push(("csrf", csrf.clone()));
+            client.post(&url).form(&pairs).send()
+        };
+        let added = post(vec![("lines[0].amount", String::new()), ("_add_line", "lines".into())]).await.unwrap();
+        assert_eq!(added.status(), 200);
+        assert_eq!(added.text().await.unwrap().matches("<tr data-row>").count(), 2);
+        // "Remove this line" drops it; the next line moves up.
+        let removed = post(vec![
+            ("lines[0].amount", "1".into()),
+            ("lines[1].amount", "2".into()),
+            ("_remove_line", "lines:0".into()),
+        ])
+        .await
+        .unwrap();
+        let page = removed.text().await.unwrap();
+        assert_eq!(page.matches("<tr data-row>").count(), 1);
+        assert!(page.contains("name=\"lines[0].amount\" id=\"lines[0].amount\" value=\"2\""), "{page}");
+        // A typing error, missing fields and a rule in one answer.
+        let refused = post(vec![
+            ("region", "east".into()),
+            ("start_date", "2026-09-22".into()),
+            ("end_date", "2026-09-20".into()),
+            ("lines[0].category", "transport".into()),
+            ("lines[0].date", "2026-09-20".into()),
+            ("lines[0].amount", "abc".into()),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(refused.status(), 422);
+        let page = refused.text().await.unwrap();
+        for field in ["lines[0].amount", "purpose", "receipts", "end_date"] {
+            assert!(page.contains(&format!("data-field=\"{field}\"")), "`{field}` in one round");
+        }
+        let script = reqwest::get(web.url("/static/form.js")).await.unwrap();
+        assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+    }
+}

@@ -32,7 +32,8 @@ fn max_length(field: &Field) -> u32 {
         .map_or(default, |m| m.min(LONG_TEXT_MAX_CHARS))
 }
 
-fn max_rows(field: &Field) -> u32 {
+/// The most lines a table field takes.
+pub fn max_rows(field: &Field) -> u32 {
     field
         .max_rows
         .map_or(TABLE_MAX_ROWS, |m| m.min(guard::MAX_LIST_ITEMS as u32))
@@ -357,8 +358,11 @@ pub fn refuse_step_only(def: &ProcessDef, input: &Value) -> Result<(), FormError
     }
 }
 
-/// Validates a whole request form: fields, then computed values, then rules. Returns the
-/// stored form (fields plus computed values).
+/// Validates a whole request form in one round: every field, then the computed values
+/// and the rules. A rule that reads a field already found wrong is left out (its answer
+/// would be about a value the person has to change anyway); every other rule is judged,
+/// so all the errors come back at once. Returns the stored form (fields plus computed
+/// values).
 pub fn validate_form(
     def: &ProcessDef,
     input: &Value,
@@ -367,36 +371,39 @@ pub fn validate_form(
 ) -> Result<Value, FormErrors> {
     let mut errors = FormErrors::default();
     let fields = validate_fields(&def.form.fields, input, directory, "", &mut errors);
-    if !errors.is_empty() {
-        return Err(errors);
+    let mut wrong: Vec<String> = errors
+        .fields
+        .keys()
+        .map(|path| top_field(path).to_string())
+        .collect();
+    let mut form = Value::Object(fields);
+    for computed in &def.form.computed {
+        match compute_one(computed, &mut form, scope) {
+            Ok(()) => {}
+            // A value computed from a wrong field cannot be had; the field says why, and
+            // the rules that read the value are left out too.
+            Err(_) if !wrong.is_empty() => wrong.push(computed.id.value.clone()),
+            Err(message) => {
+                errors.add("", P::RuleFailed(message));
+                return Err(errors);
+            }
+        }
     }
-    let form = compute(def, Value::Object(fields), scope).map_err(|message| {
-        let mut e = FormErrors::default();
-        e.add("", P::RuleFailed(message));
-        e
-    })?;
     let mut scope = scope.clone();
     scope.form = form.clone();
     for rule in &def.form.rules {
-        let ok = guard::compile_cached(&rule.check).and_then(|c| c.eval_bool(&scope));
-        match ok {
+        if wrong.iter().any(|f| reads_field(&rule.check.value, f)) {
+            continue;
+        }
+        let key = rule
+            .field
+            .as_ref()
+            .map(|f| f.value.clone())
+            .unwrap_or_default();
+        match guard::compile_cached(&rule.check).and_then(|c| c.eval_bool(&scope)) {
             Ok(true) => {}
-            Ok(false) => {
-                let key = rule
-                    .field
-                    .as_ref()
-                    .map(|f| f.value.clone())
-                    .unwrap_or_default();
-                errors.add(&key, P::Rule(rule.message.clone()));
-            }
-            Err(e) => {
-                let key = rule
-                    .field
-                    .as_ref()
-                    .map(|f| f.value.clone())
-                    .unwrap_or_default();
-                errors.add(&key, P::RuleFailed(format!("`{}`: {e}", rule.check.value)));
-            }
+            Ok(false) => errors.add(&key, P::Rule(rule.message.clone())),
+            Err(e) => errors.add(&key, P::RuleFailed(format!("`{}`: {e}", rule.check.value))),
         }
     }
     if errors.is_empty() {
@@ -406,30 +413,54 @@ pub fn validate_form(
     }
 }
 
+/// The form's own field a problem's path is under: `lines` for `lines[2].amount`.
+fn top_field(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+/// Whether a CEL expression reads `form.FIELD` (as a whole word).
+fn reads_field(expr: &str, field: &str) -> bool {
+    let needle = format!("form.{field}");
+    expr.match_indices(&needle).any(|(at, _)| {
+        let after = expr[at + needle.len()..].chars().next();
+        !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
 /// Adds the computed values to a form, in definition order (later ones may use earlier).
 pub fn compute(def: &ProcessDef, mut form: Value, scope: &Scope) -> Result<Value, String> {
     for computed in &def.form.computed {
-        let mut scope = scope.clone();
-        scope.form = form.clone();
-        let value = guard::compile_cached(&computed.expr)
-            .and_then(|c| c.eval(&scope))
-            .map_err(|e| format!("computing `{}`: {e}", computed.id.value))?;
-        let value = match (computed.kind.value, &value) {
-            (FieldType::Money, Value::Number(n)) => {
-                let rounded = (n.as_f64().unwrap_or_default() * 100.0).round() / 100.0;
-                if rounded.fract() == 0.0 {
-                    Value::from(rounded as i64)
-                } else {
-                    serde_json::Number::from_f64(rounded)
-                        .map(Value::Number)
-                        .unwrap_or(Value::Null)
-                }
-            }
-            _ => value,
-        };
-        if let Some(object) = form.as_object_mut() {
-            object.insert(computed.id.value.clone(), value);
-        }
+        compute_one(computed, &mut form, scope)?;
     }
     Ok(form)
+}
+
+/// Adds one computed value to `form` (money rounded to the cent).
+fn compute_one(
+    computed: &crate::model::ComputedField,
+    form: &mut Value,
+    scope: &Scope,
+) -> Result<(), String> {
+    let mut scope = scope.clone();
+    scope.form = form.clone();
+    let value = guard::compile_cached(&computed.expr)
+        .and_then(|c| c.eval(&scope))
+        .map_err(|e| format!("computing `{}`: {e}", computed.id.value))?;
+    let value = match (computed.kind.value, &value) {
+        (FieldType::Money, Value::Number(n)) => {
+            let rounded = (n.as_f64().unwrap_or_default() * 100.0).round() / 100.0;
+            if rounded.fract() == 0.0 {
+                Value::from(rounded as i64)
+            } else {
+                serde_json::Number::from_f64(rounded)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
+            }
+        }
+        _ => value,
+    };
+    if let Some(object) = form.as_object_mut() {
+        object.insert(computed.id.value.clone(), value);
+    }
+    Ok(())
 }

@@ -61,7 +61,18 @@ impl Env<'_> {
 
 /// What a CEL expression sees for a request of `submitter` with this form and variables.
 pub fn scope_for(env: &Env<'_>, submitter: &str, form: &Value, vars: &Value) -> Scope {
-    let submitter = match env.directory.user(submitter) {
+    scope_at(env.directory, env.now, submitter, form, vars)
+}
+
+/// The guards' scope for `submitter`'s request at `now`.
+pub fn scope_at(
+    directory: &crate::directory::Directory,
+    now: DateTime<Utc>,
+    submitter: &str,
+    form: &Value,
+    vars: &Value,
+) -> Scope {
+    let submitter = match directory.user(submitter) {
         Some(u) => json!({
             "id": u.id.value, "name": u.name, "email": u.email,
             "roles": u.roles.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
@@ -70,8 +81,7 @@ pub fn scope_for(env: &Env<'_>, submitter: &str, form: &Value, vars: &Value) -> 
         }),
         None => json!({ "id": submitter }),
     };
-    let today = env
-        .now
+    let today = now
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive()
         .format("%Y-%m-%d")

@@ -277,6 +277,38 @@ impl Engine {
         .await
     }
 
+    /// Checks a form `submitter` would start `process` with, starting nothing: every
+    /// problem the start would refuse it for, in one round (for a page that found typing
+    /// errors of its own first and shows them all together).
+    pub fn check_form(
+        &self,
+        process: &str,
+        submitter: &str,
+        form: &serde_json::Value,
+    ) -> Result<(), EngineError> {
+        let (_, def) = self
+            .registry()
+            .latest(process)
+            .ok_or_else(|| EngineError::UnknownProcess(process.to_string()))?;
+        let vars = serde_json::Value::Object(
+            def.variables
+                .iter()
+                .map(|v| (v.id.value.clone(), v.initial.clone().unwrap_or_default()))
+                .collect(),
+        );
+        crate::form::refuse_step_only(&def, form).map_err(EngineError::InvalidForm)?;
+        let scope = machine::scope_at(
+            self.directory(),
+            self.now(),
+            submitter,
+            &serde_json::Value::Null,
+            &vars,
+        );
+        crate::form::validate_form(&def, form, self.directory(), &scope)
+            .map(|_| ())
+            .map_err(EngineError::InvalidForm)
+    }
+
     /// Does `request` on `task` as `actor`; replies with the request as it now stands.
     pub async fn act(
         &self,

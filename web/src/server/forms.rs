@@ -29,6 +29,8 @@ pub struct Widget {
     pub options: Vec<(String, String)>,
     pub columns: Vec<Widget>,
     pub rows: Vec<Vec<Widget>>,
+    /// The most lines a table takes.
+    pub max_rows: u32,
 }
 
 /// The widgets for `fields`, filled from `raw`, with `errors` beside their fields.
@@ -90,9 +92,7 @@ fn widget(
     let mut rows = Vec::new();
     let mut columns = Vec::new();
     if field.kind.value == FieldType::Table {
-        let count = row_count(name, raw) + extra.get(name).copied().unwrap_or(0);
-        let count = count.max(1);
-        for i in 0..count {
+        for i in 0..shown_rows(field, name, raw, extra) {
             rows.push(
                 field
                     .columns
@@ -136,10 +136,94 @@ fn widget(
         options,
         columns,
         rows,
+        max_rows: signoff_engine::form::max_rows(field),
     }
 }
 
+/// How many lines table `name` shows: those posted plus the added ones, at least one and
+/// at most what the field takes.
+fn shown_rows(field: &Field, name: &str, raw: &Raw, extra: &HashMap<String, usize>) -> usize {
+    let count = row_count(name, raw) + extra.get(name).copied().unwrap_or(0);
+    count.clamp(1, signoff_engine::form::max_rows(field) as usize)
+}
+
 /// How many rows of table `name` the submission has (the highest index + 1).
+/// A computed total the page can keep up to date as one types: a value defined as
+/// `sum(form.TABLE.map(x, x.COLUMN))`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveTotal {
+    pub id: String,
+    pub label: String,
+    pub table: String,
+    pub column: String,
+}
+
+/// The form's totals a page script can follow (the server computes them all anyway).
+pub fn live_totals(def: &signoff_engine::model::ProcessDef, lang: Lang) -> Vec<LiveTotal> {
+    def.form
+        .computed
+        .iter()
+        .filter_map(|c| {
+            let (table, column) = column_sum(&c.expr.value)?;
+            Some(LiveTotal {
+                id: c.id.value.clone(),
+                label: c
+                    .label
+                    .as_ref()
+                    .map_or_else(|| c.id.value.clone(), |l| lang.pick(l).to_string()),
+                table,
+                column,
+            })
+        })
+        .collect()
+}
+
+/// `(TABLE, COLUMN)` of an expression `sum(form.TABLE.map(x, x.COLUMN))`.
+fn column_sum(expr: &str) -> Option<(String, String)> {
+    let compact: String = expr.chars().filter(|c| !c.is_whitespace()).collect();
+    let inner = compact.strip_prefix("sum(form.")?.strip_suffix("))")?;
+    let (table, lambda) = inner.split_once(".map(")?;
+    let (var, body) = lambda.split_once(',')?;
+    let column = body.strip_prefix(var)?.strip_prefix('.')?;
+    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (plain(table) && plain(column)).then(|| (table.to_string(), column.to_string()))
+}
+
+/// "Add a line" and "remove this line" post the form to itself: the form as typed with
+/// one more line, or without the line, and nothing submitted. None for a submission.
+pub fn edited_lines(raw: &Raw) -> Option<(Raw, HashMap<String, usize>)> {
+    if let Some(table) = raw.get("_add_line") {
+        return Some((raw.clone(), HashMap::from([(table.clone(), 1usize)])));
+    }
+    let (table, index) = raw.get("_remove_line")?.split_once(':')?;
+    let index = index.parse().ok()?;
+    Some((without_row(raw, table, index), HashMap::new()))
+}
+
+/// The posted form without line `index` of table `table`: the later lines move up one,
+/// so the page shows the table one line shorter ("remove this line" without a script).
+pub fn without_row(raw: &Raw, table: &str, index: usize) -> Raw {
+    let prefix = format!("{table}[");
+    raw.iter()
+        .filter_map(|(key, value)| {
+            let Some((row, rest)) = key
+                .strip_prefix(&prefix)
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(n, rest)| Some((n.parse::<usize>().ok()?, rest)))
+            else {
+                return Some((key.clone(), value.clone()));
+            };
+            match row.cmp(&index) {
+                std::cmp::Ordering::Less => Some((key.clone(), value.clone())),
+                std::cmp::Ordering::Equal => None,
+                std::cmp::Ordering::Greater => {
+                    Some((format!("{prefix}{}]{rest}", row - 1), value.clone()))
+                }
+            }
+        })
+        .collect()
+}
+
 fn row_count(name: &str, raw: &Raw) -> usize {
     let prefix = format!("{name}[");
     raw.keys()
@@ -336,5 +420,33 @@ mod tests {
             again.get("lines[0].category").map(String::as_str),
             Some("transport")
         );
+    }
+
+    #[test]
+    fn a_column_sum_is_followed_live_and_anything_else_is_not() {
+        assert_eq!(
+            column_sum("sum(form.lines.map(l, l.amount))"),
+            Some(("lines".into(), "amount".into()))
+        );
+        assert_eq!(column_sum("sum(form.lines.map(l, l.amount * 2))"), None);
+        assert_eq!(column_sum("form.lines.size()"), None);
+    }
+
+    #[test]
+    fn removing_a_line_moves_the_later_ones_up() {
+        let raw: Raw = [
+            ("purpose", "x"),
+            ("lines[0].amount", "1"),
+            ("lines[1].amount", "2"),
+            ("lines[2].amount", "3"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let left = without_row(&raw, "lines", 1);
+        assert_eq!(left.len(), 3);
+        assert_eq!(left["lines[0].amount"], "1");
+        assert_eq!(left["lines[1].amount"], "3");
+        assert_eq!(left["purpose"], "x");
     }
 }

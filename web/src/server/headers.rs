@@ -1,14 +1,17 @@
 //! Headers every answer carries so a browser treats Signoff's pages safely: no framing
-//! by other sites, no scripts at all (pages need none), no guessing of content types, no
-//! full URLs leaked to other sites, and nothing signed-in kept in shared caches.
+//! by other sites, no script but Signoff's own file (the forms work without it), no
+//! guessing of content types, no full URLs leaked to other sites, and nothing signed-in
+//! kept in shared caches.
 
 use axum::extract::Request;
 use axum::http::header::{self, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// No script runs; styles are the pages' own (inline); forms post only here.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+/// Only Signoff's own script file runs (no inline script); styles are the pages' own
+/// (inline); forms post only here.
+const CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub async fn protect(request: Request, next: Next) -> Response {

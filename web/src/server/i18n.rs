@@ -140,6 +140,7 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("retry", "重试", "Retry"),
     ("submit", "提交", "Submit"),
     ("add_line", "添加一行", "Add a line"),
+    ("remove_line", "删除", "Remove"),
     ("status", "状态", "Status"),
     ("outcome", "结果", "Outcome"),
     ("holder", "处理人", "Held by"),

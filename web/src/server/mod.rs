@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/take_back", post(pages::take_back))
         .route("/requests/{id}/history.csv", get(pages::history_csv))
         .route("/requests/{id}/print", get(pages::print))
+        .route("/static/form.js", get(pages::form_script))
         .route("/requests/{id}/jump", post(pages::jump))
         .route("/requests/{id}/terminate", post(pages::terminate))
         .route("/requests/{id}/retry", post(pages::retry))

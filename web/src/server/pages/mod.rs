@@ -198,6 +198,19 @@ fn done_url(path: &str, done: &str, n: i64) -> String {
     format!("{path}?done={done}&n={n}")
 }
 
+/// The forms' script (see `web/static/form.js`): adding and removing lines and live
+/// totals; every form works without it.
+pub async fn form_script() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        include_str!("../../../static/form.js"),
+    )
+        .into_response()
+}
+
 pub async fn home() -> Redirect {
     Redirect::to("/inbox")
 }

@@ -93,6 +93,7 @@ fn request_form(
             active => "new",
             process => context! { id => process, name => viewer.lang.pick(&def.name), version, description => def.description.as_ref().map(|x| viewer.lang.pick(x).to_string()) },
             widgets,
+            live_totals => forms::live_totals(&def, viewer.lang),
             form_error => errors.get("").cloned(),
             message,
         },
@@ -116,33 +117,31 @@ pub async fn new_request(
             &format!("no process `{process}`"),
         );
     };
-    let (form, shown, errors) = forms::parse(&def.submitter_fields(), &raw, viewer.lang);
-    // "Add a line" posts the form to itself: one more row, nothing submitted.
-    if let Some(table) = raw.get("_add_line") {
-        let extra = HashMap::from([(table.clone(), 1usize)]);
+    if let Some((shown, extra)) = forms::edited_lines(&raw) {
+        let none = BTreeMap::new();
         return request_form(
             &state,
             &viewer,
             &process,
             &shown,
-            &BTreeMap::new(),
+            &none,
             &extra,
             None,
             StatusCode::OK,
         );
     }
+    let (form, shown, mut errors) = forms::parse(&def.submitter_fields(), &raw, viewer.lang);
     if !errors.is_empty() {
-        let message = phrase(viewer.lang, "form_errors");
-        return request_form(
-            &state,
-            &viewer,
-            &process,
-            &shown,
-            &errors,
-            &HashMap::new(),
-            Some(message),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+        // One round: what the engine would also refuse (missing fields, rules on the
+        // good fields) comes back with the typing errors.
+        if let Err(EngineError::InvalidForm(more)) =
+            state.engine.check_form(&process, &viewer.user, &form)
+        {
+            for (field, problem) in forms::problems(more, viewer.lang) {
+                errors.entry(field).or_insert(problem);
+            }
+        }
+        return refused(&state, &viewer, &process, &shown, &errors);
     }
     let result = state.engine.submit(&process, &viewer.user, form).await;
     state.metrics.action(
@@ -157,19 +156,30 @@ pub async fn new_request(
         ))
         .into_response(),
         Err(EngineError::InvalidForm(e)) => {
-            let message = phrase(viewer.lang, "form_errors");
             let errors = forms::problems(e, viewer.lang);
-            request_form(
-                &state,
-                &viewer,
-                &process,
-                &shown,
-                &errors,
-                &HashMap::new(),
-                Some(message),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            refused(&state, &viewer, &process, &shown, &errors)
         }
         Err(e) => viewer.engine_error(&state, &e),
     }
+}
+
+/// The form again with every error beside its field.
+fn refused(
+    state: &AppState,
+    viewer: &Viewer,
+    process: &str,
+    shown: &Raw,
+    errors: &BTreeMap<String, String>,
+) -> Response {
+    let message = phrase(viewer.lang, "form_errors");
+    request_form(
+        state,
+        viewer,
+        process,
+        shown,
+        errors,
+        &HashMap::new(),
+        Some(message),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
 }

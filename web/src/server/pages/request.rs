@@ -177,6 +177,8 @@ struct Retyped {
     raw: Raw,
     errors: BTreeMap<String, String>,
     comment: String,
+    /// Lines added to a table ("add a line").
+    extra: HashMap<String, usize>,
 }
 
 async fn task_page(
@@ -276,7 +278,7 @@ fn resubmit_widgets(
         &failed.map(|f| f.errors.clone()).unwrap_or_default(),
         state.engine.directory(),
         lang,
-        &HashMap::new(),
+        &failed.map(|f| f.extra.clone()).unwrap_or_default(),
     )
 }
 
@@ -466,7 +468,16 @@ pub async fn act(
         raw,
         errors,
         comment: comment.clone().unwrap_or_default(),
+        extra: HashMap::new(),
     };
+    // "Add a line" and "remove this line" on a resubmitted form: the page again.
+    if let Some((shown, extra)) = forms::edited_lines(&raw) {
+        let edited = Retyped {
+            extra,
+            ..retyped(String::new(), shown, BTreeMap::new())
+        };
+        return task_page(&state, &viewer, id, None, Some(edited), StatusCode::OK).await;
+    }
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let Some(action) = posted(&raw, "action").and_then(|a| a.parse::<ActionKind>().ok()) else {
         let failed = retyped("choose an action".into(), raw.clone(), BTreeMap::new());
