@@ -1640,3 +1640,44 @@ storage_test! {
         assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
     }
 }
+
+storage_test! {
+    async fn a_person_sets_and_ends_their_deputy_on_the_settings_page(db) {
+        let web = Web::start(&db, "web-absence").await;
+        let (client, csrf) = web.sign_in("liu.qiang").await;
+        let set = |deputy: &'static str, from: &'static str, to: &'static str| {
+            client
+                .post(web.url("/settings/absence"))
+                .form(&[("csrf", csrf.as_str()), ("deputy", deputy), ("from", from), ("to", to)])
+                .send()
+        };
+        // Refusals name their field, in the reader's language.
+        let own = set("liu.qiang", "2026-09-28", "2026-10-09").await.unwrap();
+        assert_eq!(own.status(), 422);
+        assert!(own.text().await.unwrap().contains("不能指定自己为代理人"));
+        let backwards = set("zhao.min", "2026-10-09", "2026-09-28").await.unwrap();
+        assert_eq!(backwards.status(), 422);
+        let page = backwards.text().await.unwrap();
+        assert!(page.contains("结束日期不能早于开始日期") && page.contains("id=\"absence-to\" required class=\"bad\""), "{page}");
+        let nobody = set("no.body", "2026-09-28", "2026-10-09").await.unwrap();
+        assert_eq!(nobody.status(), 422);
+        let forged = client.post(web.url("/settings/absence")).form(&[("csrf", "x"), ("deputy", "zhao.min"), ("from", "2026-09-28"), ("to", "2026-10-09")]).send().await.unwrap();
+        assert_eq!(forged.status(), 403);
+
+        // Away from today: new tasks go to the deputy, who acts on his behalf.
+        assert_eq!(set("zhao.min", "2026-09-28", "2026-10-09").await.unwrap().status(), 303);
+        let page = page_text(&client, web.url("/settings")).await;
+        assert!(page.contains("2026-09-28 – 2026-10-09") && page.contains("赵敏"), "{page}");
+        let id = web.h.engine.start("reimbursement", "li.na", claim(&[100.0])).await.unwrap().id;
+        let view = web.h.engine.instance(id).await.unwrap();
+        assert_eq!(view.tasks[0].delegate.as_deref(), Some("zhao.min"));
+
+        // Back: the absence ends, and the next task is his alone.
+        let back = client.post(web.url("/settings/absence/end")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(back.status(), 303);
+        assert!(web.h.engine.absences("liu.qiang").await.unwrap().is_empty());
+        let id = web.h.engine.start("reimbursement", "li.na", claim(&[100.0])).await.unwrap().id;
+        let view = web.h.engine.instance(id).await.unwrap();
+        assert_eq!(view.tasks[0].delegate, None);
+    }
+}

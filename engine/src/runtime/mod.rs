@@ -497,12 +497,39 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.send(Command::SetAbsence(cmd::SetAbsence {
             user: user.into(),
-            deputy: deputy.into(),
+            deputy: Some(deputy.into()),
             from: from.into(),
             to: to.into(),
         }))
         .await
         .map(|_| ())
+    }
+
+    /// `user` is back in the office: absences not over yet end yesterday.
+    pub async fn end_absence(&self, user: &str) -> Result<(), EngineError> {
+        self.send(Command::SetAbsence(cmd::SetAbsence {
+            user: user.into(),
+            deputy: None,
+            from: String::new(),
+            to: String::new(),
+        }))
+        .await
+        .map(|_| ())
+    }
+
+    /// `user`'s absences that are not over: (deputy, first day, last day), soonest first.
+    pub async fn absences(&self, user: &str) -> Result<Vec<(String, String, String)>, EngineError> {
+        let today = calendar_of(self)
+            .local_date(self.now())
+            .format("%Y-%m-%d")
+            .to_string();
+        Ok(sqlx::query_as(
+            "SELECT deputy, from_date, to_date FROM absences WHERE user_id = $1 AND to_date >= $2 ORDER BY from_date, id",
+        )
+        .bind(user)
+        .bind(today)
+        .fetch_all(&self.core.pool)
+        .await?)
     }
 
     /// Runs the timer scheduler until the engine is dropped: fires due timers every

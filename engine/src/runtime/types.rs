@@ -413,6 +413,17 @@ pub enum WithdrawRefused {
     Never,
 }
 
+/// Why an out-of-office entry is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AbsenceRefused {
+    #[error("you cannot be your own deputy")]
+    OwnDeputy,
+    #[error("give a date as YYYY-MM-DD")]
+    NotADate,
+    #[error("the last day comes before the first")]
+    Backwards,
+}
+
 /// Why a request cannot be taken back (拿回).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TakeBackRefused {
@@ -490,6 +501,13 @@ pub enum EngineError {
         instance: InstanceId,
         action: &'static str,
     },
+    /// An out-of-office entry that cannot be: a bad date, the dates out of order, oneself
+    /// as deputy.
+    #[error("{field}: {why}")]
+    BadAbsence {
+        field: &'static str,
+        why: AbsenceRefused,
+    },
     /// The action needs a comment: a reason, or the opinion asked for.
     #[error("{action} needs a comment")]
     CommentRequired { action: &'static str },
@@ -527,6 +545,7 @@ impl EngineError {
             | EngineError::CannotTakeBack { .. }
             | EngineError::UrgedToday(_) => "not_allowed",
             EngineError::CommentRequired { .. } => "comment_required",
+            EngineError::BadAbsence { .. } => "invalid",
             EngineError::UnknownStep(_) => "unknown_step",
             EngineError::OwnRequest(_) => "own_request",
             EngineError::TooLong { .. } => "too_long",

@@ -97,6 +97,7 @@ pub fn engine_status(e: &EngineError) -> (StatusCode, &'static str) {
         | EngineError::TooLong { .. }
         | EngineError::BatchSize { .. }
         | EngineError::CommentRequired { .. }
+        | EngineError::BadAbsence { .. }
         | EngineError::UnknownStep(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         EngineError::Closed | EngineError::Busy | EngineError::CommitFailed(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
@@ -130,6 +131,7 @@ pub fn engine_fields(e: &EngineError) -> BTreeMap<String, String> {
         EngineError::BatchSize { .. } => [("tasks".to_string(), e.to_string())].into(),
         EngineError::CommentRequired { .. } => [("comment".to_string(), e.to_string())].into(),
         EngineError::UnknownStep(_) => [("to".to_string(), e.to_string())].into(),
+        EngineError::BadAbsence { field, why } => [((*field).to_string(), why.to_string())].into(),
         _ => BTreeMap::new(),
     }
 }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use signoff_engine::display::Lang;
-use signoff_engine::runtime::{EngineError, HistoryAction, Note, TakeBackRefused, WithdrawRefused};
+use signoff_engine::runtime::{
+    AbsenceRefused, EngineError, HistoryAction, Note, TakeBackRefused, WithdrawRefused,
+};
 
 /// (key, Chinese, English).
 const PHRASES: &[(&str, &str, &str)] = &[
@@ -122,6 +124,13 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("jump_to", "转到步骤", "Move to step"),
     ("terminate", "终止", "Terminate"),
     ("reason", "原因", "Reason"),
+    ("out_of_office", "外出代理", "Out of office"),
+    ("out_of_office_help", "外出期间（含首尾两天），新的待办交给代理人处理；记录中两人都会显示。", "While you are away (both days included), new tasks go to your deputy; the history shows you both."),
+    ("deputy", "代理人", "Deputy"),
+    ("first_day", "第一天", "First day"),
+    ("last_day", "最后一天", "Last day"),
+    ("set_absence", "设置外出代理", "Set out of office"),
+    ("back_in_office", "我已回来（今天结束代理）", "I am back (the deputy ends today)"),
     ("print", "打印", "Print"),
     ("export_csv", "导出审批记录（CSV）", "History as CSV"),
     ("printed_at", "打印时间", "Printed"),
@@ -344,6 +353,12 @@ pub fn engine_message(lang: Lang, e: &EngineError) -> String {
             _ => "请填写原因。".to_string(),
         },
         EngineError::UnknownStep(step) => format!("流程中没有可以转到的步骤 {step}。"),
+        EngineError::BadAbsence { why, .. } => match why {
+            AbsenceRefused::OwnDeputy => "不能指定自己为代理人。",
+            AbsenceRefused::NotADate => "请按 年-月-日 填写日期。",
+            AbsenceRefused::Backwards => "结束日期不能早于开始日期。",
+        }
+        .to_string(),
         EngineError::NotAStarter(p) => format!("您不能发起流程 {p}：流程定义规定了谁可以发起。"),
         EngineError::OwnRequest(u) => {
             format!("{u} 不能审批这项申请（是本人的申请或与本人有关），请选择其他人。")

@@ -121,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         .route("/processes/{id}/publish", post(pages::publish))
         .route("/incidents", get(pages::incidents))
         .route("/settings", get(pages::settings))
+        .route("/settings/absence", post(pages::set_absence))
+        .route("/settings/absence/end", post(pages::end_absence))
         .route("/settings/tokens", post(pages::create_token))
         .route("/settings/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/lang/{code}", get(pages::set_lang))

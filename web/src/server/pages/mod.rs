@@ -20,7 +20,7 @@ pub use login::{login, login_form, logout};
 pub use new_request::{new_request, new_request_form, new_request_list};
 pub use owner::{check, incidents, process, processes, publish, retry};
 pub use request::{act, my_requests, request, task, urge, withdraw};
-pub use settings::{create_token, revoke_token, settings};
+pub use settings::{create_token, end_absence, revoke_token, set_absence, settings};
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
