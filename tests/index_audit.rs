@@ -185,10 +185,12 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
                 .unwrap();
         }
         engine.count_done(user).await.unwrap();
-        for sort in [TaskSort::Waiting, TaskSort::Submitted] {
+        for sort in [TaskSort::Waiting, TaskSort::Submitted, TaskSort::Amount] {
             let query = TaskQuery {
                 user: user.into(),
                 search: Some("李娜".into()),
+                submitted_from: chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
+                submitted_to: chrono::NaiveDate::from_ymd_opt(2027, 9, 1),
                 sort,
                 limit: Some(50),
                 ..TaskQuery::default()

@@ -1114,7 +1114,7 @@ storage_test! {
         assert!(searched.contains("1–100 / 120"), "the count of what it found");
         let next = next_link(&searched);
         assert!(
-            next.starts_with("/inbox?process=&q=%E6%9D%8E%E5%A8%9C&sort=waiting&after="),
+            next.starts_with("/inbox?process=&q=%E6%9D%8E%E5%A8%9C&sort=waiting&since=&until=&after="),
             "the next page keeps the search: {next}"
         );
         assert!(page_text(&client, web.url(&next)).await.contains("101–120 / 120"));
@@ -1679,5 +1679,49 @@ storage_test! {
         let id = web.h.engine.start("reimbursement", "li.na", claim(&[100.0])).await.unwrap().id;
         let view = web.h.engine.instance(id).await.unwrap();
         assert_eq!(view.tasks[0].delegate, None);
+    }
+}
+
+storage_test! {
+    async fn the_inbox_sorts_by_amount_and_narrows_to_the_days_submitted(db) {
+        let web = Web::start(&db, "web-amount").await;
+        let mut ids = Vec::new();
+        for (day, amount) in [(28, 100.0), (29, 5_000.0), (30, 300.0)] {
+            web.h.clock.set(signoff_tests::shanghai(2026, 9, day, 10));
+            let mut form = claim(&[amount]);
+            form["lines"][0]["justification"] = json!("客户现场紧急，须当天往返两地");
+            let view = web.h.engine.start("reimbursement", "li.na", form).await.unwrap();
+            ids.push(view.id.0);
+        }
+        let order = |query: &'static str| {
+            let web = &web;
+            async move {
+                let (status, tasks) = get(web, Some("liu.qiang"), &format!("/tasks{query}")).await;
+                assert_eq!(status, 200, "{tasks}");
+                tasks.as_array().unwrap().iter().map(|t| t["instance"].as_i64().unwrap()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(order("?sort=amount").await, [ids[1], ids[2], ids[0]], "largest first");
+        assert_eq!(order("?sort=amount&limit=1").await, [ids[1]]);
+        assert_eq!(order("?since=2026-09-29&until=2026-09-29").await, [ids[1]], "that day only");
+        assert_eq!(order("?since=2026-09-29&sort=submitted").await, [ids[2], ids[1]]);
+        // The next page of an amount order starts after the cursor's amount.
+        let response = reqwest::Client::new()
+            .get(api(&web, "/tasks?sort=amount&limit=1"))
+            .basic_auth("liu.qiang", Some("signoff"))
+            .send()
+            .await
+            .unwrap();
+        let link = response.headers()["link"].to_str().unwrap().to_string();
+        let next = link.trim_start_matches("</api/v1").split('>').next().unwrap().to_string();
+        let (_, rest) = get(&web, Some("liu.qiang"), &next).await;
+        assert_eq!(rest[0]["instance"].as_i64(), Some(ids[2]), "{link}");
+
+        let (client, _) = web.sign_in("liu.qiang").await;
+        let page = page_text(&client, web.url("/inbox?sort=amount&since=2026-09-29")).await;
+        assert!(page.contains("1–2 / 2") || page.matches("<tr data-task=").count() == 2, "two tasks since the 29th");
+        let first = page.split("<tr data-task=").nth(1).unwrap_or_default();
+        assert!(first.contains("5,000.00"), "the largest first: {first}");
+        assert!(page.contains("value=\"2026-09-29\""), "the day stays in the field");
     }
 }

@@ -153,6 +153,11 @@ impl Calendar {
         at.with_timezone(&self.tz).date_naive()
     }
 
+    /// When `date` begins in the calendar's time zone.
+    pub fn day_start(&self, date: NaiveDate) -> DateTime<Utc> {
+        self.at_local(date, NaiveTime::MIN)
+    }
+
     fn at_local(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         let naive = date.and_time(time);
         match self.tz.from_local_datetime(&naive) {

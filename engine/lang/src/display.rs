@@ -147,6 +147,34 @@ pub fn summary_facts(
         .collect()
 }
 
+/// A request's amount: the first money value its summary shows (the definition's
+/// `summary` order, else its fields then computed values), for sorting by amount.
+pub fn amount_of(def: &ProcessDef, form: &Value) -> Option<f64> {
+    let money = |id: &str| {
+        def.form
+            .fields
+            .iter()
+            .any(|f| f.id.value == id && f.kind.value == FieldType::Money)
+            || def
+                .form
+                .computed
+                .iter()
+                .any(|c| c.id.value == id && c.kind.value == FieldType::Money)
+    };
+    let named: Vec<&str> = if def.summary.is_empty() {
+        let fields = def.form.fields.iter().map(|f| f.id.value.as_str());
+        fields
+            .chain(def.form.computed.iter().map(|c| c.id.value.as_str()))
+            .collect()
+    } else {
+        def.summary.iter().map(|s| s.value.as_str()).collect()
+    };
+    named
+        .into_iter()
+        .filter(|id| money(id))
+        .find_map(|id| form.get(id)?.as_f64())
+}
+
 /// A field's value as people read it.
 pub fn field_value(field: &Field, value: &Value, directory: &Directory, lang: Lang) -> String {
     match field.kind.value {

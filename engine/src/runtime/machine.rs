@@ -188,7 +188,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         );
         sqlx::query(
             "UPDATE instances SET version = $1, status = $2, outcome = $3, form = $4, vars = $5, incident = $6, \
-             decided = $7, updated_at = $8, ended_at = CASE WHEN $9 THEN COALESCE(ended_at, $8) ELSE NULL END WHERE id = $10",
+             decided = $7, updated_at = $8, ended_at = CASE WHEN $9 THEN COALESCE(ended_at, $8) ELSE NULL END, amount = $11 WHERE id = $10",
         )
         .bind(self.inst.version)
         .bind(self.inst.status.as_str())
@@ -200,6 +200,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         .bind(self.now())
         .bind(ended)
         .bind(self.inst.id.0)
+        .bind(crate::display::amount_of(&self.def, &self.inst.form))
         .execute(&mut *self.conn)
         .await?;
         let touched = super::appends::Touched {

@@ -678,7 +678,7 @@ impl Engine {
     /// A user's tasks (as assignee or delegate), a page at a time (after
     /// `query.after`), in the query's order.
     pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskView>, EngineError> {
-        if query.search.is_some() || query.sort != TaskSort::Due {
+        if query.narrowed() || query.sort != TaskSort::Due {
             return self.search_tasks(query).await;
         }
         self.due_page(query).await
@@ -716,7 +716,7 @@ impl Engine {
     /// The columns of a task view, from `tasks t` joined with its request, then `rest`.
     fn task_select(rest: &str) -> String {
         format!(
-            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at, i.form, i.created_at \
+            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at, i.form, i.created_at, i.amount \
              FROM tasks t JOIN instances i ON i.id = t.instance_id {rest}"
         )
     }
@@ -773,6 +773,7 @@ impl Engine {
             actions,
             form: serde_json::from_str(row.get::<&str, _>(13)).unwrap_or(Value::Null),
             submitted_at: row.get(14),
+            amount: row.get(15),
         }
     }
 }

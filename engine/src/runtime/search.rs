@@ -25,6 +25,8 @@ pub enum TaskSort {
     Waiting,
     /// The newest requests first.
     Submitted,
+    /// The largest amount first (requests without one last).
+    Amount,
 }
 
 impl TaskSort {
@@ -33,12 +35,13 @@ impl TaskSort {
             TaskSort::Due => "due",
             TaskSort::Waiting => "waiting",
             TaskSort::Submitted => "submitted",
+            TaskSort::Amount => "amount",
         }
     }
 
     /// The order named `name`; the default (due) for anything else.
     pub fn parse(name: &str) -> TaskSort {
-        [TaskSort::Waiting, TaskSort::Submitted]
+        [TaskSort::Waiting, TaskSort::Submitted, TaskSort::Amount]
             .into_iter()
             .find(|s| s.as_str() == name)
             .unwrap_or_default()
@@ -52,6 +55,7 @@ impl TaskSort {
             TaskSort::Due => task.due_at.clone().unwrap_or_else(|| NO_DUE.into()),
             TaskSort::Waiting => task.created_at.clone(),
             TaskSort::Submitted => task.submitted_at.clone(),
+            TaskSort::Amount => task.amount.unwrap_or(NO_AMOUNT).to_string(),
         };
         TaskCursor { key, id: task.id.0 }
     }
@@ -59,6 +63,9 @@ impl TaskSort {
 
 /// The due date a task without one sorts by: after every real one.
 const NO_DUE: &str = "9999";
+
+/// The amount a request without one sorts by: after every real one.
+const NO_AMOUNT: f64 = -1.0;
 
 /// Where a page of tasks starts: after the task with this sort key (a stored time) and
 /// id. Written `KEY~ID` in links.
@@ -102,18 +109,22 @@ fn push_after(
         TaskSort::Due => (format!("COALESCE({due}, '{NO_DUE}')"), ">"),
         TaskSort::Waiting => (created.to_string(), ">"),
         TaskSort::Submitted => ("i.created_at".to_string(), "<"),
+        TaskSort::Amount => (format!("COALESCE(i.amount, {NO_AMOUNT:.1})"), "<"),
     };
-    sql.push(" AND (")
-        .push(&key)
-        .push(" ")
-        .push(op)
-        .push(" ")
-        .push_bind(after.key.clone())
-        .push(" OR (")
-        .push(&key)
-        .push(" = ")
-        .push_bind(after.key.clone())
-        .push(" AND ")
+    let bind = |sql: &mut Sql<'_>| match sort {
+        // A number compares as a number, not as text.
+        TaskSort::Amount => {
+            sql.push_bind(after.key.parse::<f64>().unwrap_or(NO_AMOUNT));
+        }
+        _ => {
+            sql.push_bind(after.key.clone());
+        }
+    };
+    sql.push(" AND (").push(&key).push(" ").push(op).push(" ");
+    bind(sql);
+    sql.push(" OR (").push(&key).push(" = ");
+    bind(sql);
+    sql.push(" AND ")
         .push(id)
         .push(" ")
         .push(op)
@@ -184,6 +195,7 @@ impl Engine {
             TaskSort::Due => " ORDER BY COALESCE(t.due_at, '9999'), t.id",
             TaskSort::Waiting => " ORDER BY t.created_at, t.id",
             TaskSort::Submitted => " ORDER BY i.created_at DESC, t.id DESC",
+            TaskSort::Amount => " ORDER BY COALESCE(i.amount, -1.0) DESC, t.id DESC",
         });
         sql.push(" LIMIT ")
             .push_bind(query.limit.unwrap_or(100).clamp(1, 1000));
@@ -212,6 +224,14 @@ impl Engine {
             .push(" AND status IN ")
             .push(statuses)
             .push(")");
+        if let Some(day) = query.submitted_from {
+            sql.push(" AND i.created_at >= ")
+                .push_bind(self.day_starts(day));
+        }
+        if let Some(day) = query.submitted_to.and_then(|d| d.succ_opt()) {
+            sql.push(" AND i.created_at < ")
+                .push_bind(self.day_starts(day));
+        }
         if let Some(process) = &query.process {
             sql.push(" AND i.process_id = ").push_bind(process.clone());
         }
@@ -249,6 +269,11 @@ impl Engine {
             }
         }
         sql.push(")");
+    }
+
+    /// When `day` begins in the calendar's time zone, as stored.
+    fn day_starts(&self, day: chrono::NaiveDate) -> String {
+        crate::clock::to_db(super::calendar_of(self).day_start(day))
     }
 
     /// The users, processes and steps whose id or name (in either language) contains

@@ -320,6 +320,8 @@ pub struct TaskView {
     pub form: serde_json::Value,
     /// When the request was submitted.
     pub submitted_at: String,
+    /// The request's amount (its summary's first money value), if it has one.
+    pub amount: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -399,7 +401,19 @@ pub struct TaskQuery {
     pub after: Option<super::search::TaskCursor>,
     /// Text to look for in the request's form, number, submitter, process and step.
     pub search: Option<String>,
+    /// Only requests submitted on or after this day (`YYYY-MM-DD`, Shanghai time).
+    pub submitted_from: Option<chrono::NaiveDate>,
+    /// Only requests submitted on or before this day.
+    pub submitted_to: Option<chrono::NaiveDate>,
     pub sort: super::search::TaskSort,
+}
+
+impl TaskQuery {
+    /// Whether it looks for some of the person's tasks only (a text or a date range),
+    /// rather than all of them (or all of one process).
+    pub fn narrowed(&self) -> bool {
+        self.search.is_some() || self.submitted_from.is_some() || self.submitted_to.is_some()
+    }
 }
 
 /// Why a request cannot be withdrawn.

@@ -444,9 +444,15 @@ pub struct TaskPage {
     /// (at most 100 characters).
     #[param(max_length = 100)]
     q: Option<String>,
-    /// `due` (soonest first, the default), `waiting` (longest first) or `submitted`
-    /// (newest requests first).
+    /// `due` (soonest first, the default), `waiting` (longest first), `submitted`
+    /// (newest requests first) or `amount` (largest first).
     sort: Option<TaskSort>,
+    /// Only requests submitted on or after this day (`YYYY-MM-DD`).
+    #[param(value_type = Option<String>, format = Date)]
+    since: Option<chrono::NaiveDate>,
+    /// Only requests submitted on or before this day (`YYYY-MM-DD`).
+    #[param(value_type = Option<String>, format = Date)]
+    until: Option<chrono::NaiveDate>,
 }
 
 /// The caller's open tasks, soonest due first, a page at a time: `X-Total-Count` holds
@@ -485,6 +491,8 @@ pub async fn tasks(
         after,
         search: page.q.clone().filter(|q| !q.trim().is_empty()),
         sort: page.sort.unwrap_or_default(),
+        submitted_from: page.since,
+        submitted_to: page.until,
         ..Default::default()
     };
     let total = state.engine.count_tasks(&query).await?;
@@ -503,12 +511,16 @@ pub async fn tasks(
     let headers = response.headers_mut();
     headers.insert("x-total-count", HeaderValue::from(total));
     if let Some(cursor) = next.filter(|_| more) {
-        // The next page keeps the filter, the search and the order.
+        // The next page keeps the filter, the search, the dates and the order.
+        let since = page.since.map(|d| d.to_string());
+        let until = page.until.map(|d| d.to_string());
         let kept: Vec<(&str, &str)> = [
             ("after", Some(cursor.as_str())),
             ("process", page.process.as_deref()),
             ("q", page.q.as_deref()),
             ("sort", page.sort.map(TaskSort::as_str)),
+            ("since", since.as_deref()),
+            ("until", until.as_deref()),
         ]
         .into_iter()
         .filter_map(|(k, v)| Some((k, v?)))

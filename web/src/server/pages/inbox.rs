@@ -118,7 +118,7 @@ async fn inbox_page(
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
     let query = listed(viewer, q);
     let filter = query.process.clone();
-    let shown = if query.search.is_some() {
+    let shown = if query.narrowed() {
         state.engine.count_tasks(&query).await
     } else {
         Ok(filter.as_ref().map_or(total, |f| {
@@ -167,6 +167,8 @@ async fn inbox_page(
             keep => kept(&query),
             search => query.search,
             sort => query.sort.as_str(),
+            since => query.submitted_from.map(|d| d.to_string()),
+            until => query.submitted_to.map(|d| d.to_string()),
             cc,
             unread,
             notice => q.text(viewer.lang),
@@ -265,8 +267,15 @@ fn listed(viewer: &Viewer, q: &Notice) -> TaskQuery {
         limit: Some(INBOX_PAGE),
         search: q.q.clone().filter(|t| !t.trim().is_empty()),
         sort: q.sort.as_deref().map(TaskSort::parse).unwrap_or_default(),
+        submitted_from: day(q.since.as_deref()),
+        submitted_to: day(q.until.as_deref()),
         ..Default::default()
     }
+}
+
+/// A day typed in a date field; none for anything else (the field shows it was ignored).
+fn day(text: Option<&str>) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text?.trim(), "%Y-%m-%d").ok()
 }
 
 /// The pager: which rows of how many, and the links to the first and the next page
@@ -293,10 +302,20 @@ fn pager(query: &TaskQuery, page: &[TaskView], skipped: i64, shown: i64) -> Valu
 
 /// What the pager's links keep of the list: its process, search and order.
 fn kept(query: &TaskQuery) -> String {
+    let since = query
+        .submitted_from
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let until = query
+        .submitted_to
+        .map(|d| d.to_string())
+        .unwrap_or_default();
     let pairs = [
         ("process", query.process.as_deref().unwrap_or_default()),
         ("q", query.search.as_deref().unwrap_or_default()),
         ("sort", query.sort.as_str()),
+        ("since", since.as_str()),
+        ("until", until.as_str()),
     ];
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }

@@ -162,6 +162,10 @@ pub struct Notice {
     version: Option<i64>,
     /// A search text (the inbox).
     q: Option<String>,
+    /// Requests submitted on or after this day (the inbox; `YYYY-MM-DD`).
+    since: Option<String>,
+    /// Requests submitted on or before this day.
+    until: Option<String>,
     /// A list's order: `due`, `waiting`, `submitted` (the inbox).
     sort: Option<String>,
 }
