@@ -1723,5 +1723,8 @@ storage_test! {
         let first = page.split("<tr data-task=").nth(1).unwrap_or_default();
         assert!(first.contains("5,000.00"), "the largest first: {first}");
         assert!(page.contains("value=\"2026-09-29\""), "the day stays in the field");
+        // The header counts the open tasks on every page.
+        let settings = page_text(&client, web.url("/settings")).await;
+        assert!(settings.contains("id=\"nav-open\" title=\"待处理的待办\">3<"), "the header's count");
     }
 }

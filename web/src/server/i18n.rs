@@ -127,6 +127,8 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("jump_to", "转到步骤", "Move to step"),
     ("terminate", "终止", "Terminate"),
     ("reason", "原因", "Reason"),
+    ("open_tasks", "待处理的待办", "Open tasks"),
+    ("cc_short", "抄送", "cc"),
     ("out_of_office", "外出代理", "Out of office"),
     ("out_of_office_help", "外出期间（含首尾两天），新的待办交给代理人处理；记录中两人都会显示。", "While you are away (both days included), new tasks go to your deputy; the history shows you both."),
     ("deputy", "代理人", "Deputy"),

@@ -49,6 +49,8 @@ pub struct Viewer {
     pub csrf: String,
     token: Option<CsrfToken>,
     jar: CookieJar,
+    /// For the header, on pages read (GET): open tasks, and copied requests not read.
+    counts: Option<(i64, i64)>,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -63,14 +65,35 @@ impl FromRequestParts<AppState> for Viewer {
             .get(LANG_COOKIE)
             .map(|c| Lang::parse(c.value()))
             .unwrap_or_else(|| Lang::of_user(state.engine.directory(), &user));
+        let counts = if parts.method == axum::http::Method::GET {
+            header_counts(state, &user).await
+        } else {
+            None
+        };
         Ok(Viewer {
             user,
             lang,
             csrf,
             token,
             jar,
+            counts,
         })
     }
+}
+
+/// The header's counts: open tasks and unread copies (none when they cannot be read:
+/// the page itself says what went wrong).
+async fn header_counts(state: &AppState, user: &str) -> Option<(i64, i64)> {
+    let open: i64 = state
+        .engine
+        .task_counts(user)
+        .await
+        .ok()?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    let unread = state.engine.unread_cc(user).await.ok()?;
+    Some((open, unread))
 }
 
 impl Viewer {
@@ -103,6 +126,8 @@ impl Viewer {
             user_name => directory.user(&self.user).map(|u| u.name.clone()).unwrap_or_default(),
             csrf => self.csrf,
             owner => owns_any,
+            nav_open => self.counts.map(|c| c.0),
+            nav_unread => self.counts.map(|c| c.1),
             sso => matches!(state.auth.as_ref(), AuthMode::TrustedHeader(_)),
             ..page
         };
