@@ -522,3 +522,56 @@ storage_test! {
         screenshot(c, "form-lines.png").await;
     }
 }
+
+storage_test! {
+    async fn the_lists_search_sort_done_and_copied_in_the_browser(db) {
+        let web = Web::start(&db, "browser-lists").await;
+        let engine = &web.h.engine;
+        let mut ids = Vec::new();
+        for (purpose, amount) in [("北京客户巡检", 300.0), ("上海客户培训", 120.0), ("广州客户实施", 900.0)] {
+            let mut form = claim(&[amount]);
+            form["purpose"] = json!(purpose);
+            form["lines"][0]["justification"] = json!("客户现场紧急，须当天往返两地");
+            ids.push(engine.start("reimbursement", "li.na", form).await.unwrap().id.0);
+        }
+        let b = browser("lists").await;
+        let c = &b.client;
+        sign_in(&web, c, "liu.qiang").await;
+        assert_eq!(find(c, "#nav-open").await.text().await.unwrap(), "3", "the header counts");
+        // Search: the text typed finds the one request.
+        type_into(c, "#search input[name=q]", "上海").await;
+        click(c, "#search button[type=submit]").await;
+        let rows = c.find_all(Locator::Css("#tasks tr[data-task]")).await.unwrap();
+        assert_eq!(rows.len(), 1, "one request mentions 上海");
+        assert!(rows[0].text().await.unwrap().contains("上海客户培训"));
+        // Sort by amount: the largest first.
+        type_into(c, "#search input[name=q]", "").await;
+        find(c, "#search select[name=sort]").await.select_by_value("amount").await.unwrap();
+        click(c, "#search button[type=submit]").await;
+        let first = find(c, "#tasks tr[data-task]").await.text().await.unwrap();
+        assert!(first.contains("900.00"), "{first}");
+        screenshot(c, "inbox-sorted.png").await;
+
+        // Approve the largest and copy the director on another; "done by me" lists it.
+        click(c, "#tasks tr[data-task] a[href^='/tasks/']").await;
+        act_with(c, "approve", None, "同意").await;
+        c.goto(&web.url(&format!("/requests/{}", ids[0]))).await.unwrap();
+        let task = engine.instance(signoff_engine::runtime::InstanceId(ids[0])).await.unwrap().tasks[0].id.0;
+        c.goto(&web.url(&format!("/tasks/{task}"))).await.unwrap();
+        act_with(c, "copy_to", Some("wang.fang"), "").await;
+        c.goto(&web.url("/done")).await.unwrap();
+        let done = find(c, "#done").await.text().await.unwrap();
+        assert!(done.contains(&format!("#{}", ids[2])), "{done}");
+        assert_eq!(find(c, "#done-count").await.text().await.unwrap(), "1");
+
+        // The director sees the copy unread, opens it, and it is read.
+        sign_in(&web, c, "wang.fang").await;
+        assert_eq!(find(c, "#nav-unread").await.text().await.unwrap(), "抄送 1");
+        let row = format!("#cc tr[data-request='{}']", ids[0]);
+        assert_eq!(find(c, &row).await.attr("data-read").await.unwrap().as_deref(), Some("no"));
+        click(c, &format!("{row} a")).await;
+        find(c, "#history").await;
+        c.goto(&web.url("/inbox")).await.unwrap();
+        assert_eq!(find(c, &row).await.attr("data-read").await.unwrap().as_deref(), Some("yes"));
+    }
+}
