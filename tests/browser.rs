@@ -575,3 +575,41 @@ storage_test! {
         assert_eq!(find(c, &row).await.attr("data-read").await.unwrap().as_deref(), Some("yes"));
     }
 }
+
+storage_test! {
+    async fn the_diagram_marks_the_path_and_the_owner_sees_an_edit_drawn_beside_the_published(db) {
+        let web = Web::start(&db, "browser-diagram").await;
+        let id = web.h.engine.start("reimbursement", "li.na", claim(&[300.0])).await.unwrap().id;
+        web.h.act(id, "liu.qiang", signoff_engine::runtime::ActionRequest::new(signoff_engine::runtime::ActionKind::Approve)).await;
+        let b = browser("diagram").await;
+        let c = &b.client;
+        sign_in(&web, c, "li.na").await;
+        c.goto(&web.url(&format!("/requests/{}", id.0))).await.unwrap();
+        let step = |css: &'static str| async move {
+            find(c, css).await.attr("data-step").await.unwrap().unwrap_or_default()
+        };
+        assert_eq!(step("#diagram svg .node.current").await, "service_review");
+        assert_eq!(step("#diagram svg .node.passed").await, "manager_review");
+        let holders = find(c, "#diagram svg .node.current .holders").await.text().await.unwrap();
+        assert!(holders.contains("宋怡") || holders.contains("唐杰"), "{holders}");
+        assert!(!c.find_all(Locator::Css("#diagram svg .edge.taken")).await.unwrap().is_empty());
+        let text = find(c, "#diagram svg").await.text().await.unwrap();
+        assert!(text.contains("超过5000元") && !text.contains("form.total"), "words, not CEL: {text}");
+        screenshot(c, "request-diagram.png").await;
+
+        // The owner edits a step's name: the check draws the edit above the published one.
+        sign_in(&web, c, "tang.jie").await;
+        c.goto(&web.url("/processes/reimbursement")).await.unwrap();
+        find(c, "#published-diagram svg").await;
+        let source = find(c, "#check-form textarea").await.prop("value").await.unwrap().unwrap_or_default();
+        let edited = source.replacen("zh: 直属上级审批", "zh: 部门负责人初审", 1);
+        assert_ne!(edited, source);
+        c.execute("document.querySelector('#check-form textarea').value = arguments[0];", vec![json!(edited)]).await.unwrap();
+        click(c, "#check-form button.secondary").await;
+        let drawn = find(c, "#edited-diagram svg").await.text().await.unwrap();
+        assert!(drawn.contains("部门负责人初审"), "{drawn}");
+        let published = find(c, "#published-diagram svg").await.text().await.unwrap();
+        assert!(published.contains("直属上级审批"));
+        screenshot(c, "owner-diagram.png").await;
+    }
+}

@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod check;
 pub mod diagnostic;
+pub mod diagram;
 pub mod directory;
 pub mod display;
 pub mod duration;

@@ -807,6 +807,10 @@ pub struct Transition {
     pub when: Option<Located<String>>,
     /// The next step's id (or `join` inside a parallel branch).
     pub to: Located<String>,
+    /// The condition in words, for diagrams (e.g. "above 5,000"); the guard itself is
+    /// never shown to people.
+    #[serde(default)]
+    pub label: Option<Label>,
 }
 
 /// The target that ends a parallel branch.

@@ -127,6 +127,8 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("jump_to", "转到步骤", "Move to step"),
     ("terminate", "终止", "Terminate"),
     ("reason", "原因", "Reason"),
+    ("diagram_edited", "流程图（修改后）", "Diagram (as edited)"),
+    ("diagram_published", "流程图（已发布）", "Diagram (published)"),
     ("open_tasks", "待处理的待办", "Open tasks"),
     ("cc_short", "抄送", "cc"),
     ("out_of_office", "外出代理", "Out of office"),

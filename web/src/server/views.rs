@@ -5,10 +5,11 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
+use signoff_engine::diagram::Marks;
 use signoff_engine::directory::Directory;
 use signoff_engine::display::{field_value, Lang};
-use signoff_engine::model::{Assignee, ProcessDef, Step, StepKind};
-use signoff_engine::runtime::{EventView, Note};
+use signoff_engine::model::{Assignee, ProcessDef};
+use signoff_engine::runtime::{EventView, HistoryAction, InstanceView, Note, TaskStatus};
 
 use super::i18n;
 
@@ -85,90 +86,51 @@ impl Pages {
     }
 }
 
-/// One box of the diagram; parallel branches are indented under their step.
-#[derive(Debug, Clone, Serialize)]
-pub struct DiagramRow {
-    pub depth: usize,
-    /// step or branch
-    pub row: &'static str,
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub who: String,
-    pub current: bool,
-    pub next: Vec<String>,
-}
-
-/// The process as rows: steps in order, branches under their parallel step, each with
-/// who acts, where it goes next, and whether the request is there now.
-pub fn diagram(
+/// The process drawn as SVG (see [`signoff_engine::diagram`]). For a request: the steps
+/// it went through, where it is and who holds it; for a definition alone: who acts at
+/// each step.
+pub fn flow_svg(
     def: &ProcessDef,
-    current: &[String],
+    request: Option<&InstanceView>,
     directory: &Directory,
     lang: Lang,
-) -> Vec<DiagramRow> {
-    let mut rows = Vec::new();
-    walk(&def.steps, 0, current, directory, lang, &mut rows);
-    rows
-}
-
-fn walk(
-    steps: &[Step],
-    depth: usize,
-    current: &[String],
-    directory: &Directory,
-    lang: Lang,
-    rows: &mut Vec<DiagramRow>,
-) {
-    for step in steps {
-        rows.push(DiagramRow {
-            depth,
-            row: "step",
-            id: step.id.value.clone(),
-            name: step
-                .name
-                .as_ref()
-                .map_or_else(|| step.id.value.clone(), |n| lang.pick(n).to_string()),
-            kind: step.kind.value.as_str().to_string(),
-            who: step
-                .assignees
+) -> String {
+    let mut marks = Marks::default();
+    match request {
+        Some(view) => {
+            marks.current = view.current_steps.iter().cloned().collect();
+            marks.passed = view
+                .history
                 .iter()
-                .map(|a| assignee(&a.value, directory, lang))
-                .collect::<Vec<_>>()
-                .join(", "),
-            current: current.contains(&step.id.value),
-            next: step
-                .transitions
-                .iter()
-                .map(|t| {
-                    let guard = t
-                        .when
-                        .as_ref()
-                        .map(|w| format!(" [{}]", w.value))
-                        .unwrap_or_default();
-                    format!("{} → {}{guard}", t.on.value.as_str(), t.to.value)
-                })
-                .collect(),
-        });
-        if step.kind.value == StepKind::Parallel {
-            for branch in &step.branches {
-                rows.push(DiagramRow {
-                    depth: depth + 1,
-                    row: "branch",
-                    id: branch.id.value.clone(),
-                    name: branch
-                        .name
-                        .as_ref()
-                        .map_or_else(|| branch.id.value.clone(), |n| lang.pick(n).to_string()),
-                    kind: String::new(),
-                    who: String::new(),
-                    current: false,
-                    next: Vec::new(),
-                });
-                walk(&branch.steps, depth + 2, current, directory, lang, rows);
+                .filter(|e| e.action == HistoryAction::Enter)
+                .filter_map(|e| e.step.clone())
+                .filter(|s| !marks.current.contains(s))
+                .collect();
+            for t in view.tasks.iter().filter(|t| t.status == TaskStatus::Open) {
+                let name = directory
+                    .user(&t.assignee)
+                    .map_or_else(|| t.assignee.clone(), |u| u.name.clone());
+                let names = marks.holders.entry(t.step.clone()).or_default();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        None => {
+            for step in def.all_steps() {
+                let who: Vec<String> = step
+                    .assignees
+                    .iter()
+                    .map(|a| assignee(&a.value, directory, lang))
+                    .collect();
+                if !who.is_empty() {
+                    marks.holders.insert(step.id.value.clone(), who);
+                }
             }
         }
     }
+    let title = lang.pick(&def.name).to_string();
+    signoff_engine::diagram::svg(def, &marks, lang, &title)
 }
 
 /// Who an assignee rule means, in words.

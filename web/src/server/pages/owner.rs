@@ -12,7 +12,7 @@ use signoff_engine::runtime::{
 
 use super::{done_url, request_row, CsrfOnly, Notice, Viewer};
 use crate::server::i18n::phrase;
-use crate::server::views::{diagram, local_time};
+use crate::server::views::{flow_svg, local_time};
 use crate::server::AppState;
 
 pub async fn processes(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -60,6 +60,15 @@ pub async fn process(
     .await
 }
 
+/// The edited text as a definition, when it reads as one (even with the checker's
+/// errors), to draw beside the published version.
+fn edited_process(text: &str) -> Option<signoff_engine::model::ProcessDef> {
+    let path = std::path::Path::new("edited.yaml");
+    signoff_engine::loader::SourceFile::from_bytes(path, text.as_bytes().to_vec())
+        .and_then(|s| s.parse())
+        .ok()
+}
+
 /// The owner page; `edited` is a text being checked, with its diagnostics.
 async fn process_page(
     state: &AppState,
@@ -100,6 +109,9 @@ async fn process_page(
         .registry()
         .version(id, version)
         .unwrap_or_else(|| def.clone());
+    let edited_def = edited
+        .as_ref()
+        .and_then(|(text, _, _)| edited_process(text));
     let (text, diagnostics, error) = edited.unwrap_or((source.clone(), Vec::new(), None));
     let lines: Vec<Value> = text
         .lines()
@@ -135,7 +147,8 @@ async fn process_page(
             active => "processes",
             process => context! { id, name => viewer.lang.pick(&def.name), latest, version, owner => true },
             versions => versions.iter().map(|v| context! { version => v.version, created => local_time(&v.created_at), latest => v.latest }).collect::<Vec<_>>(),
-            diagram => diagram(&shown_def, &[], state.engine.directory(), viewer.lang),
+            diagram => flow_svg(&shown_def, None, state.engine.directory(), viewer.lang),
+            edited_diagram => edited_def.map(|d| flow_svg(&d, None, state.engine.directory(), viewer.lang)),
             text,
             lines,
             diagnostics => diagnostics.iter().map(|d| context! { line => d.line, column => d.column, severity => d.severity.as_str(), message => d.message, hint => d.hint }).collect::<Vec<_>>(),

@@ -20,7 +20,7 @@ use crate::server::error::engine_status;
 use crate::server::forms::{self, Raw};
 use crate::server::i18n::engine_message;
 use crate::server::i18n::phrase;
-use crate::server::views::{diagram, due_text, history, local_time};
+use crate::server::views::{due_text, flow_svg, history, local_time};
 use crate::server::AppState;
 
 /// The request's fields as label and text, tables as rows of cells.
@@ -70,12 +70,12 @@ fn field_rows(
 pub(super) fn request_context(state: &AppState, viewer: &Viewer, view: &InstanceView) -> Value {
     let def = state.engine.registry().version(&view.process, view.version);
     let directory = state.engine.directory();
-    let (fields, diagram_rows) = match &def {
+    let (fields, diagram) = match &def {
         Some(d) => (
             field_rows(d, &view.form, state, viewer.lang),
-            diagram(d, &view.current_steps, directory, viewer.lang),
+            flow_svg(d, Some(view), directory, viewer.lang),
         ),
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), String::new()),
     };
     let holders: Vec<String> = view
         .tasks
@@ -107,7 +107,7 @@ pub(super) fn request_context(state: &AppState, viewer: &Viewer, view: &Instance
             incoming => l.incoming,
         }).collect::<Vec<_>>(),
         history => history(&view.history, def.as_deref(), directory, viewer.lang),
-        diagram => diagram_rows,
+        diagram,
     }
 }
 
