@@ -812,7 +812,7 @@ storage_test! {
         let web = Web::start(&db, "web-lang").await;
         let (english, _) = web.sign_in("huang.lei").await;
         let inbox = page_text(&english, web.url("/inbox")).await;
-        assert!(inbox.contains("My open tasks"), "huang.lei's locale is en");
+        assert!(inbox.contains("My open tasks"), "huang.lei's locale is en: {inbox}");
         let (chinese, _) = web.sign_in("li.na").await;
         let inbox = page_text(&chinese, web.url("/inbox")).await;
         assert!(inbox.contains("我的待办"));
@@ -1725,6 +1725,6 @@ storage_test! {
         assert!(page.contains("value=\"2026-09-29\""), "the day stays in the field");
         // The header counts the open tasks on every page.
         let settings = page_text(&client, web.url("/settings")).await;
-        assert!(settings.contains("id=\"nav-open\" title=\"待处理的待办\">3<"), "the header's count");
+        assert!(settings.contains("id=\"nav-open\" title=\"我的待办\">3<"), "the header's count");
     }
 }

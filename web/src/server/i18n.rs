@@ -126,10 +126,8 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("jump", "跳转", "Move to step"),
     ("jump_to", "转到步骤", "Move to step"),
     ("terminate", "终止", "Terminate"),
-    ("reason", "原因", "Reason"),
     ("diagram_edited", "流程图（修改后）", "Diagram (as edited)"),
     ("diagram_published", "流程图（已发布）", "Diagram (published)"),
-    ("open_tasks", "待处理的待办", "Open tasks"),
     ("cc_short", "抄送", "cc"),
     ("out_of_office", "外出代理", "Out of office"),
     ("out_of_office_help", "外出期间（含首尾两天），新的待办交给代理人处理；记录中两人都会显示。", "While you are away (both days included), new tasks go to your deputy; the history shows you both."),
@@ -414,8 +412,10 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "not in the catalogue: {missing:?}");
+        let mut seen = std::collections::BTreeSet::new();
         for (key, zh, en) in PHRASES {
             assert!(!zh.is_empty() && !en.is_empty(), "`{key}` lacks a language");
+            assert!(seen.insert(key), "`{key}` is in the catalogue twice");
         }
     }
 
