@@ -613,3 +613,36 @@ storage_test! {
         screenshot(c, "owner-diagram.png").await;
     }
 }
+
+storage_test! {
+    async fn out_of_office_is_set_on_the_settings_page_and_the_submitter_urges_from_the_request(db) {
+        let web = Web::start(&db, "browser-away").await;
+        let b = browser("away").await;
+        let c = &b.client;
+        sign_in(&web, c, "liu.qiang").await;
+        c.goto(&web.url("/settings")).await.unwrap();
+        find(c, "#deputy").await.select_by_value("zhao.min").await.unwrap();
+        set_value(c, "from", "2026-09-28").await;
+        set_value(c, "to", "2026-10-09").await;
+        click(c, "#absence-form button").await;
+        let listed = find(c, "#absences").await.text().await.unwrap();
+        assert!(listed.contains("2026-09-28 – 2026-10-09") && listed.contains("赵敏"), "{listed}");
+
+        // A claim now goes to the deputy as well; the submitter urges from its page.
+        let id = web.h.engine.start("reimbursement", "li.na", claim(&[100.0])).await.unwrap().id;
+        let view = web.h.engine.instance(id).await.unwrap();
+        assert_eq!(view.tasks[0].delegate.as_deref(), Some("zhao.min"));
+        sign_in(&web, c, "li.na").await;
+        c.goto(&web.url(&format!("/requests/{}", id.0))).await.unwrap();
+        click(c, "#urge-form button").await;
+        let notice = find(c, ".notice").await.text().await.unwrap();
+        assert!(notice.contains("催办"), "{notice}");
+
+        // Back in the office: the list is empty again.
+        sign_in(&web, c, "liu.qiang").await;
+        c.goto(&web.url("/settings")).await.unwrap();
+        click(c, "#end-absence-form button").await;
+        find(c, "#absence-form").await;
+        assert!(c.find_all(Locator::Css("#absences")).await.unwrap().is_empty());
+    }
+}

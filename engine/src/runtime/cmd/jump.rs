@@ -26,20 +26,7 @@ impl Jump {
             comment,
         } = self;
         let mut m = core.machine(conn, env, instance).await?;
-        if !policy::manages(env.directory, &m.def, &actor) {
-            return Err(EngineError::OnlyOwner {
-                instance,
-                action: "move",
-            });
-        }
-        if !matches!(
-            m.inst.status,
-            InstanceStatus::Running | InstanceStatus::Incident
-        ) {
-            return Err(EngineError::NotAllowed(format!(
-                "request {instance} has ended: only a running request can be moved"
-            )));
-        }
+        may_intervene(&m, &actor, "move")?;
         if !m.def.steps.iter().any(|s| s.id.value == to) {
             return Err(EngineError::UnknownStep(to));
         }
@@ -65,4 +52,26 @@ impl Jump {
         m.drain().await?;
         Ok(Reply::Instance(instance))
     }
+}
+
+/// An owner's action on a request (jump, terminate): only its process's owners and
+/// administrators, and only while it runs or is stopped on an incident.
+pub(super) fn may_intervene(
+    m: &Machine<'_, '_>,
+    actor: &str,
+    action: &'static str,
+) -> Result<(), EngineError> {
+    let instance = m.inst.id;
+    if !policy::manages(m.env.directory, &m.def, actor) {
+        return Err(EngineError::OnlyOwner { instance, action });
+    }
+    if !matches!(
+        m.inst.status,
+        InstanceStatus::Running | InstanceStatus::Incident
+    ) {
+        return Err(EngineError::NotAllowed(format!(
+            "request {instance} has ended: only a running request can be changed"
+        )));
+    }
+    Ok(())
 }

@@ -23,20 +23,7 @@ impl Terminate {
             comment,
         } = self;
         let mut m = core.machine(conn, env, instance).await?;
-        if !policy::manages(env.directory, &m.def, &actor) {
-            return Err(EngineError::OnlyOwner {
-                instance,
-                action: "terminate",
-            });
-        }
-        if !matches!(
-            m.inst.status,
-            InstanceStatus::Running | InstanceStatus::Incident
-        ) {
-            return Err(EngineError::NotAllowed(format!(
-                "request {instance} has already ended"
-            )));
-        }
+        super::jump::may_intervene(&m, &actor, "terminate")?;
         m.log(Entry::new(&actor, HistoryAction::Terminate).comment(Some(&comment)))
             .await?;
         m.end_instance(EndOutcome::Cancelled, &actor).await?;
