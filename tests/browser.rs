@@ -385,6 +385,8 @@ storage_test! {
             ("tang.jie", format!("/requests/{}", claim.id.0)),
             ("tang.jie", "/processes".to_string()),
             ("tang.jie", "/processes/reimbursement".to_string()),
+            ("tang.jie", "/processes/reimbursement/report".to_string()),
+            ("tang.jie", format!("/requests/{}/print", claim.id.0)),
             ("tang.jie", "/incidents".to_string()),
         ];
         let mut signed_in = "";
@@ -611,6 +613,33 @@ storage_test! {
         let published = find(c, "#published-diagram svg").await.text().await.unwrap();
         assert!(published.contains("直属上级审批"));
         screenshot(c, "owner-diagram.png").await;
+
+        // The report: its chart, and a table as CSV.
+        click(c, "#report-link").await;
+        find(c, "#report-months svg.chart").await;
+        let backlog = find(c, "#report-backlog").await.text().await.unwrap();
+        assert!(backlog.contains("服务管理部审核"), "{backlog}");
+        // The page's own policy forbids scripts to fetch, so the link is read with the
+        // browser's session cookie.
+        let href = find(c, "#report-months a").await.attr("href").await.unwrap().unwrap_or_default();
+        let cookies: Vec<String> = c
+            .get_all_cookies()
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| format!("{}={}", k.name(), k.value()))
+            .collect();
+        let csv = reqwest::Client::new()
+            .get(web.url(&href.replace("&amp;", "&")))
+            .header("cookie", cookies.join("; "))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(csv.contains("2026-09,1,0"), "{csv}");
+        screenshot(c, "report.png").await;
     }
 }
 

@@ -219,6 +219,14 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
             .await
             .unwrap();
     }
+    let (from, to) = (
+        chrono::NaiveDate::from_ymd_opt(2026, 9, 1),
+        chrono::NaiveDate::from_ymd_opt(2027, 6, 30),
+    );
+    engine
+        .report("reimbursement", from.unwrap(), to.unwrap())
+        .await
+        .unwrap();
     engine.instance_for(third.id, "liu.qiang").await.unwrap();
     engine.counts().await.unwrap();
     engine.mail_backlog().await.unwrap();

@@ -19,6 +19,7 @@ mod notes;
 mod policy;
 mod queries;
 mod registry;
+mod reports;
 mod run_tasks;
 mod schedule;
 mod search;
@@ -47,6 +48,7 @@ pub use policy::{MAX_BATCH_TASKS, MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
 pub(crate) use registry::hex;
 pub use registry::Registry;
+pub use reports::{Durations, MonthRow, Report, TaskFigures, MAX_REPORT_DAYS};
 pub use search::{TaskCursor, TaskSort, MAX_SEARCH_CHARS};
 pub use types::*;
 

@@ -11,9 +11,9 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, DoneTask, EngineError, InstanceId, InstanceStatus, InstanceView,
-    SignerPosition, TaskCursor, TaskId, TaskQuery, TaskSort, TaskView, VersionInfo, MAX_DONE_PAGE,
-    MAX_SEARCH_CHARS,
+    ActionKind, ActionRequest, DoneTask, Durations, EngineError, InstanceId, InstanceStatus,
+    InstanceView, MonthRow, Report, SignerPosition, TaskCursor, TaskFigures, TaskId, TaskQuery,
+    TaskSort, TaskView, VersionInfo, MAX_DONE_PAGE, MAX_SEARCH_CHARS,
 };
 use utoipa::OpenApi;
 
@@ -28,10 +28,10 @@ use super::AppState;
         version = "1",
         description = "Start requests, act on tasks, follow requests. Authenticate with HTTP Basic or the web session cookie (then send the `signoff_csrf` cookie's value as `X-CSRF-Token` on POST)."
     ),
-    paths(processes, process, start, instance, withdraw, take_back, jump, terminate, tasks, done_tasks, act, approve_each),
+    paths(processes, process, report, start, instance, withdraw, take_back, jump, terminate, tasks, done_tasks, act, approve_each),
     components(schemas(
         ProcessSummary, ProcessDetail, StartRequest, WithdrawRequest, JumpRequest, ReasonRequest, ActionBody, ApiError,
-        BatchApproval, BatchResult, DoneTask, TaskSort,
+        BatchApproval, BatchResult, DoneTask, TaskSort, Report, MonthRow, Durations, TaskFigures,
         InstanceView, TaskView, VersionInfo, ActionKind, SignerPosition
     )),
     modifiers(&BasicAuth, &CommonResponses),
@@ -267,6 +267,46 @@ pub async fn processes(
             .map(|(v, d)| summary(*v, d))
             .collect(),
     )
+}
+
+/// The days a report covers (both included); by default the six months up to today.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportRange {
+    /// The first day (`YYYY-MM-DD`).
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<chrono::NaiveDate>,
+    /// The last day (`YYYY-MM-DD`); at most 732 days after the first.
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<chrono::NaiveDate>,
+}
+
+/// A process's report for its owners and administrators: requests per month, outcomes,
+/// cycle times, task times and lateness per step and person, the backlog now.
+#[utoipa::path(get, path = "/api/v1/processes/{id}/report", params(("id" = String, Path), ReportRange), responses(
+    (status = 200, body = Report), (status = 401, body = ApiError),
+    (status = 404, body = ApiError, description = "no such process, or not one the caller manages"),
+    (status = 409, body = ApiError, description = "the range is backwards or longer than 732 days")))]
+pub async fn report(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    Query(range): Query<ReportRange>,
+) -> Result<Json<Report>, ApiError> {
+    let managed = state
+        .engine
+        .registry()
+        .latest(&id)
+        .filter(|(_, d)| state.engine.may_manage(d, &user));
+    if managed.is_none() {
+        return Err(EngineError::UnknownProcess(id).into());
+    }
+    let today = signoff_engine::runtime::calendar_of(&state.engine).local_date(state.engine.now());
+    let to = range.to.unwrap_or(today);
+    let from = range
+        .from
+        .unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(182)).unwrap_or(to));
+    Ok(Json(state.engine.report(&id, from, to).await?))
 }
 
 /// One process with its versions and definition.

@@ -20,6 +20,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("inbox.html", include_str!("../../templates/inbox.html")),
     ("task.html", include_str!("../../templates/task.html")),
     ("print.html", include_str!("../../templates/print.html")),
+    ("report.html", include_str!("../../templates/report.html")),
     (
         "new_list.html",
         include_str!("../../templates/new_list.html"),

@@ -9,6 +9,7 @@ mod intervene;
 mod login;
 mod new_request;
 mod owner;
+mod report;
 mod request;
 mod settings;
 
@@ -19,6 +20,7 @@ pub use intervene::{jump, take_back, terminate};
 pub use login::{login, login_form, logout};
 pub use new_request::{new_request, new_request_form, new_request_list};
 pub use owner::{check, incidents, process, processes, publish, retry};
+pub use report::{report, report_csv};
 pub use request::{act, my_requests, request, task, urge, withdraw};
 pub use settings::{create_token, end_absence, revoke_token, set_absence, settings};
 
