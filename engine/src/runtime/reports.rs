@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
 use chrono::NaiveDate;
 use serde::Serialize;
-use sqlx::Row;
 
 use super::{calendar_of, Engine, EngineError};
 
@@ -68,13 +68,18 @@ pub struct Report {
 struct Decided {
     step: String,
     who: String,
-    hours: f64,
+    /// Whole hours from the task's start to its decision.
+    hours: i64,
     overdue: bool,
+    /// How many tasks of this step and person took these hours.
+    count: i64,
 }
 
 impl Engine {
     /// `process`'s report for the days `from` to `to` (both included, the calendar's
     /// time zone); refused for a range longer than [`MAX_REPORT_DAYS`] or backwards.
+    /// The database groups the rows (by month, outcome, hour, step, person), so what
+    /// comes back is small whatever the number of requests.
     pub async fn report(
         &self,
         process: &str,
@@ -88,37 +93,32 @@ impl Engine {
                 MAX_REPORT_DAYS + 1
             )));
         }
-        let calendar = calendar_of(self);
-        let start = crate::clock::to_db(calendar.day_start(from));
-        let end = crate::clock::to_db(calendar.day_start(to.succ_opt().unwrap_or(to)));
-        let pool = &self.core.pool;
-        let mut months = self.report_months(process, &start, &end).await?;
-        fill_months(&mut months, from, to);
-        let ended = sqlx::query(
-            "SELECT id, created_at, ended_at, COALESCE(outcome, status) FROM instances \
-             WHERE process_id = $1 AND ended_at >= $2 AND ended_at < $3",
-        )
-        .bind(process)
-        .bind(&start)
-        .bind(&end)
-        .fetch_all(pool)
-        .await?;
+        let day = |d: NaiveDate| crate::clock::to_db(calendar_of(self).day_start(d));
+        let (start, end) = (day(from), day(to.succ_opt().unwrap_or(to)));
+        let hours = self.backend().hours_between("created_at", "ended_at");
+        let sql = format!(
+            "SELECT COALESCE(outcome, status), {hours}, COUNT(*) FROM instances \
+             WHERE process_id = $1 AND ended_at >= $2 AND ended_at < $3 GROUP BY 1, 2"
+        );
+        let ended: Vec<(String, i64, i64)> = sqlx::query_as(&sql)
+            .bind(process)
+            .bind(&start)
+            .bind(&end)
+            .fetch_all(&self.core.pool)
+            .await?;
         let mut outcomes: BTreeMap<String, i64> = BTreeMap::new();
-        let mut cycle = Vec::with_capacity(ended.len());
-        for row in &ended {
-            *outcomes.entry(row.get::<String, _>(3)).or_default() += 1;
-            cycle.extend(hours_between(row.get(1), row.get(2)));
+        for (outcome, _, n) in &ended {
+            *outcomes.entry(outcome.clone()).or_default() += n;
         }
-        let ids: Vec<i64> = ended.iter().map(|r| r.get(0)).collect();
-        let decided = self.decided_tasks(&ids).await?;
+        let decided = self.decided_tasks(process, &start, &end).await?;
         let (backlog_steps, backlog_people) = self.backlog(process).await?;
         Ok(Report {
             process: process.to_string(),
             from,
             to,
-            months,
+            months: self.report_months(process, from, to).await?,
             outcomes: outcomes.into_iter().collect(),
-            cycle: durations(cycle),
+            cycle: durations(ended.iter().map(|(_, h, n)| (*h, *n)).collect()),
             steps: task_rows(&decided, |d| &d.step),
             people: task_rows(&decided, |d| &d.who),
             backlog_steps,
@@ -126,64 +126,78 @@ impl Engine {
         })
     }
 
+    /// Requests started and finished in each month of the range (months of the
+    /// calendar's time zone, clipped to the range), counted through the indexes.
     async fn report_months(
+        &self,
+        process: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<MonthRow>, EngineError> {
+        let day = |d: NaiveDate| crate::clock::to_db(calendar_of(self).day_start(d));
+        let mut out = Vec::new();
+        let mut first = from.with_day(1);
+        while let Some(month) = first.filter(|d| *d <= to) {
+            let next = month.checked_add_months(chrono::Months::new(1));
+            let (a, b) = (
+                month.max(from),
+                next.map_or(to, |n| n.min(to.succ_opt().unwrap_or(to))),
+            );
+            let mut counts = [0i64; 2];
+            for (slot, column) in ["created_at", "ended_at"].into_iter().enumerate() {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM instances WHERE process_id = $1 AND {column} >= $2 AND {column} < $3"
+                );
+                counts[slot] = sqlx::query_scalar(&sql)
+                    .bind(process)
+                    .bind(day(a))
+                    .bind(day(b))
+                    .fetch_one(&self.core.pool)
+                    .await?;
+            }
+            out.push(MonthRow {
+                month: month.format("%Y-%m").to_string(),
+                started: counts[0],
+                finished: counts[1],
+            });
+            first = next;
+        }
+        Ok(out)
+    }
+
+    /// The decided tasks of the requests that ended in the range, grouped by step,
+    /// person, whole hours taken and lateness.
+    async fn decided_tasks(
         &self,
         process: &str,
         start: &str,
         end: &str,
-    ) -> Result<Vec<MonthRow>, EngineError> {
-        let mut months: BTreeMap<String, MonthRow> = BTreeMap::new();
-        for (column, started) in [("created_at", true), ("ended_at", false)] {
-            let sql = format!(
-                "SELECT SUBSTR({column}, 1, 7), COUNT(*) FROM instances \
-                 WHERE process_id = $1 AND {column} >= $2 AND {column} < $3 GROUP BY SUBSTR({column}, 1, 7)"
-            );
-            let rows: Vec<(String, i64)> = sqlx::query_as(&sql)
-                .bind(process)
-                .bind(start)
-                .bind(end)
-                .fetch_all(&self.core.pool)
-                .await?;
-            for (month, n) in rows {
-                let row = months.entry(month.clone()).or_insert(MonthRow {
-                    month,
-                    started: 0,
-                    finished: 0,
-                });
-                if started {
-                    row.started = n;
-                } else {
-                    row.finished = n;
-                }
-            }
-        }
-        Ok(months.into_values().collect())
-    }
-
-    /// The decided tasks of these requests (read through each request's index).
-    async fn decided_tasks(&self, ids: &[i64]) -> Result<Vec<Decided>, EngineError> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let mut sql = crate::store::Sql::new(
-                "SELECT step_id, COALESCE(acted_by, assignee), created_at, acted_at, due_at FROM tasks \
-                 WHERE status = 'done' AND kind IN ('step', 'added') AND instance_id IN ",
-            );
-            sql.push_list(chunk.iter().copied());
-            for row in sql.query().fetch_all(&self.core.pool).await? {
-                let acted: Option<String> = row.get(3);
-                let due: Option<String> = row.get(4);
-                let Some(hours) = hours_between(row.get(2), acted.clone()) else {
-                    continue;
-                };
-                out.push(Decided {
-                    step: row.get(0),
-                    who: row.get(1),
-                    hours,
-                    overdue: matches!((due, acted), (Some(d), Some(a)) if a > d),
-                });
-            }
-        }
-        Ok(out)
+    ) -> Result<Vec<Decided>, EngineError> {
+        let hours = self.backend().hours_between("t.created_at", "t.acted_at");
+        let sql = format!(
+            "SELECT t.step_id, COALESCE(t.acted_by, t.assignee), {hours}, \
+             CASE WHEN t.due_at IS NOT NULL AND t.acted_at > t.due_at THEN 1 ELSE 0 END, COUNT(*) \
+             FROM tasks t JOIN instances i ON i.id = t.instance_id \
+             WHERE i.process_id = $1 AND i.ended_at >= $2 AND i.ended_at < $3 \
+             AND t.status = 'done' AND t.kind IN ('step', 'added') AND t.acted_at IS NOT NULL \
+             GROUP BY 1, 2, 3, 4"
+        );
+        let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(&sql)
+            .bind(process)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.core.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(step, who, hours, late, count)| Decided {
+                step,
+                who,
+                hours,
+                overdue: late != 0,
+                count,
+            })
+            .collect())
     }
 
     /// Open tasks of the process's running requests, by step and by person.
@@ -215,44 +229,28 @@ impl Engine {
     }
 }
 
-/// Every month of the range, those without requests as zeros, in order (a range has
-/// at most 25 months).
-fn fill_months(months: &mut Vec<MonthRow>, from: NaiveDate, to: NaiveDate) {
-    use chrono::Datelike;
-    let mut at = from.with_day(1);
-    while let Some(first) = at.filter(|d| *d <= to) {
-        let month = first.format("%Y-%m").to_string();
-        if !months.iter().any(|m| m.month == month) {
-            months.push(MonthRow {
-                month,
-                started: 0,
-                finished: 0,
-            });
-        }
-        at = first.checked_add_months(chrono::Months::new(1));
-    }
-    months.sort_by(|a, b| a.month.cmp(&b.month));
-}
+/// Whole hours and how many took them.
+type Histogram = Vec<(i64, i64)>;
 
-/// Hours from one stored time to another.
-fn hours_between(from: String, to: Option<String>) -> Option<f64> {
-    let from = crate::clock::from_db(&from)?;
-    let to = crate::clock::from_db(&to?)?;
-    Some((to - from).num_seconds().max(0) as f64 / 3600.0)
-}
-
-/// The median and the 90th percentile (nearest rank) of `hours`.
-fn durations(mut hours: Vec<f64>) -> Durations {
-    if hours.is_empty() {
+/// The median and the 90th percentile (nearest rank) of a histogram of whole hours.
+fn durations(mut hist: Histogram) -> Durations {
+    hist.sort_unstable();
+    let count: i64 = hist.iter().map(|(_, n)| n).sum();
+    if count == 0 {
         return Durations::default();
     }
-    hours.sort_by(f64::total_cmp);
     let rank = |p: f64| {
-        let at = ((p * hours.len() as f64).ceil() as usize).clamp(1, hours.len());
-        (hours[at - 1] * 10.0).round() / 10.0
+        let at = ((p * count as f64).ceil() as i64).clamp(1, count);
+        let mut seen = 0;
+        hist.iter()
+            .find(|(_, n)| {
+                seen += n;
+                seen >= at
+            })
+            .map_or(0.0, |(h, _)| *h.max(&0) as f64)
     };
     Durations {
-        count: hours.len() as i64,
+        count,
         p50_hours: rank(0.5),
         p90_hours: rank(0.9),
     }
@@ -260,11 +258,11 @@ fn durations(mut hours: Vec<f64>) -> Durations {
 
 /// The decided tasks grouped by `key`: their times and how many were late.
 fn task_rows(decided: &[Decided], key: impl Fn(&Decided) -> &String) -> Vec<TaskFigures> {
-    let mut groups: BTreeMap<&String, (Vec<f64>, i64)> = BTreeMap::new();
+    let mut groups: BTreeMap<&String, (Histogram, i64)> = BTreeMap::new();
     for d in decided {
         let group = groups.entry(key(d)).or_default();
-        group.0.push(d.hours);
-        group.1 += i64::from(d.overdue);
+        group.0.push((d.hours, d.count));
+        group.1 += if d.overdue { d.count } else { 0 };
     }
     groups
         .into_iter()
@@ -286,11 +284,15 @@ mod tests {
     use super::durations;
 
     #[test]
-    fn percentiles_by_nearest_rank() {
-        let d = durations((1..=10).map(f64::from).collect());
+    fn percentiles_by_nearest_rank_from_a_histogram() {
+        let d = durations((1..=10).map(|h| (h, 1)).collect());
         assert_eq!((d.count, d.p50_hours, d.p90_hours), (10, 5.0, 9.0));
-        let one = durations(vec![2.25]);
-        assert_eq!((one.p50_hours, one.p90_hours), (2.3, 2.3));
+        let skewed = durations(vec![(48, 1), (2, 9)]);
+        assert_eq!(
+            (skewed.count, skewed.p50_hours, skewed.p90_hours),
+            (10, 2.0, 2.0)
+        );
+        assert_eq!(durations(vec![(2, 8), (48, 2)]).p90_hours, 48.0);
         assert_eq!(durations(Vec::new()).count, 0);
     }
 }

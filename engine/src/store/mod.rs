@@ -57,6 +57,19 @@ impl Backend {
         }
     }
 
+    /// SQL for the whole hours from the stored time `from` to `to` (columns or
+    /// expressions holding RFC 3339 text).
+    pub fn hours_between(self, from: &str, to: &str) -> String {
+        match self {
+            Backend::Sqlite => {
+                format!("CAST((julianday({to}) - julianday({from})) * 24 AS INTEGER)")
+            }
+            Backend::Postgres => format!(
+                "CAST(EXTRACT(EPOCH FROM (CAST({to} AS timestamptz) - CAST({from} AS timestamptz))) / 3600 AS BIGINT)"
+            ),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "SQLite",
