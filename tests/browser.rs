@@ -101,15 +101,37 @@ async fn sign_in(web: &Web, c: &Client, user: &str) {
     c.goto(&web.url("/login")).await.expect("login page");
     type_into(c, "#user", user).await;
     type_into(c, "#password", "signoff").await;
-    find(c, "button[type=submit]")
-        .await
-        .click()
-        .await
-        .expect("sign in");
+    click(c, "button[type=submit]").await;
     find(c, "#task-count").await;
 }
 
+/// Clicks what loads a new page (a link, a form's button) and waits until that page
+/// has loaded: the old page is marked first, so nothing after the click can read or type
+/// into the page that is going away.
 async fn click(c: &Client, css: &str) {
+    let element = find(c, css).await;
+    c.execute("window.signoffLeaving = true;", vec![])
+        .await
+        .expect("mark the page");
+    element
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    eventually(&format!("the page after clicking {css}"), WAIT, || async {
+        let loaded = c
+            .execute(
+                "return window.signoffLeaving !== true && document.readyState === 'complete';",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (loaded == json!(true)).then_some(())
+    })
+    .await;
+}
+
+/// Clicks what the page's script handles in place (adding or removing a line).
+async fn click_in_page(c: &Client, css: &str) {
     find(c, css)
         .await
         .click()
@@ -166,7 +188,7 @@ storage_test! {
         type_into(c, "input[name='lines[0].amount']", "560").await;
         type_into(c, "input[name=receipts]", "2").await;
         // A second line: the page comes back with one more row and the first kept.
-        click(c, "button[name=_add_line]").await;
+        click_in_page(c, "button[name=_add_line]").await;
         find(c, "select[name='lines[1].category']")
             .await
             .select_by_value("lodging")
@@ -504,8 +526,8 @@ storage_test! {
         assert_eq!(lines().await, 1);
         // The script adds a line in the page: no round trip (a marker set now survives).
         c.execute("window.stillHere = true;", vec![]).await.unwrap();
-        click(c, "button[name=_add_line]").await;
-        click(c, "button[name=_add_line]").await;
+        click_in_page(c, "button[name=_add_line]").await;
+        click_in_page(c, "button[name=_add_line]").await;
         assert_eq!(lines().await, 3);
         type_into(c, "input[name='lines[0].amount']", "560").await;
         type_into(c, "input[name='lines[1].amount']", "480").await;
@@ -513,7 +535,7 @@ storage_test! {
         let total = find(c, "#live-total").await.text().await.unwrap();
         assert_eq!(total, "2,040.50", "the total as one types");
         // Remove the first line: the others move up and keep their numbers in order.
-        click(c, "#lines tr[data-row] button[name=_remove_line]").await;
+        click_in_page(c, "#lines tr[data-row] button[name=_remove_line]").await;
         assert_eq!(lines().await, 2);
         let first = find(c, "input[name='lines[0].amount']").await.prop("value").await.unwrap();
         assert_eq!(first.as_deref(), Some("480"));
