@@ -697,3 +697,59 @@ storage_test! {
         assert!(c.find_all(Locator::Css("#absences")).await.unwrap().is_empty());
     }
 }
+
+storage_test! {
+    async fn a_receipt_is_attached_in_the_browser_and_shown_to_the_manager_only(db) {
+        let web = Web::start(&db, "browser-files").await;
+        let b = browser("files").await;
+        let c = &b.client;
+        // A real 1×1 PNG on disk, chosen in the file input as a person would.
+        let dir = signoff_tests::scratch_dir("browser-files-upload");
+        let receipt = dir.join("出租车票.png");
+        std::fs::write(&receipt, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xff\xff?\0\x05\xfe\x02\xfe\xa7\x35\x81\x84\0\0\0\0IEND\xaeB`\x82").unwrap();
+
+        sign_in(&web, c, "li.na").await;
+        c.goto(&web.url("/requests/new/reimbursement")).await.unwrap();
+        let help = find(c, "[data-name=receipt_scans] .muted").await.text().await.unwrap();
+        assert!(help.contains("5 MB") && help.contains("PDF"), "the limits are told: {help}");
+        find(c, "select[name=region]").await.select_by_value("east").await.unwrap();
+        type_into(c, "input[name=purpose]", "客户现场实施").await;
+        set_value(c, "start_date", "2026-09-20").await;
+        set_value(c, "end_date", "2026-09-22").await;
+        find(c, "select[name='lines[0].category']").await.select_by_value("transport").await.unwrap();
+        set_value(c, "lines[0].date", "2026-09-20").await;
+        type_into(c, "input[name='lines[0].amount']", "86").await;
+        type_into(c, "input[name=receipts]", "1").await;
+        find(c, "input[type=file][name=receipt_scans]")
+            .await
+            .send_keys(&receipt.display().to_string())
+            .await
+            .expect("choose the file");
+        click(c, "#submit").await;
+        find(c, "#request-status").await;
+        let link = find(c, "a.attachment").await;
+        assert_eq!(link.text().await.unwrap(), "出租车票.png");
+        let url = link.attr("href").await.unwrap().expect("a link");
+
+        // The manager's task page shows the receipt itself.
+        sign_in(&web, c, "liu.qiang").await;
+        click(c, "#tasks a[href^='/tasks/']").await;
+        let image = find(c, "img.attachment-image").await;
+        let shown = eventually("the receipt image to load", WAIT, || async {
+            let width = c
+                .execute("return arguments[0].complete ? arguments[0].naturalWidth : -1;", vec![serde_json::to_value(&image).unwrap()])
+                .await
+                .ok()?;
+            (width != json!(-1)).then_some(width)
+        })
+        .await;
+        assert_eq!(shown, json!(1), "the image loads for the manager");
+        screenshot(c, "task-attachment.png").await;
+
+        // Someone with no part in the request gets nothing.
+        sign_in(&web, c, "ma.chao").await;
+        c.goto(&web.url(&url)).await.unwrap();
+        let page = c.source().await.unwrap();
+        assert!(!page.contains("IHDR") && page.contains("404"), "{page}");
+    }
+}

@@ -3,8 +3,8 @@
 //! modules it re-exports: `model`, `loader`, `check`, `guard`, `form`, `calendar`, ...).
 
 pub use signoff_lang::{
-    calendar, check, diagnostic, diagram, directory, display, duration, flow, form, graph, guard,
-    loader, located, model, problem,
+    attachment, calendar, check, diagnostic, diagram, directory, display, duration, flow, form,
+    graph, guard, loader, located, model, problem,
 };
 
 pub mod accounts;

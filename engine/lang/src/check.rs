@@ -235,7 +235,45 @@ impl<'a> Checker<'a> {
         match f.kind.value {
             FieldType::Enum => self.check_field_options(f),
             FieldType::Table => self.check_field_columns(f, allow_table),
+            FieldType::File => self.check_field_file(f, allow_table),
             _ => {}
+        }
+    }
+
+    /// A file field sits on the request's form itself, with a size that reads.
+    fn check_field_file(&mut self, f: &Field, top_level: bool) {
+        if !top_level {
+            self.error(
+                Code::WrongType,
+                f.kind.at,
+                format!("`{}`: files are uploaded with the request's form, not in a table's lines or a step's inputs", f.id),
+                Some("move the file field to the form's `fields:`".into()),
+            );
+        }
+        if let Some(size) = &f.max_size {
+            if let Err(reason) = size.value.parse::<crate::attachment::ByteSize>() {
+                self.error(
+                    Code::WrongType,
+                    size.at,
+                    format!("bad size `{}`: {reason}", size.value),
+                    Some(crate::attachment::SIZE_HINT.into()),
+                );
+            }
+        }
+        if f.max_files == Some(0)
+            || f.max_files
+                .is_some_and(|n| n > crate::attachment::MAX_FILES)
+        {
+            self.error(
+                Code::WrongType,
+                f.id.at,
+                format!(
+                    "`{}` takes between 1 and {} files",
+                    f.id,
+                    crate::attachment::MAX_FILES
+                ),
+                Some("set `max_files:` within that range".into()),
+            );
         }
     }
 
@@ -285,6 +323,11 @@ impl<'a> Checker<'a> {
         }
         if (f.process.is_some() || f.step.is_some()) && kind != FieldType::Request {
             self.misplaced_field_key(f, "process/step", "request");
+        }
+        if (!f.accept.is_empty() || f.max_size.is_some() || f.max_files.is_some())
+            && kind != FieldType::File
+        {
+            self.misplaced_field_key(f, "accept/max_size/max_files", "file");
         }
     }
 

@@ -57,6 +57,19 @@ pub struct Fact {
     pub value: String,
 }
 
+/// The files a request's form holds, in form order.
+pub fn attachments(def: &ProcessDef, form: &Value) -> Vec<crate::attachment::FileRef> {
+    def.form
+        .fields
+        .iter()
+        .filter(|f| f.kind.value == FieldType::File)
+        .filter_map(|f| form.get(&f.id.value))
+        .flat_map(|v| {
+            serde_json::from_value::<Vec<crate::attachment::FileRef>>(v.clone()).unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Most facts shown in a summary (mail, inbox line).
 const MAX_FACTS: usize = 8;
 
@@ -65,7 +78,8 @@ const MAX_FACTS: usize = 8;
 pub fn key_facts(def: &ProcessDef, form: &Value, directory: &Directory, lang: Lang) -> Vec<Fact> {
     let fields = def.form.fields.iter().filter_map(|field| {
         let value = form.get(&field.id.value)?;
-        if value.is_null() || matches!(field.kind.value, FieldType::LongText) {
+        // Files are listed on their own, with their links ([`attachments`]).
+        if value.is_null() || matches!(field.kind.value, FieldType::LongText | FieldType::File) {
             return None;
         }
         Some(Fact {
@@ -99,7 +113,9 @@ pub fn summary_facts(
     let fact = |id: &str| -> Option<(bool, Fact)> {
         let value = form.get(id).filter(|v| !v.is_null())?;
         if let Some(field) = def.form.fields.iter().find(|f| f.id.value == id) {
-            if matches!(field.kind.value, FieldType::LongText) && def.summary.is_empty() {
+            if field.kind.value == FieldType::File
+                || (field.kind.value == FieldType::LongText && def.summary.is_empty())
+            {
                 return None;
             }
             let money = field.kind.value == FieldType::Money;
@@ -200,6 +216,15 @@ pub fn field_value(field: &Field, value: &Value, directory: &Directory, lang: La
                 Lang::Zh => format!("{lines} 行"),
                 Lang::En if lines == 1 => "1 line".to_string(),
                 Lang::En => format!("{lines} lines"),
+            }
+        }
+        FieldType::File => {
+            let files: Vec<crate::attachment::FileRef> =
+                serde_json::from_value(value.clone()).unwrap_or_default();
+            let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+            match lang {
+                Lang::Zh => names.join("、"),
+                Lang::En => names.join(", "),
             }
         }
         kind => typed_value(kind, field.currency.as_deref(), value, lang),

@@ -104,7 +104,7 @@ pub fn validate_fields(
         if empty {
             if field.required {
                 errors.add(&path, P::Required);
-            } else if field.kind.value == FieldType::Table {
+            } else if matches!(field.kind.value, FieldType::Table | FieldType::File) {
                 out.insert(field.id.value.clone(), Value::Array(Vec::new()));
             } else {
                 out.insert(field.id.value.clone(), Value::Null);
@@ -178,6 +178,7 @@ fn validate_value(
             }
         },
         FieldType::Table => validate_table(field, value, directory, path, errors),
+        FieldType::File => validate_files(field, value, path, errors),
     }
 }
 
@@ -306,6 +307,40 @@ fn validate_table(
         })
         .collect();
     Some(Value::Array(clean))
+}
+
+/// A file field's value: stored files within the field's count, size and kinds. The
+/// bytes were checked when they were uploaded ([`crate::attachment::inspect`]); this
+/// checks what a form names, so a hand-written value cannot claim more.
+fn validate_files(
+    field: &Field,
+    value: &Value,
+    path: &str,
+    errors: &mut FormErrors,
+) -> Option<Value> {
+    use crate::attachment::{accepted, max_bytes, max_files, FileRef};
+    let Ok(files) = serde_json::from_value::<Vec<FileRef>>(value.clone()) else {
+        errors.add(path, P::NotAFileList);
+        return None;
+    };
+    if files.len() > max_files(field) as usize {
+        errors.add(path, P::TooManyFiles(max_files(field)));
+        return None;
+    }
+    let kinds = accepted(field);
+    for file in &files {
+        let known = file.kind().filter(|k| kinds.contains(k));
+        if !FileRef::is_content_id(&file.id) || known.is_none() {
+            errors.add(path, P::NotAFileList);
+            return None;
+        }
+        if file.size > max_bytes(field) {
+            let (name, max) = (file.name.clone(), max_bytes(field));
+            errors.add(path, P::FileTooLarge { name, max });
+            return None;
+        }
+    }
+    serde_json::to_value(files).ok()
 }
 
 /// A request number as typed (`12`, `#12`) or sent (`12`).

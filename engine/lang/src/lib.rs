@@ -4,6 +4,7 @@
 //! database or sends mail, so an editor plugin or a CI check can use it alone; the engine
 //! (`signoff-engine`) re-exports every module under the same name.
 
+pub mod attachment;
 pub mod calendar;
 pub mod check;
 pub mod diagnostic;

@@ -227,6 +227,9 @@ pub enum FieldType {
     Table,
     /// Another request, by its number (`12`); `process` and `step` say which ones fit.
     Request,
+    /// Uploaded files (a receipt, a signed scan): `accept` lists the kinds, `max_size`
+    /// the largest, `max_files` how many (default 1). Known by their content, not name.
+    File,
 }
 
 impl FieldType {
@@ -242,6 +245,7 @@ impl FieldType {
             FieldType::User => "user",
             FieldType::Table => "table",
             FieldType::Request => "request",
+            FieldType::File => "file",
         }
     }
 }
@@ -311,6 +315,16 @@ pub struct Field {
     /// refused at submission, and kept as it is when a returned request is resubmitted.
     #[serde(default)]
     pub step_only: bool,
+    /// The kinds of file taken (file): `pdf`, `png`, `jpeg`, `gif`, `webp`, `docx`,
+    /// `xlsx`; default `[pdf, png, jpeg]`.
+    #[serde(default)]
+    pub accept: Vec<crate::attachment::FileKind>,
+    /// The largest file taken (file), e.g. `5 MB` or `500 KB`; default 10 MB, at most 20 MB.
+    #[serde(default)]
+    pub max_size: Option<Located<String>>,
+    /// How many files it takes (file); default 1, at most 20.
+    #[serde(default)]
+    pub max_files: Option<u32>,
 }
 
 /// One choice of an enum field.

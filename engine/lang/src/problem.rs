@@ -61,6 +61,29 @@ pub enum FieldProblem {
         step: Label,
     },
     ListedTwice(i64),
+    /// Not a list of stored files (a file field's value is set from uploads only).
+    NotAFileList,
+    /// More files than the field takes.
+    TooManyFiles(u32),
+    /// An empty upload (its name).
+    FileEmpty(String),
+    /// An upload over the field's size (its name, the limit in bytes).
+    FileTooLarge {
+        name: String,
+        max: u64,
+    },
+    /// An upload whose bytes are not of a kind the field accepts.
+    FileKindRefused {
+        name: String,
+        accepted: Vec<String>,
+    },
+    /// An upload named as another kind than its bytes are (a renamed file).
+    FileMisnamed {
+        name: String,
+        kind: crate::attachment::FileKind,
+    },
+    /// A file the form names that was not uploaded with it.
+    FileNotUploaded,
 }
 
 impl FieldProblem {
@@ -110,6 +133,24 @@ impl FieldProblem {
             }
             P::NotAtStep { id, step } => format!("request #{id} is not at “{}”", step.en),
             P::ListedTwice(id) => format!("request #{id} is already listed"),
+            P::NotAFileList => "must be files uploaded with the form".into(),
+            P::TooManyFiles(n) => format!("takes at most {n} files"),
+            P::FileEmpty(name) => format!("`{name}` is empty"),
+            P::FileTooLarge { name, max } => format!(
+                "`{name}` is larger than {}",
+                crate::attachment::ByteSize(*max)
+            ),
+            P::FileKindRefused { name, accepted } => format!(
+                "`{name}` is not a file of a kind this field takes ({})",
+                accepted.join(", ")
+            ),
+            P::FileMisnamed { name, kind } => format!(
+                "`{name}` is a {} file by its content but is named otherwise: rename it .{kind}",
+                kind.to_string().to_uppercase()
+            ),
+            P::FileNotUploaded => {
+                "choose the file again: it was not uploaded with this form".into()
+            }
         }
     }
 
@@ -149,6 +190,21 @@ impl FieldProblem {
             P::OtherProcess { id, process } => format!("申请 #{id} 不是“{}”", process.zh),
             P::NotAtStep { id, step } => format!("申请 #{id} 不在“{}”步骤", step.zh),
             P::ListedTwice(id) => format!("申请 #{id} 已列出"),
+            P::NotAFileList => "应为随表单上传的文件".into(),
+            P::TooManyFiles(n) => format!("最多 {n} 个文件"),
+            P::FileEmpty(name) => format!("文件“{name}”是空的"),
+            P::FileTooLarge { name, max } => {
+                format!("文件“{name}”超过 {}", crate::attachment::ByteSize(*max))
+            }
+            P::FileKindRefused { name, accepted } => format!(
+                "文件“{name}”的类型不被接受（可上传：{}）",
+                accepted.join("、")
+            ),
+            P::FileMisnamed { name, kind } => format!(
+                "文件“{name}”的内容是 {} 文件，与文件名不符：请改名为 .{kind}",
+                kind.to_string().to_uppercase()
+            ),
+            P::FileNotUploaded => "请重新选择文件：它没有随此表单上传".into(),
         }
     }
 }

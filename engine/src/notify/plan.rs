@@ -11,7 +11,7 @@ use sqlx::Row;
 
 use crate::clock::from_db;
 use crate::directory::Directory;
-use crate::display::{key_facts, Lang};
+use crate::display::{attachments, key_facts, Fact, Lang};
 use crate::model::{EndOutcome, Event, Principal, ProcessDef, Recipient};
 use crate::runtime::appends::{Mark, NewEvent, NewMail, Shared};
 use crate::runtime::{EngineError, HistoryAction, Registry};
@@ -200,6 +200,17 @@ impl Planner {
             .ok()
     }
 
+    /// The request's attachments as names and download links.
+    fn file_links(&self, def: &ProcessDef, form: &Value, instance: i64) -> Vec<Fact> {
+        attachments(def, form)
+            .into_iter()
+            .map(|f| Fact {
+                value: format!("{}/requests/{instance}/files/{}", self.base_url, f.id),
+                label: f.name,
+            })
+            .collect()
+    }
+
     async fn queue(
         &self,
         conn: &mut Conn,
@@ -265,6 +276,7 @@ impl Planner {
             due: local_time(due.as_deref()),
             link,
             facts: key_facts(&inst.def, &inst.form, directory, lang),
+            files: self.file_links(&inst.def, &inst.form, event.instance),
             task_ask: ask_of(step, task_kind.as_deref()).to_string(),
         };
         let Some(rendered) = self.render(target, kind, &ctx, event.id) else {

@@ -165,6 +165,8 @@ pub struct MailContext {
     pub due: String,
     pub link: String,
     pub facts: Vec<Fact>,
+    /// The request's attachments: each one's name and where to download it.
+    pub files: Vec<Fact>,
     /// What a task asks: `approve`, `revise`, `fill_in` or `do`.
     pub task_ask: String,
 }
@@ -321,6 +323,7 @@ struct Phrases {
     request: &'static str,
     due: &'static str,
     comment: &'static str,
+    attachments: &'static str,
     open: &'static str,
     footer: &'static str,
 }
@@ -332,6 +335,7 @@ impl Phrases {
                 request: "Request",
                 due: "Due",
                 comment: "Comment",
+                attachments: "Attachments",
                 open: "Open in Signoff",
                 footer: "Sent by Signoff. You receive this because of your part in this request.",
             }
@@ -340,6 +344,7 @@ impl Phrases {
                 request: "申请",
                 due: "截止时间",
                 comment: "意见",
+                attachments: "附件",
                 open: "在 Signoff 中打开",
                 footer: "此邮件由 Signoff 自动发送，因为您参与了这项申请。",
             }
@@ -418,6 +423,33 @@ mod tests {
         assert!(!mail.html.contains("<script>"));
         assert!(mail.text.contains("<b>taxi</b> & hotel"));
         assert!(mail.text.starts_with("李娜，您好："));
+    }
+
+    #[test]
+    fn attachments_are_listed_with_their_links() {
+        let mut ctx = context("zh");
+        ctx.files = vec![Fact {
+            label: "taxi <1>.png".into(),
+            value: "http://127.0.0.1:8080/requests/7/files/abc".into(),
+        }];
+        let mail = Templates::built_in()
+            .render("task_assigned", &ctx)
+            .expect("renders");
+        assert!(
+            mail.text
+                .contains("附件:\n  taxi <1>.png: http://127.0.0.1:8080/requests/7/files/abc"),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.html.contains("taxi &lt;1&gt;.png</a>"),
+            "{}",
+            mail.html
+        );
+        let none = Templates::built_in()
+            .render("task_assigned", &context("zh"))
+            .expect("renders");
+        assert!(!none.text.contains("附件"));
     }
 
     #[test]

@@ -239,7 +239,15 @@ impl Machine<'_, '_> {
         }
         let mut errors = FormErrors::default();
         for key in edits.keys() {
-            if !step.editable.iter().any(|e| e.value == *key) {
+            // Files come with the request's form only: a value naming one could claim
+            // a file the actor never uploaded.
+            let file = self
+                .def
+                .form
+                .fields
+                .iter()
+                .any(|f| f.id.value == *key && f.kind.value == crate::model::FieldType::File);
+            if file || !step.editable.iter().any(|e| e.value == *key) {
                 errors.add(key, FieldProblem::NotEditableHere);
             }
         }
@@ -292,11 +300,14 @@ impl Machine<'_, '_> {
     }
 
     /// The submitter's new form with the stored values of the `step_only` fields, which
-    /// only their steps change.
+    /// only their steps change, and of the file fields, which only uploads set.
     pub(in crate::runtime) fn keep_step_only(&self, input: &Value) -> Value {
         let mut form = input.clone();
         if let Some(obj) = form.as_object_mut() {
-            for field in self.def.form.fields.iter().filter(|f| f.step_only) {
+            let kept = |f: &&crate::model::Field| {
+                f.step_only || f.kind.value == crate::model::FieldType::File
+            };
+            for field in self.def.form.fields.iter().filter(kept) {
                 let id = &field.id.value;
                 match self.inst.form.get(id) {
                     Some(stored) => obj.insert(id.clone(), stored.clone()),

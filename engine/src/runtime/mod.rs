@@ -11,6 +11,7 @@ mod assign;
 mod cmd;
 mod done;
 mod escalate;
+mod files;
 mod history;
 mod links;
 mod machine;
@@ -42,6 +43,7 @@ use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
 use crate::store::{Backend, Conn, Pool};
 
 pub use done::{DoneTask, MAX_DONE_PAGE};
+pub use files::{content_id, Download, Upload};
 pub use history::{Entry, HistoryAction};
 pub use notes::Note;
 pub use policy::{MAX_BATCH_TASKS, MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
@@ -263,6 +265,19 @@ impl Engine {
         submitter: &str,
         form: Value,
     ) -> Result<Acted, EngineError> {
+        self.submit_with_files(process, submitter, form, Vec::new())
+            .await
+    }
+
+    /// [`Engine::submit`] with the files uploaded for the form's file fields (checked by
+    /// [`Engine::upload`]); they are stored with the request, or not at all.
+    pub async fn submit_with_files(
+        &self,
+        process: &str,
+        submitter: &str,
+        form: Value,
+        uploads: Vec<Upload>,
+    ) -> Result<Acted, EngineError> {
         let (_, def) = self
             .core
             .registry
@@ -275,6 +290,7 @@ impl Engine {
             process: process.into(),
             submitter: submitter.into(),
             form,
+            uploads,
         }))
         .await
     }
@@ -287,6 +303,7 @@ impl Engine {
         process: &str,
         submitter: &str,
         form: &serde_json::Value,
+        uploads: &[Upload],
     ) -> Result<(), EngineError> {
         let (_, def) = self
             .registry()
@@ -299,6 +316,8 @@ impl Engine {
                 .collect(),
         );
         crate::form::refuse_step_only(&def, form).map_err(EngineError::InvalidForm)?;
+        let mut form = form.clone();
+        files::files_into_form(&def, &mut form, uploads)?;
         let scope = machine::scope_at(
             self.directory(),
             self.now(),
@@ -306,7 +325,7 @@ impl Engine {
             &serde_json::Value::Null,
             &vars,
         );
-        crate::form::validate_form(&def, form, self.directory(), &scope)
+        crate::form::validate_form(&def, &form, self.directory(), &scope)
             .map(|_| ())
             .map_err(EngineError::InvalidForm)
     }

@@ -6,6 +6,8 @@
 //! on either. What is SQLite's alone (PRAGMAs, `BEGIN IMMEDIATE`) or PostgreSQL's alone
 //! (the advisory lock that makes writers on several servers take turns) is here.
 
+pub mod files;
+
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;

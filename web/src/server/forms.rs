@@ -31,6 +31,10 @@ pub struct Widget {
     pub rows: Vec<Vec<Widget>>,
     /// The most lines a table takes.
     pub max_rows: u32,
+    /// The file name endings a file input offers (`.pdf,.png`).
+    pub accept: String,
+    /// Whether a file input takes several files.
+    pub multiple: bool,
 }
 
 /// The widgets for `fields`, filled from `raw`, with `errors` beside their fields.
@@ -69,6 +73,7 @@ fn widget(
         FieldType::User => "user",
         FieldType::Table => "table",
         FieldType::Request => "request",
+        FieldType::File => "file",
     };
     let options = match field.kind.value {
         FieldType::Enum => field
@@ -124,11 +129,7 @@ fn widget(
     Widget {
         name: name.to_string(),
         label: lang.pick(&field.label).to_string(),
-        help: field
-            .help
-            .as_ref()
-            .map(|h| lang.pick(h).to_string())
-            .unwrap_or_default(),
+        help: help_of(field, lang),
         kind,
         required: field.required,
         value: raw.get(name).cloned().unwrap_or_default(),
@@ -137,7 +138,51 @@ fn widget(
         columns,
         rows,
         max_rows: signoff_engine::form::max_rows(field),
+        accept: file_endings(field),
+        multiple: signoff_engine::attachment::max_files(field) > 1,
     }
+}
+
+/// The field's help; a file field's says which kinds, how large and how many it takes.
+fn help_of(field: &Field, lang: Lang) -> String {
+    use signoff_engine::attachment::{accepted, max_bytes, max_files, ByteSize};
+    let help = field
+        .help
+        .as_ref()
+        .map(|h| lang.pick(h).to_string())
+        .unwrap_or_default();
+    if field.kind.value != FieldType::File {
+        return help;
+    }
+    let kinds: Vec<String> = accepted(field)
+        .iter()
+        .map(|k| k.to_string().to_uppercase())
+        .collect();
+    let (size, count) = (ByteSize(max_bytes(field)), max_files(field));
+    let limits = match lang {
+        Lang::Zh => format!(
+            "可上传 {}，每个不超过 {size}，最多 {count} 个",
+            kinds.join("、")
+        ),
+        Lang::En => format!("{}, at most {size} each, up to {count}", kinds.join(", ")),
+    };
+    if help.is_empty() {
+        limits
+    } else {
+        format!("{help} ({limits})")
+    }
+}
+
+/// The endings a browser's file chooser offers for a file field.
+fn file_endings(field: &Field) -> String {
+    if field.kind.value != FieldType::File {
+        return String::new();
+    }
+    signoff_engine::attachment::accepted(field)
+        .iter()
+        .flat_map(|k| k.extensions().iter().map(|e| format!(".{e}")))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// How many lines table `name` shows: those posted plus the added ones, at least one and
@@ -270,6 +315,10 @@ fn parse_fields(
     let mut out = Map::new();
     for field in fields {
         let name = format!("{prefix}{}", field.id.value);
+        if field.kind.value == FieldType::File {
+            // Set from the uploads only (the engine's rule): nothing typed counts.
+            continue;
+        }
         if field.kind.value == FieldType::Table {
             let mut lines = Vec::new();
             for i in 0..row_count(&name, raw) {
@@ -354,6 +403,7 @@ fn fill_raw(fields: &[Field], form: &Value, prefix: &str, raw: &mut Raw) {
             continue;
         };
         match (field.kind.value, value) {
+            (FieldType::File, _) => {}
             (FieldType::Table, Value::Array(lines)) => {
                 for (i, line) in lines.iter().enumerate() {
                     fill_raw(&field.columns, line, &format!("{name}[{i}]."), raw);

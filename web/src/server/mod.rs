@@ -11,6 +11,7 @@ mod listen;
 mod metrics;
 mod pages;
 mod throttle;
+mod upload;
 mod views;
 
 use std::net::SocketAddr;
@@ -104,9 +105,12 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/new", get(pages::new_request_list))
         .route(
             "/requests/new/{process}",
-            get(pages::new_request_form).post(pages::new_request),
+            get(pages::new_request_form).post(pages::new_request).layer(
+                axum::extract::DefaultBodyLimit::max(upload::MAX_UPLOAD_BODY_BYTES),
+            ),
         )
         .route("/requests/{id}", get(pages::request))
+        .route("/requests/{id}/files/{file}", get(pages::attachment))
         .route("/requests/{id}/withdraw", post(pages::withdraw))
         .route("/requests/{id}/urge", post(pages::urge))
         .route("/requests/{id}/take_back", post(pages::take_back))
@@ -143,7 +147,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Every body is cut at the largest upload; every extractor but the upload
+        // form's takes at most MAX_BODY_BYTES.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(upload::MAX_UPLOAD_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             listen::REQUEST_TIMEOUT,

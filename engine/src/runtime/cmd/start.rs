@@ -6,6 +6,9 @@ pub struct Start {
     pub process: String,
     pub submitter: String,
     pub form: Value,
+    /// The files uploaded with the form: they set its file fields, and are stored with
+    /// the request in this transaction (or not at all).
+    pub uploads: Vec<super::super::files::Upload>,
 }
 
 impl Start {
@@ -18,7 +21,8 @@ impl Start {
         let Start {
             process,
             submitter,
-            form,
+            mut form,
+            uploads,
         } = self;
         let now = env.now;
         if core.registry.directory.user(&submitter).is_none() {
@@ -36,6 +40,7 @@ impl Start {
                 .collect(),
         );
         crate::form::refuse_step_only(&def, &form).map_err(EngineError::InvalidForm)?;
+        super::super::files::files_into_form(&def, &mut form, &uploads)?;
         let scope = machine::scope_for(env, &submitter, &Value::Null, &vars);
         let form = validate_form(&def, &form, &core.registry.directory, &scope)
             .map_err(EngineError::InvalidForm)?;
@@ -51,6 +56,7 @@ impl Start {
         .fetch_one(&mut *conn)
         .await?
         .get(0);
+        store_uploads(conn, id, &uploads, &submitter, &to_db(now)).await?;
         let state = InstanceState {
             id: InstanceId(id),
             process,
@@ -74,4 +80,23 @@ impl Start {
         m.drain().await?;
         Ok(Reply::Instance(InstanceId(id)))
     }
+}
+
+async fn store_uploads(
+    conn: &mut Conn,
+    instance: i64,
+    uploads: &[super::super::files::Upload],
+    by: &str,
+    at: &str,
+) -> Result<(), EngineError> {
+    let files: Vec<_> = uploads
+        .iter()
+        .map(|u| crate::store::files::NewFile {
+            field: &u.field,
+            file: &u.file,
+            bytes: &u.bytes,
+        })
+        .collect();
+    crate::store::files::insert(conn, instance, &files, by, at).await?;
+    Ok(())
 }

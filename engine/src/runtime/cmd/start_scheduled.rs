@@ -54,6 +54,7 @@ impl StartScheduled {
             process: process.clone(),
             submitter: schedule.submitter.value.clone(),
             form: schedule.form.clone().unwrap_or_else(|| json!({})),
+            uploads: Vec::new(),
         };
         let mark = env.appends.lock().mark();
         let mut attempt = conn.begin().await?;

@@ -4,6 +4,7 @@
 
 mod done;
 mod export;
+mod files;
 mod inbox;
 mod intervene;
 mod login;
@@ -15,6 +16,7 @@ mod settings;
 
 pub use done::done;
 pub use export::{history_csv, print};
+pub use files::attachment;
 pub use inbox::{approve_selected, inbox};
 pub use intervene::{jump, take_back, terminate};
 pub use login::{login, login_form, logout};

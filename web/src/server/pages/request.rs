@@ -24,12 +24,8 @@ use crate::server::views::{due_text, flow_svg, history, local_time};
 use crate::server::AppState;
 
 /// The request's fields as label and text, tables as rows of cells.
-fn field_rows(
-    def: &ProcessDef,
-    form: &serde_json::Value,
-    state: &AppState,
-    lang: Lang,
-) -> Vec<Value> {
+fn field_rows(def: &ProcessDef, view: &InstanceView, state: &AppState, lang: Lang) -> Vec<Value> {
+    let form = &view.form;
     let directory = state.engine.directory();
     let mut rows: Vec<Value> = def
         .form
@@ -55,6 +51,9 @@ fn field_rows(
                     .unwrap_or_default();
                 return Some(context! { label => lang.pick(&f.label), table => true, header, lines });
             }
+            if f.kind.value == FieldType::File {
+                return Some(context! { label => lang.pick(&f.label), files => file_links(view.id.0, value) });
+            }
             Some(context! { label => lang.pick(&f.label), value => field_value(f, value, directory, lang), long => f.kind.value == FieldType::LongText })
         })
         .collect();
@@ -66,13 +65,30 @@ fn field_rows(
     rows
 }
 
+/// A file field's files as links to their downloads, images marked to show inline.
+fn file_links(id: i64, value: &serde_json::Value) -> Vec<Value> {
+    let files: Vec<signoff_engine::attachment::FileRef> =
+        serde_json::from_value(value.clone()).unwrap_or_default();
+    files
+        .iter()
+        .map(|f| {
+            context! {
+                name => f.name,
+                url => format!("/requests/{id}/files/{}", f.id),
+                image => f.kind().is_some_and(|k| k.is_image()),
+                size => signoff_engine::attachment::ByteSize(f.size).to_string(),
+            }
+        })
+        .collect()
+}
+
 /// Everything the task and request pages show about a request.
 pub(super) fn request_context(state: &AppState, viewer: &Viewer, view: &InstanceView) -> Value {
     let def = state.engine.registry().version(&view.process, view.version);
     let directory = state.engine.directory();
     let (fields, diagram) = match &def {
         Some(d) => (
-            field_rows(d, &view.form, state, viewer.lang),
+            field_rows(d, view, state, viewer.lang),
             flow_svg(d, Some(view), directory, viewer.lang),
         ),
         None => (Vec::new(), String::new()),
@@ -272,8 +288,14 @@ fn resubmit_widgets(
     let raw = failed
         .map(|f| f.raw.clone())
         .unwrap_or_else(|| forms::raw_of(&def.form.fields, &view.form));
+    // Files stay as they were uploaded: a browser cannot fill a file input again.
+    let fields: Vec<Field> = def
+        .submitter_fields()
+        .into_iter()
+        .filter(|f| f.kind.value != FieldType::File)
+        .collect();
     forms::widgets(
-        &def.submitter_fields(),
+        &fields,
         &raw,
         &failed.map(|f| f.errors.clone()).unwrap_or_default(),
         state.engine.directory(),
