@@ -135,3 +135,29 @@ storage_test! {
         assert_eq!(ma.get(web.url(&via_other)).send().await.unwrap().status(), 404);
     }
 }
+
+storage_test! {
+    async fn a_chunked_body_over_the_limit_is_refused_and_an_unnamed_file_is_named_by_its_kind(db) {
+        let web = Web::start(&db, "attachments-edges").await;
+        let (li, csrf) = web.sign_in("li.na").await;
+        // 26 MB in chunks of unknown length: refused as too large, not a server error.
+        let chunks = futures::stream::iter((0..26).map(|_| Ok::<_, std::io::Error>(vec![0u8; 1024 * 1024])));
+        let form = claim_form(&csrf, &[]).part(
+            "receipt_scans",
+            Part::stream(reqwest::Body::wrap_stream(chunks)).file_name("big.png"),
+        );
+        let answer = submit(&web, &li, form).await;
+        assert_eq!(answer.status(), 413);
+
+        // A file part whose name the sender could not give is kept, named by its kind.
+        let form = claim_form(&csrf, &[]).part(
+            "receipt_scans",
+            Part::bytes(PNG.to_vec()).mime_str("image/png").unwrap(),
+        );
+        let answer = submit(&web, &li, form).await;
+        assert_eq!(answer.status(), 303, "{:?}", answer.text().await);
+        let id: i64 = answer.headers()["location"].to_str().unwrap().trim_start_matches("/requests/").split('?').next().unwrap().parse().unwrap();
+        let view = web.h.engine.instance(signoff_engine::runtime::InstanceId(id)).await.unwrap();
+        assert_eq!(view.form["receipt_scans"][0]["name"], "attachment.png");
+    }
+}

@@ -4,6 +4,7 @@
 //! completes, the employee sees it approved; a bad form shows its errors beside the
 //! fields. Screenshots of the inbox and the task page go to `tests/output/`.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,7 +20,15 @@ struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and every Chromium process it started: they share its process
+    /// group. Killing chromedriver alone left each test's Chromium running (hundreds of
+    /// processes after a few runs, slowing everything after them).
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -34,6 +43,7 @@ async fn browser(name: &str) -> Browser {
         std::env::var("SIGNOFF_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let driver = Command::new(&chromedriver)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -217,7 +217,13 @@ impl FileRef {
 /// [`MAX_NAME_CHARS`] (keeping the extension).
 pub fn clean_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
+    // No control characters, and no bidirectional overrides that would show
+    // `\u{202e}gnp.exe` as `exe.png`.
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let clean: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !bidi(*c))
+        .collect();
     let clean = clean.trim();
     if clean.chars().count() <= MAX_NAME_CHARS {
         return clean.to_string();
@@ -255,6 +261,12 @@ pub fn inspect(
     if !accepted.contains(&kind) {
         return Err(refused(name));
     }
+    // A name the sender's software could not give (nor read back): named by its kind.
+    let name = if name.is_empty() {
+        format!("attachment.{kind}")
+    } else {
+        name
+    };
     let extension = name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
@@ -359,5 +371,8 @@ mod tests {
         assert_eq!(clean.chars().count(), MAX_NAME_CHARS);
         assert!(clean.ends_with(".pdf"));
         assert_eq!(clean_name("../../etc/pa\u{0}ss.png"), "pass.png");
+        assert_eq!(clean_name("\u{202e}gnp.exe.png"), "gnp.exe.png");
+        let unnamed = inspect(&field(""), "", PNG, id()).expect("a png without a name");
+        assert_eq!(unnamed.name, "attachment.png");
     }
 }

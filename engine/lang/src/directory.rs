@@ -19,6 +19,66 @@ pub struct Directory {
     pub regions: Vec<Region>,
     #[serde(default)]
     pub users: Vec<User>,
+    /// Chat groups and HTTP endpoints told besides mail, and whose messages each gets.
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+}
+
+/// A channel besides mail: a group robot (DingTalk, WeCom, Feishu) or any HTTP endpoint
+/// taking JSON (`webhook`). It gets a message for each one mail goes to that it covers.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// Its name in logs and listings, e.g. `finance_group`.
+    pub id: Located<String>,
+    /// What it speaks: `webhook` (Signoff's JSON), `dingtalk`, `wecom` or `feishu`.
+    pub kind: ChannelKind,
+    /// Where messages are posted (`https://...`), or `${NAME}` to read it from the
+    /// environment variable NAME (robot URLs carry their access token).
+    pub url: Located<String>,
+    /// The people whose messages it carries.
+    #[serde(default)]
+    pub users: Vec<Located<String>>,
+    /// The roles whose holders' messages it carries.
+    #[serde(default)]
+    pub roles: Vec<Located<String>>,
+}
+
+/// The format a channel speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// Signoff's own JSON: the event, the request, the person, the link.
+    Webhook,
+    /// A DingTalk group robot (markdown message).
+    Dingtalk,
+    /// A WeCom (企业微信) group robot (markdown message).
+    Wecom,
+    /// A Feishu (飞书) group robot (text message).
+    Feishu,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Dingtalk => "dingtalk",
+            ChannelKind::Wecom => "wecom",
+            ChannelKind::Feishu => "feishu",
+        }
+    }
+
+    /// The kind stored as `text`, if it is one.
+    pub fn parse(text: &str) -> Option<ChannelKind> {
+        [
+            ChannelKind::Webhook,
+            ChannelKind::Dingtalk,
+            ChannelKind::Wecom,
+            ChannelKind::Feishu,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -73,6 +133,21 @@ pub enum LookupError {
 impl Directory {
     pub fn user(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id.value == id)
+    }
+
+    /// The channels that carry `user`'s messages, by name or by a role they hold.
+    pub fn channels_for(&self, user: &str) -> Vec<&Channel> {
+        let roles: Vec<&str> = self
+            .user(user)
+            .map(|u| u.roles.iter().map(|r| r.value.as_str()).collect())
+            .unwrap_or_default();
+        self.channels
+            .iter()
+            .filter(|c| {
+                c.users.iter().any(|u| u.value == user)
+                    || c.roles.iter().any(|r| roles.contains(&r.value.as_str()))
+            })
+            .collect()
     }
 
     pub fn has_role(&self, id: &str) -> bool {
@@ -169,12 +244,47 @@ impl Directory {
                 current = m;
             }
         }
+        out.extend(self.channel_problems());
         for r in &self.regions {
             if self.user(&r.head).is_none() {
                 out.push((
                     r.head.at,
                     format!("unknown regional head `{}`", r.head.value),
                 ));
+            }
+        }
+        out
+    }
+
+    /// Problems with the channels: duplicate ids, URLs that are not HTTP, unknown people
+    /// and roles.
+    fn channel_problems(&self) -> Vec<(crate::located::Position, String)> {
+        let mut out = Vec::new();
+        let mut ids = BTreeSet::new();
+        for c in &self.channels {
+            if !ids.insert(c.id.value.as_str()) {
+                out.push((c.id.at, format!("duplicate channel id `{}`", c.id.value)));
+            }
+            let url = c.url.value.trim();
+            let from_env = url.starts_with("${") && url.ends_with('}') && url.len() > 3;
+            if !(from_env || url.starts_with("https://") || url.starts_with("http://")) {
+                out.push((
+                    c.url.at,
+                    format!(
+                        "channel `{}`: the url must start with https:// (or name a variable as ${{NAME}})",
+                        c.id.value
+                    ),
+                ));
+            }
+            for u in &c.users {
+                if self.user(u).is_none() {
+                    out.push((u.at, format!("unknown user `{}`", u.value)));
+                }
+            }
+            for r in &c.roles {
+                if !self.has_role(r) {
+                    out.push((r.at, format!("unknown role `{}`", r.value)));
+                }
             }
         }
         out

@@ -9,6 +9,7 @@ pub mod outbox;
 mod plan;
 pub mod templates;
 pub mod transport;
+pub mod webhook;
 
 pub use outbox::{MailQuery, MailStatus, MailView, Pass, SenderOptions};
 pub use plan::Planner;

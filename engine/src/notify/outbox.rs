@@ -21,12 +21,14 @@ use sqlx::Row;
 use crate::clock::to_db;
 use crate::runtime::EngineError;
 
-use super::transport::{Outgoing, Transport};
+use super::transport::{Channel, Outgoing, Transport};
 
 /// How the sender behaves.
 #[derive(Debug)]
 pub struct SenderOptions {
     pub transport: Transport,
+    /// Posts the messages of channels besides mail (webhooks, group robots).
+    pub hooks: super::webhook::Poster,
     pub from: Mailbox,
     /// Tries before a message is marked failed.
     pub max_attempts: u32,
@@ -50,6 +52,7 @@ impl SenderOptions {
     pub fn new(transport: Transport, from: Mailbox) -> SenderOptions {
         SenderOptions {
             transport,
+            hooks: super::webhook::Poster::new(),
             from,
             max_attempts: 8,
             first_retry: Duration::from_secs(30),
@@ -101,6 +104,8 @@ pub struct MailView {
     pub kind: String,
     pub recipient: String,
     pub address: String,
+    /// `mail`, or the kind of webhook (`webhook`, `dingtalk`, `wecom`, `feishu`).
+    pub channel: String,
     pub subject: String,
     pub status: MailStatus,
     pub attempts: i64,
@@ -121,7 +126,7 @@ pub struct MailQuery {
 pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, EngineError> {
     // Only the filters given, so each finds its rows through its own index.
     let mut sql = crate::store::Sql::new(
-        "SELECT id, message_id, instance_id, kind, recipient, address, subject, status, attempts, last_error, created_at, sent_at \
+        "SELECT id, message_id, instance_id, kind, recipient, address, subject, status, attempts, last_error, created_at, sent_at, channel \
          FROM outbox WHERE 1 = 1",
     );
     if let Some(instance) = query.instance {
@@ -141,7 +146,17 @@ pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, Engin
             instance: r.get(2),
             kind: r.get(3),
             recipient: r.get(4),
-            address: r.get(5),
+            // A robot's URL carries its access token: listings show its host only.
+            address: match r.get::<&str, _>(12) {
+                "mail" => r.get(5),
+                _ => r
+                    .get::<&str, _>(5)
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            },
+            channel: r.get(12),
             subject: r.get(6),
             status: MailStatus::parse(r.get(7)),
             attempts: r.get(8),
@@ -221,7 +236,7 @@ pub async fn lease(
          (SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at IS NULL ORDER BY id LIMIT $3) new_mail \
           UNION ALL \
           SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3) retries) \
-         RETURNING id, message_id, address, subject, body_text, body_html, attempts",
+         RETURNING id, message_id, address, subject, body_text, body_html, attempts, channel",
     )
     .bind(to_db(until))
     .bind(to_db(now))
@@ -234,6 +249,7 @@ pub async fn lease(
             mail: Outgoing {
                 id: r.get(0),
                 message_id: r.get(1),
+                channel: super::transport::Channel::parse(r.get(7)),
                 to: r.get(2),
                 subject: r.get(3),
                 text: r.get(4),
@@ -298,7 +314,10 @@ pub async fn send_batch(
     use futures::StreamExt;
     let results: Vec<Settled> = futures::stream::iter(batch)
         .map(|leased| async move {
-            let result = options.transport.send(&options.from, &leased.mail).await;
+            let result = match leased.mail.channel {
+                Channel::Mail => options.transport.send(&options.from, &leased.mail).await,
+                Channel::Hook(kind) => options.hooks.post(kind, &leased.mail).await,
+            };
             settle_one(options, &leased, result)
         })
         .buffer_unordered(options.concurrency.max(1))

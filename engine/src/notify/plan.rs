@@ -289,10 +289,64 @@ impl Planner {
             sanitize(&user.id.value),
             self.domain
         );
-        let queued = appends
-            .lock()
-            .mail(new_mail(message_id, event, kind, user, rendered));
-        Ok(usize::from(queued))
+        let hooks = self.hook_messages(directory, (kind, event), user, &ctx, &rendered);
+        let mut appended = appends.lock();
+        let mut queued =
+            usize::from(appended.mail(new_mail(message_id, event, kind, user, rendered)));
+        for hook in hooks {
+            queued += usize::from(appended.mail(hook));
+        }
+        Ok(queued)
+    }
+
+    /// The messages for the channels that carry `user`'s mail (webhooks, group robots):
+    /// one each, saying what the mail's subject says, for whom, and the link.
+    fn hook_messages(
+        &self,
+        directory: &Directory,
+        (kind, event): (Event, &EventRow),
+        user: &crate::directory::User,
+        ctx: &MailContext,
+        rendered: &super::templates::Rendered,
+    ) -> Vec<NewMail> {
+        let mut out = Vec::new();
+        for channel in directory.channels_for(&user.id.value) {
+            let Some(url) = super::webhook::resolve_url(&channel.url.value) else {
+                tracing::warn!(channel = %channel.id.value, "the channel's URL variable is not set: not posted");
+                continue;
+            };
+            let message = super::webhook::HookMessage {
+                event: kind.as_str(),
+                request: event.instance,
+                process: &ctx.process_name,
+                subject: &rendered.subject,
+                person: (&user.id.value, &user.name),
+                facts: &ctx.facts,
+                link: &ctx.link,
+            };
+            let body = super::webhook::body(channel.kind, &message);
+            out.push(NewMail {
+                message_id: format!(
+                    "<signoff.{}.{}.{}.{}@{}>",
+                    event.id,
+                    kind.as_str(),
+                    sanitize(&user.id.value),
+                    sanitize(&channel.id.value),
+                    self.domain
+                ),
+                channel: channel.kind.as_str(),
+                instance: event.instance,
+                event: event.id,
+                kind: kind.as_str(),
+                recipient: user.id.value.clone(),
+                address: url,
+                subject: rendered.subject.clone(),
+                body_text: body.to_string(),
+                body_html: String::new(),
+                created_at: event.at.clone(),
+            });
+        }
+        out
     }
 }
 
@@ -306,6 +360,7 @@ fn new_mail(
 ) -> NewMail {
     NewMail {
         message_id,
+        channel: "mail",
         instance: event.instance,
         event: event.id,
         kind: kind.as_str(),

@@ -19,10 +19,26 @@ pub const SMTP_CONNECTIONS: u32 = 32;
 pub struct Outgoing {
     pub id: i64,
     pub message_id: String,
+    /// Mail, or the webhook it is posted to (then `to` is the URL, `text` the JSON).
+    pub channel: Channel,
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+/// Where a queued message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Mail,
+    Hook(crate::directory::ChannelKind),
+}
+
+impl Channel {
+    /// The channel stored as `text`; anything unknown is mail, as before channels.
+    pub fn parse(text: &str) -> Channel {
+        crate::directory::ChannelKind::parse(text).map_or(Channel::Mail, Channel::Hook)
+    }
 }
 
 /// A transport URL that cannot be used.
@@ -43,14 +59,14 @@ pub struct SendError {
 }
 
 impl SendError {
-    fn permanent(message: impl Into<String>) -> SendError {
+    pub(super) fn permanent(message: impl Into<String>) -> SendError {
         SendError {
             permanent: true,
             message: message.into(),
         }
     }
 
-    fn transient(message: impl Into<String>) -> SendError {
+    pub(super) fn transient(message: impl Into<String>) -> SendError {
         SendError {
             permanent: false,
             message: message.into(),
@@ -284,6 +300,7 @@ mod tests {
         let from: Mailbox = "Signoff <signoff@localhost>".parse().expect("from");
         let mail = Outgoing {
             id: 3,
+            channel: Channel::Mail,
             message_id: "<signoff.9.approved.wang.fang@localhost>".into(),
             to: "王芳 <wang.fang@signoff.example>".into(),
             subject: "【已通过】费用报销 #1".into(),

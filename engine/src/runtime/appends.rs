@@ -50,6 +50,8 @@ pub struct NewEvent {
 #[derive(Debug, Clone)]
 pub struct NewMail {
     pub message_id: String,
+    /// `mail`, or the kind of webhook it is posted as.
+    pub channel: &'static str,
     pub instance: i64,
     pub event: i64,
     pub kind: &'static str,
@@ -261,11 +263,12 @@ impl Appends {
         }
         for chunk in self.mail.chunks(ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(
-                "INSERT INTO outbox (message_id, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) VALUES ",
+                "INSERT INTO outbox (message_id, channel, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) VALUES ",
             );
             for (i, m) in chunk.iter().enumerate() {
                 sql.push(if i == 0 { "(" } else { ", (" });
                 sql.push_bind(m.message_id.clone());
+                sql.push(", ").push_bind(m.channel);
                 sql.push(", ").push_bind(m.instance);
                 sql.push(", ").push_bind(m.event);
                 sql.push(", ").push_bind(m.kind);

@@ -75,9 +75,9 @@ pub struct AppState {
     pub throttle: Arc<throttle::LoginThrottle>,
 }
 
-/// Builds the router for an open engine (used by `serve` and by the tests).
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+/// The JSON API's routes, nested under `/api/v1`.
+fn api_routes() -> Router<AppState> {
+    Router::new()
         .route("/processes", get(api::processes))
         .route("/processes/{id}", get(api::process))
         .route("/processes/{id}/report", get(api::report))
@@ -91,7 +91,12 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/approve", post(api::approve_each))
         .route("/tasks/done", get(api::done_tasks))
         .route("/tasks/{id}/actions", post(api::act))
-        .route("/openapi.json", get(api::openapi));
+        .route("/openapi.json", get(api::openapi))
+}
+
+/// Builds the router for an open engine (used by `serve` and by the tests).
+pub fn router(state: AppState) -> Router {
+    let api = api_routes();
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -150,7 +155,11 @@ pub fn router(state: AppState) -> Router {
         // Every body is cut at the largest upload; every extractor but the upload
         // form's takes at most MAX_BODY_BYTES.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(upload::MAX_UPLOAD_BODY_BYTES))
+        // A little above the largest upload, so that the extractors' own limits trip
+        // first and answer 413 (this one cuts a chunked body off mid-stream).
+        .layer(RequestBodyLimitLayer::new(
+            upload::MAX_UPLOAD_BODY_BYTES + 64 * 1024,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             listen::REQUEST_TIMEOUT,

@@ -64,10 +64,19 @@ async fn read_parts(mut parts: Multipart) -> Result<Posted, Response> {
     };
     while let Some(mut part) = parts.next_field().await.map_err(bad)? {
         let input = part.name().unwrap_or_default().to_string();
-        let Some(file_name) = part.file_name().map(str::to_string) else {
-            let text = part.text().await.map_err(bad)?;
-            posted.raw.insert(input, text);
-            continue;
+        // A file whose name the parser cannot read (not UTF-8, or only `filename*`)
+        // still says what it is: it is kept as a file, named by its kind later.
+        let unnamed_file = part
+            .content_type()
+            .is_some_and(|t| !t.starts_with("text/plain"));
+        let file_name = match part.file_name() {
+            Some(name) => name.to_string(),
+            None if unnamed_file => String::new(),
+            None => {
+                let text = part.text().await.map_err(bad)?;
+                posted.raw.insert(input, text);
+                continue;
+            }
         };
         let limit = usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX) + 1;
         let mut bytes = Vec::new();
