@@ -27,6 +27,8 @@ const LARGE: &[&str] = &[
     "timers",
     "outbox",
     "request_links",
+    "attachments",
+    "request_files",
 ];
 
 /// The requests the database holds before the workload runs.
@@ -228,6 +230,22 @@ async fn workload(engine: &Engine, clock: &ManualClock) {
         .await
         .unwrap();
     engine.instance_for(third.id, "liu.qiang").await.unwrap();
+    engine.running_by_version("reimbursement").await.unwrap();
+    // A claim with a receipt, and the receipt read back by the manager.
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let upload = engine
+        .upload("reimbursement", "receipt_scans", "taxi.png", png)
+        .unwrap();
+    let file = upload.file.id.clone();
+    let with_receipt = engine
+        .submit_with_files("reimbursement", "li.na", claim(&[80.0]), vec![upload])
+        .await
+        .unwrap();
+    engine
+        .download(with_receipt.instance, &file, "liu.qiang")
+        .await
+        .unwrap();
     engine.counts().await.unwrap();
     engine.mail_backlog().await.unwrap();
     engine

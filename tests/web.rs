@@ -567,6 +567,25 @@ storage_test! {
         let (stranger, stranger_csrf) = web.sign_in("ma.chao").await;
         let changed = text.replacen("name: { zh: 费用报销", "name: { zh: 费用报销（新）", 1);
         assert_ne!(changed, text, "the test changes the name");
+
+        // Checking an edit shows what publishing it would change, and what becomes of
+        // the running requests.
+        web.h.engine.start("reimbursement", "li.na", signoff_tests::claim(&[100.0])).await.unwrap();
+        let review = client
+            .post(web.url("/processes/reimbursement/check"))
+            .form(&[("csrf", csrf.as_str()), ("yaml", changed.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let diff = review.split("id=\"diff\"").nth(1).expect("a diff").split("</pre>").next().unwrap();
+        assert!(diff.contains("class=\"add\">+ name: { zh: 费用报销（新）"), "{diff}");
+        assert!(diff.contains("class=\"remove\">- name: { zh: 费用报销,"), "{diff}");
+        assert_eq!(diff.matches("class=\"add\"").count(), 1, "only the changed line: {diff}");
+        let running = review.split("id=\"running-note\">").nth(1).unwrap().split("</p>").next().unwrap();
+        assert!(running.contains("v1 上 1 件") && running.contains("signoff migrate"), "{running}");
         let response = stranger
             .post(web.url("/processes/reimbursement/publish"))
             .form(&[("csrf", stranger_csrf.as_str()), ("yaml", changed.as_str())])

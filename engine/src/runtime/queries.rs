@@ -248,6 +248,18 @@ impl Engine {
             .collect())
     }
 
+    /// How many of `process`'s requests are running, by the version they run on (what a
+    /// new version would leave on the old ones), oldest version first.
+    pub async fn running_by_version(&self, process: &str) -> Result<Vec<(i64, i64)>, EngineError> {
+        let rows = sqlx::query(
+            "SELECT version, COUNT(*) FROM instances WHERE process_id = $1 AND status = 'running' GROUP BY version ORDER BY version",
+        )
+        .bind(process)
+        .fetch_all(&self.core.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// The YAML text of a stored version.
     pub async fn source(&self, process: &str, version: i64) -> Result<Option<String>, EngineError> {
         Ok(sqlx::query_scalar(

@@ -140,6 +140,8 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("tasks_count", "待办数", "Tasks"),
     ("overdue_share", "超期比例", "Overdue"),
     ("diagram_edited", "流程图（修改后）", "Diagram (as edited)"),
+    ("changes_against", "与已发布版本的差异：", "Changes against the published"),
+    ("no_changes", "与已发布版本相同。", "The same as the published version."),
     ("diagram_published", "流程图（已发布）", "Diagram (published)"),
     ("cc_short", "抄送", "cc"),
     ("out_of_office", "外出代理", "Out of office"),

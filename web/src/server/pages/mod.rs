@@ -12,6 +12,7 @@ mod new_request;
 mod owner;
 mod report;
 mod request;
+mod review;
 mod settings;
 
 pub use done::done;

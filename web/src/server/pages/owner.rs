@@ -113,32 +113,14 @@ async fn process_page(
         .as_ref()
         .and_then(|(text, _, _)| edited_process(text));
     let (text, diagnostics, error) = edited.unwrap_or((source.clone(), Vec::new(), None));
-    let lines: Vec<Value> = text
-        .lines()
-        .enumerate()
-        .map(|(i, line)| {
-            let n = i as u32 + 1;
-            let notes: Vec<String> = diagnostics
-                .iter()
-                .filter(|d| d.line == n)
-                .map(|d| {
-                    format!(
-                        "{}:{} {}: {}{}",
-                        d.line,
-                        d.column,
-                        d.severity.as_str(),
-                        d.message,
-                        d.hint
-                            .as_ref()
-                            .map(|h| format!(" ({h})"))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            context! { n, text => line, notes }
-        })
-        .collect();
+    let lines = annotated_lines(&text, &diagnostics);
     let checked = !diagnostics.is_empty() || error.is_some();
+    // After a check: what publishing it would change, against the newest version.
+    let (changes, running) = if edited_def.is_some() || checked {
+        super::review::review(state, id, latest, &text, viewer.lang).await
+    } else {
+        (None, None)
+    };
     viewer.page_status(
         state,
         status,
@@ -153,6 +135,8 @@ async fn process_page(
             lines,
             diagnostics => diagnostics.iter().map(|d| context! { line => d.line, column => d.column, severity => d.severity.as_str(), message => d.message, hint => d.hint }).collect::<Vec<_>>(),
             checked,
+            changes,
+            running,
             error,
             notice,
         },
@@ -318,4 +302,35 @@ pub async fn retry(
         Ok(_) => Redirect::to("/incidents").into_response(),
         Err(e) => viewer.engine_error(&state, &e),
     }
+}
+
+/// The text's lines, each with the checker's messages about it.
+fn annotated_lines(
+    text: &str,
+    diagnostics: &[signoff_engine::diagnostic::Diagnostic],
+) -> Vec<Value> {
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let n = i as u32 + 1;
+            let notes: Vec<String> = diagnostics
+                .iter()
+                .filter(|d| d.line == n)
+                .map(|d| {
+                    format!(
+                        "{}:{} {}: {}{}",
+                        d.line,
+                        d.column,
+                        d.severity.as_str(),
+                        d.message,
+                        d.hint
+                            .as_ref()
+                            .map(|h| format!(" ({h})"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            context! { n, text => line, notes }
+        })
+        .collect()
 }
