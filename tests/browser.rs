@@ -418,6 +418,7 @@ storage_test! {
             ("tang.jie", "/processes".to_string()),
             ("tang.jie", "/processes/reimbursement".to_string()),
             ("tang.jie", "/processes/reimbursement/report".to_string()),
+            ("tang.jie", "/processes/reimbursement/try".to_string()),
             ("tang.jie", format!("/requests/{}/print", claim.id.0)),
             ("tang.jie", "/incidents".to_string()),
         ];

@@ -1747,3 +1747,48 @@ storage_test! {
         assert!(settings.contains("id=\"nav-open\" title=\"我的待办\">3<"), "the header's count");
     }
 }
+
+storage_test! {
+    async fn an_owner_tries_a_sample_claim_and_sees_its_path_its_people_and_its_end(db) {
+        let web = Web::start(&db, "try-it").await;
+        let (owner, csrf) = web.sign_in("tang.jie").await;
+        let page = page_text(&owner, web.url("/processes/reimbursement/try")).await;
+        assert!(page.contains("id=\"try-form\"") && page.contains("name=\"lines[0].amount\""), "{page}");
+        let sample = |reject: &'static str, amount: &'static str| {
+            vec![
+                ("csrf", csrf.clone()), ("_submitter", "li.na".into()), ("_reject", reject.into()),
+                ("region", "east".into()), ("purpose", "客户现场实施".into()),
+                ("start_date", "2026-09-20".into()), ("end_date", "2026-09-22".into()),
+                ("lines[0].category", "transport".into()), ("lines[0].date", "2026-09-20".into()),
+                ("lines[0].amount", amount.into()), ("lines[0].description", "高铁".into()),
+                ("lines[0].justification", "客户现场紧急，须当天往返两地".into()), ("receipts", "1".into()),
+            ]
+        };
+        let run = |form: Vec<(&'static str, String)>| {
+            let owner = owner.clone();
+            let url = web.url("/processes/reimbursement/try");
+            async move { owner.post(url).form(&form).send().await.unwrap() }
+        };
+        // Above 5,000: the manager, service management, the director, then finance.
+        let answer = run(sample("", "6000")).await;
+        assert_eq!(answer.status(), 200);
+        let page = answer.text().await.unwrap();
+        let path = page.split("id=\"trial-path\"").nth(1).expect("a path").split("</table>").next().unwrap();
+        let steps: Vec<&str> = path.split("data-step=\"").skip(1).map(|p| p.split('"').next().unwrap()).collect();
+        assert_eq!(steps[..3], ["manager_review", "service_review", "director_review"], "{path}");
+        assert!(path.contains("刘强 (liu.qiang)") && path.contains("王芳 (wang.fang)"), "{path}");
+        assert!(page.contains("id=\"trial-end\"><strong>结果: 已批准"), "{page}");
+        assert!(page.contains("id=\"trial-diagram\"") && page.contains("<svg"));
+        // Rejected by the manager: it ends there; nothing was stored.
+        let page = run(sample("manager_review", "300")).await.text().await.unwrap();
+        assert!(page.contains("结果: 已驳回"), "{page}");
+        assert!(web.h.engine.requests(&signoff_engine::runtime::RequestQuery::default()).await.unwrap().is_empty(), "a dry run stores nothing");
+        // A bad sample is refused beside its field; only owners may try.
+        let answer = run(sample("", "abc")).await;
+        assert_eq!(answer.status(), 422);
+        assert!(answer.text().await.unwrap().contains("data-field=\"lines[0].amount\""));
+        let (stranger, _) = web.sign_in("li.na").await;
+        let refused = stranger.get(web.url("/processes/reimbursement/try")).send().await.unwrap();
+        assert_eq!(refused.status(), 404);
+    }
+}

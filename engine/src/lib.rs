@@ -13,4 +13,5 @@ pub mod clock;
 pub mod notify;
 pub mod password;
 pub mod runtime;
+pub mod simulate;
 pub mod store;

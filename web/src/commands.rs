@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use serde_json::{json, Value};
-use signoff_engine::clock::{Clock, ManualClock, SystemClock};
-use signoff_engine::model::{FieldType, StepKind};
+use signoff_engine::clock::{Clock, SystemClock};
 use signoff_engine::notify::{MailQuery, MailStatus, MailView, SenderOptions};
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, Engine, EngineError, EngineOptions, HistoryAction, InstanceId,
-    InstanceView, SignerPosition, TaskId, TaskQuery, TaskStatus, TaskView,
+    ActionRequest, Engine, EngineError, EngineOptions, InstanceId, InstanceView, SignerPosition,
+    TaskId, TaskQuery, TaskView,
 };
 
 use crate::{bench, Command, Store};
@@ -566,18 +565,6 @@ fn print_mail(mail: &[MailView], json: bool) {
     }
 }
 
-/// A stand-in value for a required step input, for dry runs.
-fn sample_input(field: &signoff_engine::model::Field) -> Value {
-    match field.kind.value {
-        FieldType::Number | FieldType::Money => json!(field.max.or(field.min).unwrap_or(1.0)),
-        FieldType::Boolean => json!(true),
-        FieldType::Enum => json!(field.options.first().map(|o| o.value.value.clone())),
-        FieldType::Date => json!("2026-01-01"),
-        FieldType::Table => json!([]),
-        _ => json!("simulated"),
-    }
-}
-
 async fn simulate(
     process: &str,
     form: Value,
@@ -586,87 +573,37 @@ async fn simulate(
     json_out: bool,
     processes: &Path,
 ) -> anyhow::Result<ExitCode> {
-    let db = std::env::temp_dir().join(format!("signoff-simulate-{}.db", std::process::id()));
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let mut options = EngineOptions::new(format!("sqlite://{}", db.display()), processes);
-    options.clock = clock.clone();
-    options.dry_run = true;
-    let engine = Engine::open(options).await?;
-    let outcome = drive(&engine, &clock, process, form, submitter, decide).await;
-    engine.shutdown().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    let view = match outcome {
-        Ok(view) => view,
-        Err(e) => return Ok(fail(&e)),
-    };
-    let mut path: Vec<Value> = Vec::new();
-    for e in &view.history {
-        match e.action {
-            HistoryAction::Enter => {
-                path.push(json!({"step": e.step, "assignees": [], "notes": []}))
-            }
-            // Who was left out and why: segregation of duties, the top of the hierarchy,
-            // auto-skips.
-            HistoryAction::Skip => {
-                if let Some(last) = path
-                    .iter_mut()
-                    .rev()
-                    .find(|p| p["step"].as_str() == e.step.as_deref())
-                {
-                    if let (Some(notes), Some(why)) = (last["notes"].as_array_mut(), &e.detail) {
-                        notes.push(json!(why));
-                    }
-                }
-            }
-            HistoryAction::Assign | HistoryAction::Escalate => {
-                if let Some(last) = path
-                    .iter_mut()
-                    .rev()
-                    .find(|p| p["step"].as_str() == e.step.as_deref())
-                {
-                    if let (Some(list), Some(who)) = (last["assignees"].as_array_mut(), &e.detail) {
-                        if !list.iter().any(|w| w == who) {
-                            list.push(json!(who));
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
+    let simulation =
+        match signoff_engine::simulate::run(processes, process, form, submitter, decide).await {
+            Ok(s) => s,
+            Err(e) => return Ok(fail(&e)),
+        };
     if json_out {
+        let view = &simulation.view;
         print_json(
-            &json!({"process": process, "path": path, "status": view.status, "outcome": view.outcome, "incident": view.incident}),
+            &json!({"process": process, "path": simulation.path, "status": view.status, "outcome": view.outcome, "incident": view.incident}),
         );
     } else {
-        print_path(&path, &view);
+        print_path(&simulation);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The simulated path as text: each step with who would be asked, the notes of who was
 /// left out, and how the request ends (or where it waits).
-fn print_path(path: &[Value], view: &InstanceView) {
-    for p in path {
-        let who: Vec<&str> = p["assignees"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        println!(
-            "{:<28} {}",
-            p["step"].as_str().unwrap_or("?"),
-            if who.is_empty() {
-                "-".to_string()
-            } else {
-                who.join(", ")
-            }
-        );
-        for note in p["notes"].as_array().into_iter().flatten() {
-            println!("{:<28}   ({})", "", note.as_str().unwrap_or_default());
+fn print_path(simulation: &signoff_engine::simulate::Simulation) {
+    for p in &simulation.path {
+        let who = if p.assignees.is_empty() {
+            "-".to_string()
+        } else {
+            p.assignees.join(", ")
+        };
+        println!("{:<28} {who}", p.step);
+        for note in &p.notes {
+            println!("{:<28}   ({note})", "");
         }
     }
+    let view = &simulation.view;
     // Still running: it waits for something a dry run cannot do (another request).
     let waiting = (view.status == signoff_engine::runtime::InstanceStatus::Running)
         .then(|| format!("waiting at {}", view.current_steps.join(", ")));
@@ -679,68 +616,4 @@ fn print_path(path: &[Value], view: &InstanceView) {
             .or(waiting)
             .unwrap_or_default()
     );
-}
-
-async fn drive(
-    engine: &Engine,
-    clock: &ManualClock,
-    process: &str,
-    form: Value,
-    submitter: &str,
-    decide: &[String],
-) -> Result<InstanceView, EngineError> {
-    let mut view = engine.start(process, submitter, form).await?;
-    for _ in 0..200 {
-        if view.status != signoff_engine::runtime::InstanceStatus::Running {
-            break;
-        }
-        let open: Vec<_> = view
-            .tasks
-            .iter()
-            .filter(|t| t.status == TaskStatus::Open)
-            .cloned()
-            .collect();
-        let Some(task) = open.first() else {
-            // Only timers can move it: let time pass.
-            clock.advance(chrono::Duration::days(400));
-            engine.fire_due_timers().await?;
-            view = engine.instance(view.id).await?;
-            continue;
-        };
-        let def = engine
-            .registry()
-            .version(&view.process, view.version)
-            .ok_or_else(|| EngineError::Definition("version vanished".into()))?;
-        let step = def.step(&task.step).cloned();
-        let who = task
-            .delegate
-            .clone()
-            .unwrap_or_else(|| task.assignee.clone());
-        if task.pool {
-            engine
-                .act(task.id, &who, ActionRequest::new(ActionKind::Claim))
-                .await?;
-        }
-        let rejects = decide.iter().any(|d| d == &format!("{}=reject", task.step));
-        let request = match step.as_ref().map(|s| s.kind.value) {
-            _ if task.kind == "resubmit" => ActionRequest::new(ActionKind::Resubmit),
-            Some(StepKind::Approval) if rejects => ActionRequest::new(ActionKind::Reject),
-            Some(StepKind::Approval) => ActionRequest::new(ActionKind::Approve),
-            _ => {
-                let inputs: serde_json::Map<String, Value> = step
-                    .as_ref()
-                    .map(|s| {
-                        s.inputs
-                            .iter()
-                            .filter(|i| i.required)
-                            .map(|i| (i.id.value.clone(), sample_input(i)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                ActionRequest::new(ActionKind::Complete).inputs(Value::Object(inputs))
-            }
-        };
-        view = engine.act(task.id, &who, request).await?;
-    }
-    Ok(view)
 }

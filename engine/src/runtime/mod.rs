@@ -226,6 +226,23 @@ impl Engine {
         &self.core.registry.directory
     }
 
+    /// The definitions folder (the newest published version of each process is there).
+    pub fn processes_dir(&self) -> &Path {
+        &self.core.processes
+    }
+
+    /// A dry run of `process` on the definitions folder, as `submitter` with `form`,
+    /// rejecting at the steps `decide` names (`STEP=reject`); see [`crate::simulate`].
+    pub async fn simulate(
+        &self,
+        process: &str,
+        submitter: &str,
+        form: Value,
+        decide: &[String],
+    ) -> Result<crate::simulate::Simulation, EngineError> {
+        crate::simulate::run(&self.core.processes, process, form, submitter, decide).await
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.core.clock.now()
     }

@@ -129,6 +129,10 @@ pub fn router(state: AppState) -> Router {
         .route("/processes/{id}", get(pages::process))
         .route("/processes/{id}/check", post(pages::check))
         .route("/processes/{id}/publish", post(pages::publish))
+        .route(
+            "/processes/{id}/try",
+            get(pages::try_form).post(pages::try_run),
+        )
         .route("/processes/{id}/report", get(pages::report))
         .route("/processes/{id}/report.csv", get(pages::report_csv))
         .route("/incidents", get(pages::incidents))

@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("task.html", include_str!("../../templates/task.html")),
     ("print.html", include_str!("../../templates/print.html")),
     ("report.html", include_str!("../../templates/report.html")),
+    ("try.html", include_str!("../../templates/try.html")),
     (
         "new_list.html",
         include_str!("../../templates/new_list.html"),
@@ -277,7 +278,7 @@ fn history_detail(
 /// An engine note (see [`Note`]) in the reader's words, naming whom it is about; a
 /// version move and a missed link in words; anything else (an incident's reason) as
 /// written.
-fn engine_note(detail: &str, name: &dyn Fn(&str) -> String, lang: Lang) -> String {
+pub(crate) fn engine_note(detail: &str, name: &dyn Fn(&str) -> String, lang: Lang) -> String {
     if let Some((user, note)) = Note::parse(detail) {
         let said = i18n::note(note, lang);
         return match user {

@@ -14,6 +14,7 @@ mod report;
 mod request;
 mod review;
 mod settings;
+mod try_it;
 
 pub use done::done;
 pub use export::{history_csv, print};
@@ -26,6 +27,7 @@ pub use owner::{check, incidents, process, processes, publish, retry};
 pub use report::{report, report_csv};
 pub use request::{act, my_requests, request, task, urge, withdraw};
 pub use settings::{create_token, end_absence, revoke_token, set_absence, settings};
+pub use try_it::{try_form, try_run};
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
