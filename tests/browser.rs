@@ -8,6 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use signoff_tests::{claim, eventually, repo_root, storage_test, Web};
@@ -147,6 +148,79 @@ async fn click_in_page(c: &Client, css: &str) {
         .click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Replaces the definition editor's text, as pasting it would.
+async fn set_editor_text(c: &Client, text: &str) {
+    find(c, "#editor .cm-content").await;
+    c.execute(
+        "const v = window.signoffEditor; v.dispatch({changes: {from: 0, to: v.state.doc.length, insert: arguments[0]}}); v.focus();",
+        vec![json!(text)],
+    )
+    .await
+    .expect("set the editor's text");
+}
+
+/// Puts the editor's cursor just after the first `needle`, scrolled into view, and types
+/// `keys` there.
+async fn type_in_editor(c: &Client, needle: &str, keys: &str) {
+    c.execute(
+        "const v = window.signoffEditor; const at = v.state.doc.toString().indexOf(arguments[0]) + arguments[0].length; v.focus(); v.dispatch({selection: {anchor: at}, scrollIntoView: true});",
+        vec![json!(needle)],
+    )
+    .await
+    .expect("place the cursor");
+    press(c, keys).await;
+}
+
+/// Presses `keys` one after the other where the focus is.
+async fn press(c: &Client, keys: &str) {
+    let mut typing = KeyActions::new("keyboard".into());
+    for key in keys.chars() {
+        typing = typing
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    c.perform_actions(typing).await.expect("type");
+}
+
+/// Waits until the editor's completion list offers `option`.
+async fn completion_offers(c: &Client, option: &str) {
+    eventually(&format!("completion to offer `{option}`"), WAIT, || async {
+        let options = find(c, ".cm-tooltip-autocomplete")
+            .await
+            .text()
+            .await
+            .ok()?;
+        options.contains(option).then_some(())
+    })
+    .await;
+}
+
+/// Chooses the completion list's selected option with Return, after the moment a person
+/// takes to read the list (CodeMirror ignores a Return within 75 ms of the list opening,
+/// so that typing fast does not pick an option by accident).
+async fn choose_completion(c: &Client) {
+    let choose = KeyActions::new("keyboard".into())
+        .then(KeyAction::Pause {
+            duration: Duration::from_millis(150),
+        })
+        .then(KeyAction::Down { value: '\u{e006}' })
+        .then(KeyAction::Up { value: '\u{e006}' });
+    c.perform_actions(choose).await.expect("choose");
+}
+
+/// The editor's status line once it says something containing `part`.
+async fn editor_status(c: &Client, part: &str) -> String {
+    eventually(
+        &format!("the editor's status to say `{part}`"),
+        WAIT,
+        || async {
+            let text = find(c, "#editor-status").await.text().await.ok()?;
+            text.contains(part).then_some(text)
+        },
+    )
+    .await
 }
 
 async fn screenshot(c: &Client, name: &str) {
@@ -639,7 +713,7 @@ storage_test! {
         let source = find(c, "#check-form textarea").await.prop("value").await.unwrap().unwrap_or_default();
         let edited = source.replacen("zh: 直属上级审批", "zh: 部门负责人初审", 1);
         assert_ne!(edited, source);
-        c.execute("document.querySelector('#check-form textarea').value = arguments[0];", vec![json!(edited)]).await.unwrap();
+        set_editor_text(c, &edited).await;
         click(c, "#check-form button.secondary").await;
         let drawn = find(c, "#edited-diagram svg").await.text().await.unwrap();
         assert!(drawn.contains("部门负责人初审"), "{drawn}");
@@ -673,6 +747,50 @@ storage_test! {
             .unwrap();
         assert!(csv.contains("2026-09,1,0"), "{csv}");
         screenshot(c, "report.png").await;
+    }
+}
+
+storage_test! {
+    async fn the_editor_completes_from_the_schema_and_the_form_and_marks_the_checkers_problems_as_one_types(db) {
+        let web = Web::start(&db, "browser-editor").await;
+        let b = browser("editor").await;
+        let c = &b.client;
+        sign_in(&web, c, "tang.jie").await;
+        c.goto(&web.url("/processes/reimbursement")).await.unwrap();
+        assert!(!find(c, "#check-form textarea").await.is_displayed().await.unwrap(), "the editor replaces the textarea");
+        editor_status(c, "没有问题").await;
+
+        // A misspelt form field: the checker's message is marked at the word.
+        let source = find(c, "#check-form textarea").await.prop("value").await.unwrap().unwrap_or_default();
+        set_editor_text(c, &source.replacen("when: form.total > vars.director_tier", "when: form.totl > vars.director_tier", 1)).await;
+        let status = editor_status(c, "1 个错误").await;
+        assert!(status.contains("0 个警告"), "{status}");
+        type_in_editor(c, "when: form.totl", "").await;
+        let marked = find(c, ".cm-lintRange-error").await.text().await.unwrap();
+        assert_eq!(marked, "totl");
+        assert!(!c.find_all(Locator::Css(".cm-lint-marker-error")).await.unwrap().is_empty(), "a mark in the margin");
+
+        // Completion of the form's fields after `form.` in a CEL value ...
+        set_editor_text(c, &source).await;
+        editor_status(c, "没有问题").await;
+        type_in_editor(c, "when: form.", "pur").await;
+        completion_offers(c, "purpose").await;
+        choose_completion(c).await;
+        let text = find(c, "#check-form textarea").await.prop("value").await.unwrap().unwrap_or_default();
+        let line = text.lines().find(|l| l.contains("when: form.")).unwrap_or_default().to_string();
+        assert!(line.contains("when: form.purposetotal > vars.director_tier"), "the choice is inserted and kept for posting: {line}");
+        screenshot(c, "editor-completion.png").await;
+
+        // ... and of the schema's keys, with their help.
+        set_editor_text(c, &format!("{source}\nsubm")).await;
+        type_in_editor(c, "\nsubm", "i").await;
+        completion_offers(c, "submitter_may_decide").await;
+
+        // Posting works as without the editor: check shows the edit's diff.
+        set_editor_text(c, &source.replacen("zh: 直属上级审批", "zh: 部门负责人初审", 1)).await;
+        click(c, "#check-form button.secondary").await;
+        let diff = find(c, "#diff").await.text().await.unwrap();
+        assert!(diff.contains("部门负责人初审"), "{diff}");
     }
 }
 

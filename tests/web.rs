@@ -1792,3 +1792,83 @@ storage_test! {
         assert_eq!(refused.status(), 404);
     }
 }
+
+storage_test! {
+    async fn the_editor_is_told_the_checkers_messages_and_the_names_in_scope_as_one_types(db) {
+        let web = Web::start(&db, "web-lint").await;
+        let text = std::fs::read_to_string(signoff_tests::processes_dir().join("reimbursement.yaml")).unwrap();
+        let broken = text.replacen("when: form.total > vars.director_tier", "when: form.totl > vars.director_tier", 1);
+        let (owner, csrf) = web.sign_in("tang.jie").await;
+        let lint = |client: reqwest::Client, token: Option<String>, yaml: String| {
+            let url = web.url("/processes/reimbursement/lint");
+            async move {
+                let mut request = client.post(url).json(&json!({ "yaml": yaml }));
+                if let Some(token) = token {
+                    request = request.header("x-csrf-token", token);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+
+        let (status, body) = lint(owner.clone(), Some(csrf.clone()), broken.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let line = broken.lines().position(|l| l.contains("form.totl")).unwrap() + 1;
+        let column = broken.lines().nth(line - 1).unwrap().find("totl").unwrap() + 1;
+        let problems = body["diagnostics"].as_array().unwrap();
+        assert_eq!(problems.len(), 1, "{body}");
+        assert_eq!(problems[0]["line"], json!(line));
+        assert_eq!(problems[0]["column"], json!(column), "at the misspelt name");
+        assert_eq!(problems[0]["severity"], "error");
+        assert_eq!(problems[0]["code"], "cel-unknown-name");
+        let form = body["scope"]["members"]["form"].as_array().unwrap();
+        for field in ["total", "purpose", "region", "receipt_scans"] {
+            assert!(form.contains(&json!(field)), "{field} in {form:?}");
+        }
+        assert!(body["scope"]["members"]["vars"].as_array().unwrap().contains(&json!("director_tier")));
+        assert!(body["scope"]["roots"].as_array().unwrap().contains(&json!("submitter")));
+
+        let (status, body) = lint(owner.clone(), Some(csrf.clone()), text.clone()).await;
+        assert_eq!((status, body["diagnostics"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+        let (status, body) = lint(owner.clone(), Some(csrf.clone()), "steps: [".into()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["diagnostics"][0]["code"], "syntax", "{body}");
+        assert_eq!(body["scope"]["members"]["form"], json!([]), "no names from a text that does not read");
+
+        // Without the page's token, or by someone who may not edit the process: refused.
+        let (status, _) = lint(owner.clone(), None, text.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (stranger, stranger_csrf) = web.sign_in("li.na").await;
+        let (status, _) = lint(stranger, Some(stranger_csrf), text.clone()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // The editor itself: public, compressed, revalidated by its ETag.
+        let anonymous = reqwest::Client::new();
+        let response = anonymous
+            .get(web.url("/static/editor.js"))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-encoding"], "gzip");
+        assert_eq!(response.headers()["cache-control"], "no-cache");
+        let etag = response.headers()["etag"].to_str().unwrap().to_string();
+        let zipped = response.bytes().await.unwrap().len();
+        assert!(zipped < 400_000, "{zipped} bytes compressed");
+        let again = anonymous
+            .get(web.url("/static/editor.js"))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        let schema: Value = anonymous.get(web.url("/static/schema.json")).send().await.unwrap().json().await.unwrap();
+        assert!(schema["properties"]["steps"].is_object());
+        let missing = anonymous.get(web.url("/static/nothing.js")).send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let page = owner.get(web.url("/processes/reimbursement")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-lint=\"/processes/reimbursement/lint\"") && page.contains("/static/editor.js"));
+    }
+}

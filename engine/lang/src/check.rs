@@ -29,10 +29,7 @@ pub fn check_definition(
         def,
         directory,
         out: Vec::new(),
-        names: Names {
-            form: def.form_field_ids().iter().map(|s| s.to_string()).collect(),
-            vars: def.variables.iter().map(|v| v.id.value.clone()).collect(),
-        },
+        names: Names::of(def),
     };
     checker.run();
     let mut out = checker.out;

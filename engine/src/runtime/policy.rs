@@ -56,6 +56,15 @@ impl Engine {
         manages(self.directory(), def, user)
     }
 
+    /// Whether `user` may check and publish an edit of `process`: an owner of its newest
+    /// version, or a process administrator (who alone may create a new process).
+    pub fn may_edit(&self, process: &str, user: &str) -> bool {
+        match self.registry().latest(process) {
+            Some((_, def)) => self.may_manage(&def, user),
+            None => self.is_process_admin(user),
+        }
+    }
+
     /// Whether the page offers `user` to take the request back (拿回): they made the
     /// latest decision on it, and it still runs. The engine checks the rest (nobody has
     /// acted since).

@@ -1,5 +1,5 @@
 //! Headers every answer carries so a browser treats Signoff's pages safely: no framing
-//! by other sites, no script but Signoff's own file (the forms work without it), no
+//! by other sites, no script but Signoff's own files (the forms work without it), no
 //! guessing of content types, no full URLs leaked to other sites, and nothing signed-in
 //! kept in shared caches.
 
@@ -11,7 +11,7 @@ use axum::response::Response;
 /// Only Signoff's own script file runs (no inline script); styles are the pages' own
 /// (inline); forms post only here.
 const CSP: &str =
-    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; \
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub async fn protect(request: Request, next: Next) -> Response {

@@ -198,6 +198,9 @@ const PHRASES: &[(&str, &str, &str)] = &[
     ("check", "检查", "Check"),
     ("publish", "发布新版本", "Publish as new version"),
     ("check_ok", "没有问题。", "No problems found."),
+    ("editor_ok", "边写边检查：没有问题。", "Checked as you type: no problems."),
+    ("editor_problems", "边写边检查：{errors} 个错误，{warnings} 个警告（见左侧标记）。", "Checked as you type: {errors} errors, {warnings} warnings (marked in the margin)."),
+    ("editor_unavailable", "暂时无法边写边检查；点“检查”仍可检查。", "Checking as you type is unavailable now; \"Check\" still works."),
     (
         "owner_only",
         "只有流程负责人可以发布。",

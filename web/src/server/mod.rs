@@ -2,6 +2,7 @@
 //! with the timer scheduler and the mail sender running beside them.
 
 mod api;
+mod assets;
 mod auth;
 mod error;
 mod forms;
@@ -121,13 +122,13 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/take_back", post(pages::take_back))
         .route("/requests/{id}/history.csv", get(pages::history_csv))
         .route("/requests/{id}/print", get(pages::print))
-        .route("/static/form.js", get(pages::form_script))
         .route("/requests/{id}/jump", post(pages::jump))
         .route("/requests/{id}/terminate", post(pages::terminate))
         .route("/requests/{id}/retry", post(pages::retry))
         .route("/processes", get(pages::processes))
         .route("/processes/{id}", get(pages::process))
         .route("/processes/{id}/check", post(pages::check))
+        .route("/processes/{id}/lint", post(pages::lint))
         .route("/processes/{id}/publish", post(pages::publish))
         .route(
             "/processes/{id}/try",
@@ -143,6 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/tokens/{id}/revoke", post(pages::revoke_token))
         .route("/lang/{code}", get(pages::set_lang))
         .route("/healthz", get(pages::healthz))
+        .merge(assets::routes())
         .nest(
             "/api/v1",
             api.layer(axum::middleware::from_fn(error::json_errors)),

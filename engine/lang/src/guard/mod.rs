@@ -172,6 +172,28 @@ pub struct Names {
     pub vars: BTreeSet<String>,
 }
 
+impl Names {
+    /// The names `def`'s expressions may use: its form's fields (computed ones too) and
+    /// its variables.
+    pub fn of(def: &crate::model::ProcessDef) -> Self {
+        Names {
+            form: def.form_field_ids().iter().map(|s| s.to_string()).collect(),
+            vars: def.variables.iter().map(|v| v.id.value.clone()).collect(),
+        }
+    }
+
+    /// The members of each root whose members are known, for an editor's completion.
+    pub fn members(&self) -> BTreeMap<&'static str, Vec<String>> {
+        let fixed = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+        BTreeMap::from([
+            ("form", self.form.iter().cloned().collect()),
+            ("vars", self.vars.iter().cloned().collect()),
+            ("submitter", fixed(SUBMITTER_FIELDS)),
+            ("votes", fixed(VOTES_FIELDS)),
+        ])
+    }
+}
+
 impl Compiled {
     /// Names used by the expression that `names` does not define.
     pub fn unknown_names(&self, names: &Names) -> Vec<UnknownName> {

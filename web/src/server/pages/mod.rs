@@ -3,6 +3,7 @@
 //! holds what every page shares: who is looking, in which language, and the layout.
 
 mod done;
+mod editor;
 mod export;
 mod files;
 mod inbox;
@@ -17,6 +18,7 @@ mod settings;
 mod try_it;
 
 pub use done::done;
+pub use editor::lint;
 pub use export::{history_csv, print};
 pub use files::attachment;
 pub use inbox::{approve_selected, inbox};
@@ -232,19 +234,6 @@ impl Notice {
 /// Where to go after `done` (see [`Notice`]) on request or version `n`.
 fn done_url(path: &str, done: &str, n: i64) -> String {
     format!("{path}?done={done}&n={n}")
-}
-
-/// The forms' script (see `web/static/form.js`): adding and removing lines and live
-/// totals; every form works without it.
-pub async fn form_script() -> Response {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/javascript; charset=utf-8",
-        )],
-        include_str!("../../../static/form.js"),
-    )
-        .into_response()
 }
 
 pub async fn home() -> Redirect {

@@ -160,11 +160,7 @@ pub async fn check(
     if !viewer.csrf_ok(&form.csrf) {
         return viewer.bad_csrf(&state);
     }
-    let allowed = match state.engine.registry().latest(&id) {
-        Some((_, def)) => state.engine.may_manage(&def, &viewer.user),
-        None => state.engine.is_process_admin(&viewer.user),
-    };
-    if !allowed {
+    if !state.engine.may_edit(&id, &viewer.user) {
         return viewer.error(&state, StatusCode::NOT_FOUND, &format!("no process `{id}`"));
     }
     let diagnostics = match state
