@@ -6,6 +6,7 @@ use minijinja::{context, Value};
 use signoff_engine::display::Lang;
 use similar::{ChangeTag, TextDiff};
 
+use crate::server::i18n::phrase;
 use crate::server::AppState;
 
 /// Most diff lines shown; a longer diff says how many more there are.
@@ -74,28 +75,17 @@ pub(super) async fn running_note(state: &AppState, process: &str, lang: Lang) ->
         .await
         .unwrap_or_default();
     if running.is_empty() {
-        return match lang {
-            Lang::Zh => "目前没有进行中的申请：发布后所有新申请使用新版本。".into(),
-            Lang::En => "No request is running: every new request will use the new version.".into(),
-        };
+        return phrase(lang, "running_none");
     }
     let counts: Vec<String> = running
         .iter()
-        .map(|(version, n)| match lang {
-            Lang::Zh => format!("v{version} 上 {n} 件"),
-            Lang::En => format!("{n} on v{version}"),
+        .map(|(version, n)| {
+            phrase(lang, "running_on_version")
+                .replace("{n}", &n.to_string())
+                .replace("{version}", &version.to_string())
         })
         .collect();
-    match lang {
-        Lang::Zh => format!(
-            "进行中的申请：{}。发布后它们仍按各自的版本走完，新申请使用新版本；如需改用新版本，请用 signoff migrate 迁移（会拒绝把申请迁到不存在的步骤）。",
-            counts.join("，")
-        ),
-        Lang::En => format!(
-            "Running requests: {}. After publishing they finish on their own versions and new requests use the new one; `signoff migrate` moves them (it refuses to strand one on a step that no longer exists).",
-            counts.join(", ")
-        ),
-    }
+    phrase(lang, "running_some").replace("{counts}", &counts.join(&phrase(lang, "list_separator")))
 }
 
 #[cfg(test)]
