@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::password::{PasswordError, Passwords};
+use crate::store::accounts as store;
 use crate::store::Pool;
-use sqlx::Row;
 
 use crate::clock::to_db;
 use crate::runtime::{hex, Writer};
@@ -96,39 +96,26 @@ impl Change {
         let now = to_db(Utc::now());
         match self {
             Change::SetPassword { user, hash } => {
-                sqlx::query(
-                    "INSERT INTO credentials (user_id, hash, updated_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, updated_at = excluded.updated_at",
-                )
-                .bind(user)
-                .bind(hash)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
+                store::set_password(conn, &user, &hash, &now).await?;
                 Ok(Changed::Done)
             }
+            // Counted in the writer, so two requests at once cannot both pass the limit.
             Change::CreateToken {
                 user,
                 name,
                 token_hash,
-            } => create_token(conn, &user, &name, &token_hash, &now).await,
-            Change::RevokeToken { user, id } => {
-                let done = sqlx::query(
-                    "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-                )
-                .bind(id)
-                .bind(user)
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-                Ok(Changed::Revoked(done.rows_affected() == 1))
+            } => {
+                if store::live_tokens(conn, &user).await? >= MAX_TOKENS_PER_USER {
+                    return Ok(Changed::Token(None));
+                }
+                let id = store::insert_token(conn, &user, &name, &token_hash, &now).await?;
+                Ok(Changed::Token(Some(id)))
             }
+            Change::RevokeToken { user, id } => Ok(Changed::Revoked(
+                store::revoke_token(conn, &user, id, &now).await?,
+            )),
             Change::TouchToken { id } => {
-                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
+                store::touch_token(conn, id, &now).await?;
                 Ok(Changed::Done)
             }
             Change::StartSession {
@@ -136,60 +123,15 @@ impl Change {
                 user,
                 expires_at,
             } => {
-                sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
-                    .bind(&now)
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(token_hash)
-                .bind(user)
-                .bind(&now)
-                .bind(to_db(expires_at))
-                .execute(&mut *conn)
-                .await?;
+                store::start_session(conn, &token_hash, &user, &now, &to_db(expires_at)).await?;
                 Ok(Changed::Done)
             }
             Change::EndSession { token_hash } => {
-                sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-                    .bind(token_hash)
-                    .execute(&mut *conn)
-                    .await?;
+                store::end_session(conn, &token_hash).await?;
                 Ok(Changed::Done)
             }
         }
     }
-}
-
-/// A new token row unless the user already holds the most; counted in the writer, so
-/// two requests at once cannot both pass the limit.
-async fn create_token(
-    conn: &mut Conn,
-    user: &str,
-    name: &str,
-    token_hash: &str,
-    now: &str,
-) -> Result<Changed, sqlx::Error> {
-    let live: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(user)
-    .fetch_one(&mut *conn)
-    .await?;
-    if live >= MAX_TOKENS_PER_USER {
-        return Ok(Changed::Token(None));
-    }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(user)
-    .bind(name)
-    .bind(token_hash)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(Changed::Token(Some(id)))
 }
 
 /// The longest password taken; longer ones are refused before any hashing.
@@ -290,11 +232,7 @@ impl Accounts {
         if password.chars().count() > MAX_PASSWORD_CHARS {
             return Ok(false);
         }
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT hash FROM credentials WHERE user_id = $1")
-                .bind(user)
-                .fetch_optional(&self.pool)
-                .await?;
+        let stored = store::password_hash(&self.pool, user).await?;
         let (hash, real) = match stored.or_else(|| self.demo_hash.clone()) {
             Some(hash) => (hash, true),
             None => (self.dummy_hash().await?, false),
@@ -345,20 +283,14 @@ impl Accounts {
 
     /// `user`'s live API tokens, newest first.
     pub async fn tokens(&self, user: &str) -> Result<Vec<ApiToken>, AccountError> {
-        let rows = sqlx::query(
-            "SELECT id, name, created_at, last_used_at FROM api_tokens \
-             WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id DESC",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = store::tokens(&self.pool, user).await?;
         Ok(rows
             .into_iter()
             .map(|r| ApiToken {
-                id: r.get(0),
-                name: r.get(1),
-                created_at: r.get(2),
-                last_used_at: r.get(3),
+                id: r.id,
+                name: r.name,
+                created_at: r.created_at,
+                last_used_at: r.last_used_at,
             })
             .collect())
     }
@@ -379,27 +311,19 @@ impl Accounts {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 128 {
             return Ok(None);
         }
-        let row = sqlx::query(
-            "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(token_hash(secret))
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
+        let Some(row) = store::token_by_hash(&self.pool, &token_hash(secret)).await? else {
             return Ok(None);
         };
         let now = Utc::now();
         let stale = row
-            .get::<Option<String>, _>(2)
-            .and_then(|t| crate::clock::from_db(&t))
+            .last_used_at
+            .as_deref()
+            .and_then(crate::clock::from_db)
             .is_none_or(|last| now - last > chrono::Duration::hours(1));
         if stale {
-            self.change(Change::TouchToken {
-                id: row.get::<i64, _>(0),
-            })
-            .await?;
+            self.change(Change::TouchToken { id: row.id }).await?;
         }
-        Ok(Some(row.get(1)))
+        Ok(Some(row.user_id))
     }
 
     /// Starts a session for `user`; returns its token (for the cookie) and the session.
@@ -424,17 +348,11 @@ impl Accounts {
 
     /// The live session with this token, if any.
     pub async fn session(&self, token: &str) -> Result<Option<Session>, AccountError> {
-        let row = sqlx::query(
-            "SELECT user_id, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2",
-        )
-        .bind(token_hash(token))
-        .bind(to_db(Utc::now()))
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = store::live_session(&self.pool, &token_hash(token), &to_db(Utc::now())).await?;
         Ok(row.and_then(|r| {
             Some(Session {
-                user: r.get(0),
-                expires_at: crate::clock::from_db(r.get::<&str, _>(1))?,
+                expires_at: crate::clock::from_db(&r.expires_at)?,
+                user: r.user_id,
             })
         }))
     }

@@ -12,11 +12,11 @@
 
 use std::time::Duration;
 
+use crate::store::outbox as store;
 use crate::store::{Conn, Pool};
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use serde::Serialize;
-use sqlx::Row;
 
 use crate::clock::to_db;
 use crate::runtime::EngineError;
@@ -124,58 +124,45 @@ pub struct MailQuery {
 
 /// Lists the outbox, newest first.
 pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, EngineError> {
-    // Only the filters given, so each finds its rows through its own index.
-    let mut sql = crate::store::Sql::new(
-        "SELECT id, message_id, instance_id, kind, recipient, address, subject, status, attempts, last_error, created_at, sent_at, channel \
-         FROM outbox WHERE 1 = 1",
-    );
-    if let Some(instance) = query.instance {
-        sql.push(" AND instance_id = ").push_bind(instance);
-    }
-    if let Some(status) = query.status {
-        sql.push(" AND status = ").push_bind(status.as_str());
-    }
-    sql.push(" ORDER BY id DESC LIMIT ")
-        .push_bind(query.limit.unwrap_or(200).clamp(1, 10_000));
-    let rows = sql.query().fetch_all(pool).await?;
+    let rows = store::list(
+        pool,
+        query.instance,
+        query.status.map(MailStatus::as_str),
+        query.limit.unwrap_or(200).clamp(1, 10_000),
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(|r| MailView {
-            id: r.get(0),
-            message_id: r.get(1),
-            instance: r.get(2),
-            kind: r.get(3),
-            recipient: r.get(4),
+            id: r.id,
+            message_id: r.message_id,
+            instance: r.instance_id,
+            kind: r.kind,
+            recipient: r.recipient,
             // A robot's URL carries its access token: listings show its host only.
-            address: match r.get::<&str, _>(12) {
-                "mail" => r.get(5),
+            address: match r.channel.as_str() {
+                "mail" => r.address,
                 _ => r
-                    .get::<&str, _>(5)
+                    .address
                     .split(['?', '#'])
                     .next()
                     .unwrap_or_default()
                     .to_string(),
             },
-            channel: r.get(12),
-            subject: r.get(6),
-            status: MailStatus::parse(r.get(7)),
-            attempts: r.get(8),
-            last_error: r.get(9),
-            created_at: r.get(10),
-            sent_at: r.get(11),
+            channel: r.channel,
+            subject: r.subject,
+            status: MailStatus::parse(&r.status),
+            attempts: r.attempts,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
         })
         .collect())
 }
 
 /// Counts of the outbox by status, for metrics: (pending, failed).
 pub async fn backlog(pool: &Pool) -> Result<(i64, i64), EngineError> {
-    let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM outbox WHERE status = 'pending'), \
-                (SELECT COUNT(*) FROM outbox WHERE status = 'failed')",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok((row.get(0), row.get(1)))
+    Ok(store::backlog(pool).await?)
 }
 
 /// What one pass of the sender did.
@@ -229,33 +216,20 @@ pub async fn lease(
     until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Leased>, sqlx::Error> {
-    let rows = sqlx::query(
-        // New mail (no time set: due at once) oldest first, then retries that are due;
-        // each half through the (status, next_attempt_at) index in its order.
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1 WHERE id IN \
-         (SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at IS NULL ORDER BY id LIMIT $3) new_mail \
-          UNION ALL \
-          SELECT id FROM (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3) retries) \
-         RETURNING id, message_id, address, subject, body_text, body_html, attempts, channel",
-    )
-    .bind(to_db(until))
-    .bind(to_db(now))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    let rows = store::lease(conn, &to_db(now), &to_db(until), limit).await?;
     Ok(rows
         .into_iter()
         .map(|r| Leased {
             mail: Outgoing {
-                id: r.get(0),
-                message_id: r.get(1),
-                channel: super::transport::Channel::parse(r.get(7)),
-                to: r.get(2),
-                subject: r.get(3),
-                text: r.get(4),
-                html: r.get(5),
+                id: r.id,
+                message_id: r.message_id,
+                channel: super::transport::Channel::parse(&r.channel),
+                to: r.address,
+                subject: r.subject,
+                text: r.body_text,
+                html: r.body_html,
             },
-            attempts: r.get(6),
+            attempts: r.attempts,
         })
         .collect())
 }
@@ -273,33 +247,14 @@ pub async fn settle(
             _ => None,
         })
         .collect();
-    if !sent.is_empty() {
-        let mut sql = crate::store::Sql::new("UPDATE outbox SET status = 'sent', sent_at = ");
-        sql.push_bind(to_db(now))
-            .push(", last_error = NULL WHERE id IN ")
-            .push_list(sent.iter().copied());
-        sql.query().execute(&mut *conn).await?;
-    }
+    store::mark_sent(conn, &sent, &to_db(now)).await?;
     for result in results {
         match result {
             Settled::Sent(_) => {}
             Settled::Retry { id, error, at } => {
-                sqlx::query(
-                    "UPDATE outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3",
-                )
-                .bind(error)
-                .bind(to_db(*at))
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+                store::mark_retry(conn, *id, error, &to_db(*at)).await?;
             }
-            Settled::Failed { id, error } => {
-                sqlx::query("UPDATE outbox SET status = 'failed', last_error = $1, next_attempt_at = NULL WHERE id = $2")
-                    .bind(error)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            Settled::Failed { id, error } => store::mark_failed(conn, *id, error).await?,
         }
     }
     Ok(())

@@ -5,9 +5,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::store::Conn;
+use crate::store::{self, Conn};
 use serde_json::Value;
-use sqlx::Row;
 
 use crate::clock::from_db;
 use crate::directory::Directory;
@@ -48,21 +47,19 @@ struct EventRow {
     detail: Option<String>,
 }
 
-impl EventRow {
-    /// From `SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id,
-    /// comment, detail FROM events`.
-    fn from_row(r: &crate::store::Row) -> EventRow {
+impl From<store::events::EventRow> for EventRow {
+    fn from(r: store::events::EventRow) -> EventRow {
         EventRow {
-            id: r.get(0),
-            instance: r.get(1),
-            at: r.get(2),
-            actor: r.get(3),
-            on_behalf_of: r.get(4),
-            action: HistoryAction::parse(r.get(5)),
-            step: r.get(6),
-            task: r.get(7),
-            comment: r.get(8),
-            detail: r.get(9),
+            id: r.id,
+            instance: r.instance_id,
+            at: r.at,
+            actor: r.actor,
+            on_behalf_of: r.on_behalf_of,
+            action: HistoryAction::parse(&r.action),
+            step: r.step_id,
+            task: r.task_id,
+            comment: r.comment,
+            detail: r.detail,
         }
     }
 }
@@ -405,11 +402,7 @@ async fn task_due_and_kind(
     if let Some(t) = appends.lock().task(task) {
         return Ok((t.due.clone(), Some(t.kind.clone())));
     }
-    let row: Option<(Option<String>, String)> =
-        sqlx::query_as("SELECT due_at, kind FROM tasks WHERE id = $1")
-            .bind(task)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let row = store::tasks::due_and_kind(conn, task).await?;
     Ok(row.map_or((None, None), |(due, kind)| (due, Some(kind))))
 }
 
@@ -435,15 +428,8 @@ async fn last_rejection(
     if let Some(e) = appends.lock().last_event(instance, HistoryAction::Reject) {
         return Ok(Some(EventRow::from(e)));
     }
-    let row = sqlx::query(
-        "SELECT id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, detail \
-         FROM events WHERE instance_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(instance)
-    .bind(HistoryAction::Reject.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.as_ref().map(EventRow::from_row))
+    let row = store::events::latest_of(conn, instance, HistoryAction::Reject.as_str()).await?;
+    Ok(row.map(EventRow::from))
 }
 
 /// Which kind of mail a history entry causes, if any.
@@ -492,22 +478,16 @@ async fn load_instance(
                 form: t.form,
             }));
     }
-    let Some(row) =
-        sqlx::query("SELECT process_id, version, submitter, form FROM instances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-    else {
+    let Some(row) = store::instances::head(conn, id).await? else {
         return Ok(None);
     };
-    let process: String = row.get(0);
-    let Some(def) = registry.version(&process, row.get(1)) else {
+    let Some(def) = registry.version(&row.process_id, row.version) else {
         return Ok(None);
     };
     Ok(Some(InstanceRow {
         def,
-        submitter: row.get(2),
-        form: serde_json::from_str(row.get::<&str, _>(3)).unwrap_or(Value::Null),
+        submitter: row.submitter,
+        form: serde_json::from_str(&row.form).unwrap_or(Value::Null),
     }))
 }
 
@@ -552,19 +532,9 @@ async fn default_targets(
             let Some(task) = event.task else {
                 return Ok(Vec::new());
             };
-            let row = sqlx::query("SELECT assignee, delegate, kind FROM tasks WHERE id = $1")
-                .bind(task)
-                .fetch_optional(&mut *conn)
-                .await?;
-            match row {
+            match store::tasks::holder(conn, task).await? {
                 // A resubmit task is announced by the "returned" mail.
-                Some(r) if r.get::<&str, _>(2) != "resubmit" => {
-                    let mut out = vec![person(r.get(0), Some(task))];
-                    if let Some(delegate) = r.get::<Option<String>, _>(1) {
-                        out.push(person(&delegate, Some(task)));
-                    }
-                    out
-                }
+                Some(h) if h.kind != "resubmit" => holders(&[h]),
                 _ => Vec::new(),
             }
         }
@@ -578,12 +548,7 @@ async fn default_targets(
         Event::Commented => vec![person(&inst.submitter, None)],
         Event::Approved | Event::Rejected => vec![person(&inst.submitter, None)],
         Event::Returned => {
-            let task: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM tasks WHERE instance_id = $1 AND kind = 'resubmit' AND status = 'open' ORDER BY id DESC",
-            )
-            .bind(event.instance)
-            .fetch_optional(&mut *conn)
-            .await?;
+            let task = store::tasks::open_resubmit(conn, event.instance).await?;
             vec![person(&inst.submitter, task)]
         }
         Event::Withdrawn => cancelled_holders(conn, event).await?,
@@ -601,33 +566,32 @@ async fn default_targets(
 /// Everyone who has held a task on the request (an owner's jump or termination tells
 /// them all).
 async fn involved(conn: &mut Conn, event: &EventRow) -> Result<Vec<Target>, EngineError> {
-    let rows = sqlx::query(
-        "SELECT DISTINCT assignee, delegate FROM tasks WHERE instance_id = $1 AND kind IN ('step', 'added', 'consult')",
-    )
-    .bind(event.instance)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
+    let mut seen = HashSet::new();
+    Ok(store::tasks::involved(conn, event.instance)
+        .await?
         .iter()
-        .flat_map(|r| std::iter::once(r.get::<String, _>(0)).chain(r.get::<Option<String>, _>(1)))
-        .map(|u| person(&u, None))
+        .flat_map(store::tasks::Holder::people)
+        .filter(|u| seen.insert(u.to_string()))
+        .map(|u| person(u, None))
         .collect())
 }
 
 /// The holders of the tasks a withdrawal cancelled, stamped with its time.
 async fn cancelled_holders(conn: &mut Conn, event: &EventRow) -> Result<Vec<Target>, EngineError> {
-    let rows = sqlx::query(
-        "SELECT assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'cancelled' AND kind = 'step' AND acted_at = $2",
-    )
-    .bind(event.instance)
-    .bind(&event.at)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
+    Ok(store::tasks::cancelled_at(conn, event.instance, &event.at)
+        .await?
         .iter()
-        .flat_map(|r| std::iter::once(r.get::<String, _>(0)).chain(r.get::<Option<String>, _>(1)))
-        .map(|u| person(&u, None))
+        .flat_map(store::tasks::Holder::people)
+        .map(|u| person(u, None))
         .collect())
+}
+
+/// Each task's holders (assignee, then delegate), linked to the task.
+fn holders(tasks: &[store::tasks::Holder]) -> Vec<Target> {
+    tasks
+        .iter()
+        .flat_map(|t| t.people().map(move |u| person(u, Some(t.id))))
+        .collect()
 }
 
 /// Who the definition's notification rules (the step's, then the process's) add.
@@ -680,23 +644,8 @@ async fn rule_targets(
 /// The holders (and delegates) of the open tasks at the event's step, or of the whole
 /// request when the event has no step.
 async fn open_task_holders(conn: &mut Conn, event: &EventRow) -> Result<Vec<Target>, EngineError> {
-    let rows = sqlx::query(
-        "SELECT id, assignee, delegate FROM tasks WHERE instance_id = $1 AND status = 'open' \
-         AND ($2 IS NULL OR step_id = $2) ORDER BY id",
-    )
-    .bind(event.instance)
-    .bind(&event.step)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        let task: i64 = r.get(0);
-        out.push(person(r.get(1), Some(task)));
-        if let Some(delegate) = r.get::<Option<String>, _>(2) {
-            out.push(person(&delegate, Some(task)));
-        }
-    }
-    Ok(out)
+    let open = store::tasks::open_holders(conn, event.instance, event.step.as_deref()).await?;
+    Ok(holders(&open))
 }
 
 fn principal_users(principal: &Principal, directory: &Directory) -> Vec<Target> {

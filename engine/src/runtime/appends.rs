@@ -103,9 +103,7 @@ pub struct Appends {
 impl Appends {
     /// Starts a batch's appends, inside its transaction (after the write lock is held).
     pub async fn begin(conn: &mut Conn) -> Result<Appends, sqlx::Error> {
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
-            .fetch_one(&mut *conn)
-            .await?;
+        let last = crate::store::events::max_id(conn).await?;
         Ok(Appends {
             next_event: last + 1,
             ..Appends::default()

@@ -6,7 +6,12 @@
 //! on either. What is SQLite's alone (PRAGMAs, `BEGIN IMMEDIATE`) or PostgreSQL's alone
 //! (the advisory lock that makes writers on several servers take turns) is here.
 
+pub mod accounts;
+pub mod events;
 pub mod files;
+pub mod instances;
+pub mod outbox;
+pub mod tasks;
 
 use std::time::Duration;
 

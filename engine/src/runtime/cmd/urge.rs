@@ -31,13 +31,8 @@ impl Urge {
         let last: Option<String> = match batched {
             Some(at) => Some(at),
             None => {
-                sqlx::query_scalar(
-                    "SELECT MAX(at) FROM events WHERE instance_id = $1 AND action = $2",
-                )
-                .bind(instance.0)
-                .bind(HistoryAction::Urge.as_str())
-                .fetch_one(&mut *m.conn)
-                .await?
+                crate::store::events::last_time_of(m.conn, instance.0, HistoryAction::Urge.as_str())
+                    .await?
             }
         };
         if m.inst.status != InstanceStatus::Running {

@@ -1,0 +1,91 @@
+//! The `tasks` table: the reads the mail planner makes of who holds what. (The writer's
+//! own task statements are still in `runtime/`.)
+
+use super::Conn;
+
+/// Who holds a task, and its kind.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Holder {
+    pub id: i64,
+    pub assignee: String,
+    pub delegate: Option<String>,
+    pub kind: String,
+}
+
+impl Holder {
+    /// The assignee and, when there is one, the delegate.
+    pub fn people(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.assignee.as_str()).chain(self.delegate.as_deref())
+    }
+}
+
+const HOLDER: &str = "SELECT id, assignee, delegate, kind FROM tasks";
+
+/// Task `task`'s due time and kind.
+pub async fn due_and_kind(
+    conn: &mut Conn,
+    task: i64,
+) -> Result<Option<(Option<String>, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT due_at, kind FROM tasks WHERE id = $1")
+        .bind(task)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Who holds task `task`.
+pub async fn holder(conn: &mut Conn, task: i64) -> Result<Option<Holder>, sqlx::Error> {
+    sqlx::query_as(&format!("{HOLDER} WHERE id = $1"))
+        .bind(task)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Request `instance`'s open resubmit task (a returned request), the newest.
+pub async fn open_resubmit(conn: &mut Conn, instance: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE instance_id = $1 AND kind = 'resubmit' AND status = 'open' ORDER BY id DESC",
+    )
+    .bind(instance)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Everyone who held one of request `instance`'s step, added-signer or opinion tasks.
+pub async fn involved(conn: &mut Conn, instance: i64) -> Result<Vec<Holder>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{HOLDER} WHERE instance_id = $1 AND kind IN ('step', 'added', 'consult') ORDER BY id"
+    ))
+    .bind(instance)
+    .fetch_all(conn)
+    .await
+}
+
+/// The holders of request `instance`'s step tasks cancelled at `at`.
+pub async fn cancelled_at(
+    conn: &mut Conn,
+    instance: i64,
+    at: &str,
+) -> Result<Vec<Holder>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{HOLDER} WHERE instance_id = $1 AND status = 'cancelled' AND kind = 'step' AND acted_at = $2"
+    ))
+    .bind(instance)
+    .bind(at)
+    .fetch_all(conn)
+    .await
+}
+
+/// The holders of request `instance`'s open tasks, of step `step` when given.
+pub async fn open_holders(
+    conn: &mut Conn,
+    instance: i64,
+    step: Option<&str>,
+) -> Result<Vec<Holder>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{HOLDER} WHERE instance_id = $1 AND status = 'open' AND ($2 IS NULL OR step_id = $2) ORDER BY id"
+    ))
+    .bind(instance)
+    .bind(step)
+    .fetch_all(conn)
+    .await
+}
