@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use crate::form::{references, FormErrors};
 use crate::model::{Field, Label, LinkEffect, Outcome, Step, StepKind};
 use crate::problem::FieldProblem;
+use crate::store;
 
 use super::history::HistoryAction;
 use super::machine::{Env, Halt, Machine};
@@ -64,11 +65,7 @@ impl Machine<'_, '_> {
         }
         let def = std::sync::Arc::clone(&self.def);
         let refs = references(&def.form.fields, &self.inst.form);
-        let had: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM request_links WHERE instance_id = $1")
-                .bind(self.inst.id.0)
-                .fetch_one(&mut *self.conn)
-                .await?;
+        let had = store::links::count(self.conn, self.inst.id.0).await?;
         if refs.is_empty() && had == 0 {
             return Ok(());
         }
@@ -88,21 +85,11 @@ impl Machine<'_, '_> {
         if !errors.is_empty() {
             return Err(EngineError::InvalidForm(errors));
         }
-        sqlx::query("DELETE FROM request_links WHERE instance_id = $1")
-            .bind(self.inst.id.0)
-            .execute(&mut *self.conn)
-            .await?;
-        for (path, _, id) in &refs {
-            sqlx::query(
-                "INSERT INTO request_links (instance_id, field, target_id) VALUES ($1, $2, $3)",
-            )
-            .bind(self.inst.id.0)
-            .bind(path)
-            .bind(id)
-            .execute(&mut *self.conn)
-            .await?;
-        }
-        Ok(())
+        let links: Vec<(String, i64)> = refs
+            .iter()
+            .map(|(path, _, id)| (path.to_string(), *id))
+            .collect();
+        Ok(store::links::replace(self.conn, self.inst.id.0, &links).await?)
     }
 
     /// Why `target` cannot be referred to by `field`, if it cannot. A request the actor
@@ -116,11 +103,7 @@ impl Machine<'_, '_> {
         if target == self.inst.id {
             return Ok(Some(FieldProblem::RefersToItself));
         }
-        let process: Option<String> =
-            sqlx::query_scalar("SELECT process_id FROM instances WHERE id = $1")
-                .bind(target.0)
-                .fetch_optional(&mut *self.conn)
-                .await?;
+        let process = store::instances::process_of(self.conn, target.0).await?;
         let unknown = Some(FieldProblem::NoSuchRequest(target.0));
         let Some(process) = process else {
             return Ok(unknown);
@@ -146,13 +129,7 @@ impl Machine<'_, '_> {
             }
         }
         if let Some(step) = &field.step {
-            let at: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM step_runs WHERE instance_id = $1 AND step_id = $2 AND status = 'active'",
-            )
-            .bind(target.0)
-            .bind(&step.value)
-            .fetch_one(&mut *self.conn)
-            .await?;
+            let at = store::runs::active_count(self.conn, target.0, &step.value).await?;
             if at == 0 {
                 let name = self
                     .env
@@ -210,17 +187,10 @@ impl Machine<'_, '_> {
     ) -> Result<(), EngineError> {
         let due = self.env.calendar.close_of_last_working_day(date);
         let at = crate::clock::to_db(due);
-        sqlx::query("UPDATE tasks SET due_at = $1 WHERE run_id = $2 AND status IN ('open', 'waiting', 'held')")
-            .bind(&at)
-            .bind(run)
-            .execute(&mut *self.conn)
-            .await?;
+        store::tasks::move_due(self.conn, run, &at).await?;
         // The batch's copies of new tasks no longer hold their due time.
         self.env.appends.lock().forget_tasks();
-        sqlx::query("UPDATE timers SET status = 'cancelled' WHERE run_id = $1 AND status = 'pending' AND kind IN ('deadline', 'reminder')")
-            .bind(run)
-            .execute(&mut *self.conn)
-            .await?;
+        store::timers::cancel_deadlines(self.conn, run).await?;
         self.set_run_due(run, due).await?;
         self.add_timer(run, "deadline", due).await?;
         let before = step
@@ -265,14 +235,7 @@ impl Core {
         link: &PendingLink,
     ) -> Result<(), EngineError> {
         let from = format!("#{}", link.from.0);
-        let runs: Vec<i64> = sqlx::query_scalar(
-            "SELECT r.id FROM step_runs r JOIN instances i ON i.id = r.instance_id \
-             WHERE r.instance_id = $1 AND r.step_id = $2 AND r.status = 'active' AND i.status = 'running'",
-        )
-        .bind(link.target.0)
-        .bind(&link.step)
-        .fetch_all(&mut *conn)
-        .await?;
+        let runs = store::runs::active_while_running(conn, link.target.0, &link.step).await?;
         if runs.is_empty() {
             // Nothing to act on: the referred request moved on (or ended) meanwhile.
             let mut source = self.machine(conn, env, link.from).await?;

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use crate::store::definitions as store;
 use crate::store::{Conn, Pool};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use crate::calendar::Calendar;
 use crate::catalog::Catalog;
@@ -46,15 +46,7 @@ impl Registry {
             } else {
                 // Known text: the database's current version stands (it may have been
                 // published on another server since this folder was deployed).
-                sqlx::query(
-                    "INSERT INTO process_heads (process_id, version, changed_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (process_id) DO NOTHING",
-                )
-                .bind(process)
-                .bind(version)
-                .bind(to_db(now))
-                .execute(&mut *conn)
-                .await?;
+                store::set_head(&mut conn, process, version, &to_db(now), false).await?;
             }
         }
         let registry = Registry {
@@ -63,13 +55,8 @@ impl Registry {
             versions: RwLock::new(BTreeMap::new()),
             latest: RwLock::new(BTreeMap::new()),
         };
-        let rows = sqlx::query(
-            "SELECT process_id, version, source FROM definitions ORDER BY process_id, version",
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in rows {
-            registry.install(row.get(0), row.get(1), row.get(2));
+        for row in store::all(&mut conn).await? {
+            registry.install(row.process_id, row.version, row.source);
         }
         registry.refresh(&mut conn).await?;
         for (process, version) in in_folder {
@@ -88,10 +75,7 @@ impl Registry {
     /// Makes the database's current versions this server's: picks up versions published
     /// on another server. Returns how many processes changed.
     pub async fn refresh(&self, conn: &mut Conn) -> Result<usize, EngineError> {
-        let heads: Vec<(String, i64)> =
-            sqlx::query_as("SELECT process_id, version FROM process_heads")
-                .fetch_all(&mut *conn)
-                .await?;
+        let heads = store::heads(conn).await?;
         let mut changed = 0;
         for (process, version) in heads {
             if self.latest(&process).map(|(v, _)| v) != Some(version)
@@ -111,11 +95,7 @@ impl Registry {
         conn: &mut Conn,
         process: &str,
     ) -> Result<Option<(i64, Arc<ProcessDef>)>, EngineError> {
-        let head: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM process_heads WHERE process_id = $1")
-                .bind(process)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let head = store::head(conn, process).await?;
         let Some(version) = head else {
             return Ok(self.latest(process));
         };
@@ -137,13 +117,7 @@ impl Registry {
         if let Some(def) = self.version(process, version) {
             return Ok(Some(def));
         }
-        let source: Option<String> = sqlx::query_scalar(
-            "SELECT source FROM definitions WHERE process_id = $1 AND version = $2",
-        )
-        .bind(process)
-        .bind(version)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let source = store::source(conn, process, version).await?;
         if let Some(source) = source {
             self.install(process.to_string(), version, source);
         }
@@ -225,29 +199,11 @@ pub(crate) async fn register(
     now: DateTime<Utc>,
 ) -> Result<(i64, bool), EngineError> {
     let hash = hex(&Sha256::digest(text.as_bytes()));
-    let find = || {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT version FROM definitions WHERE process_id = $1 AND hash = $2",
-        )
-        .bind(process)
-        .bind(hash.clone())
-    };
-    if let Some(version) = find().fetch_optional(&mut *conn).await? {
+    if let Some(version) = store::version_of(conn, process, &hash).await? {
         return Ok((version, false));
     }
-    // Servers registering at once: the unique (process_id, hash) keeps one row per text.
-    sqlx::query(
-        "INSERT INTO definitions (process_id, version, hash, source, created_at) \
-         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4 FROM definitions WHERE process_id = $1 \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(process)
-    .bind(&hash)
-    .bind(text)
-    .bind(to_db(now))
-    .execute(&mut *conn)
-    .await?;
-    match find().fetch_optional(&mut *conn).await? {
+    store::insert_next(conn, process, &hash, text, &to_db(now)).await?;
+    match store::version_of(conn, process, &hash).await? {
         Some(version) => Ok((version, true)),
         None => Err(EngineError::Definition(format!(
             "another server stored a different version of `{process}` at the same moment; try again"
@@ -262,16 +218,7 @@ pub(crate) async fn set_head(
     version: i64,
     now: DateTime<Utc>,
 ) -> Result<(), EngineError> {
-    sqlx::query(
-        "INSERT INTO process_heads (process_id, version, changed_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (process_id) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at",
-    )
-    .bind(process)
-    .bind(version)
-    .bind(to_db(now))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    Ok(store::set_head(conn, process, version, &to_db(now), true).await?)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

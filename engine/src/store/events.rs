@@ -53,3 +53,16 @@ pub async fn max_id(conn: &mut Conn) -> Result<i64, sqlx::Error> {
         .fetch_one(conn)
         .await
 }
+
+/// Request `instance`'s newest entry among `actions`: who, which action, which task.
+pub async fn latest_among(
+    conn: &mut Conn,
+    instance: i64,
+    actions: &[&str],
+) -> Result<Option<(String, String, Option<i64>)>, sqlx::Error> {
+    let mut sql = super::Sql::new("SELECT actor, action, task_id FROM events WHERE instance_id = ");
+    sql.push_bind(instance).push(" AND action IN ");
+    sql.push_list(actions.iter().map(|a| a.to_string()));
+    sql.push(" ORDER BY id DESC LIMIT 1");
+    sql.query_as().fetch_optional(conn).await
+}

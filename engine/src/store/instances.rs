@@ -18,3 +18,11 @@ pub async fn head(conn: &mut Conn, id: i64) -> Result<Option<Head>, sqlx::Error>
         .fetch_optional(conn)
         .await
 }
+
+/// Which process request `id` is of.
+pub async fn process_of(conn: &mut Conn, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT process_id FROM instances WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}

@@ -7,11 +7,15 @@
 //! (the advisory lock that makes writers on several servers take turns) is here.
 
 pub mod accounts;
+pub mod definitions;
 pub mod events;
 pub mod files;
 pub mod instances;
+pub mod links;
 pub mod outbox;
+pub mod runs;
 pub mod tasks;
+pub mod timers;
 
 use std::time::Duration;
 

@@ -89,3 +89,39 @@ pub async fn open_holders(
     .fetch_all(conn)
     .await
 }
+
+/// Moves the due time of run `run`'s unfinished tasks to `at`.
+pub async fn move_due(conn: &mut Conn, run: i64, at: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tasks SET due_at = $1 WHERE run_id = $2 AND status IN ('open', 'waiting', 'held')",
+    )
+    .bind(at)
+    .bind(run)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Opens decided task `task` again, as if nobody had acted on it (taken back).
+pub async fn reopen(conn: &mut Conn, task: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tasks SET status = 'open', decision = NULL, acted_by = NULL, acted_at = NULL, inputs = NULL WHERE id = $1",
+    )
+    .bind(task)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Makes run `run`'s open step tasks after position `seq` wait again (a sequential step
+/// taken back).
+pub async fn wait_after(conn: &mut Conn, run: i64, seq: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tasks SET status = 'waiting' WHERE run_id = $1 AND kind = 'step' AND status = 'open' AND seq > $2",
+    )
+    .bind(run)
+    .bind(seq)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -7,6 +7,7 @@ use super::prelude::*;
 use crate::model::Mode;
 use crate::runtime::actions::{task_row, TaskRow, TASK_COLUMNS};
 use crate::runtime::types::TakeBackRefused;
+use crate::store;
 
 pub struct TakeBack {
     pub instance: InstanceId,
@@ -43,10 +44,7 @@ impl TakeBack {
             Reopen::Moved => refuse(TakeBackRefused::Acted),
             Reopen::Failed(e) => e,
         })?;
-        sqlx::query("UPDATE tasks SET status = 'open', decision = NULL, acted_by = NULL, acted_at = NULL, inputs = NULL WHERE id = $1")
-            .bind(task.id.0)
-            .execute(&mut *m.conn)
-            .await?;
+        store::tasks::reopen(m.conn, task.id.0).await?;
         m.log(
             Entry::new(&self.actor, HistoryAction::TakeBack)
                 .step(&task.step)
@@ -73,19 +71,8 @@ async fn last_decision(
         .filter(|a| a.is_decision())
         .map(HistoryAction::as_str)
         .collect();
-    let mut sql =
-        crate::store::Sql::new("SELECT actor, action, task_id FROM events WHERE instance_id = ");
-    sql.push_bind(id).push(" AND action IN ");
-    sql.push_list(decisions);
-    sql.push(" ORDER BY id DESC LIMIT 1");
-    let row = sql.query().fetch_optional(&mut *m.conn).await?;
-    Ok(row.map(|r| {
-        (
-            r.get::<String, _>(0),
-            HistoryAction::parse(r.get(1)),
-            r.get::<Option<i64>, _>(2).map(TaskId),
-        )
-    }))
+    let row = store::events::latest_among(m.conn, id, &decisions).await?;
+    Ok(row.map(|(actor, action, task)| (actor, HistoryAction::parse(&action), task.map(TaskId))))
 }
 
 async fn read_task(m: &mut Machine<'_, '_>, id: TaskId) -> Result<TaskRow, EngineError> {
@@ -128,11 +115,7 @@ async fn reopen_run(m: &mut Machine<'_, '_>, task: &TaskRow) -> Result<(), Reope
             .step(&task.step)
             .is_some_and(|s| s.mode() == Mode::Sequential);
         if sequential {
-            sqlx::query("UPDATE tasks SET status = 'waiting' WHERE run_id = $1 AND kind = 'step' AND status = 'open' AND seq > $2")
-                .bind(task.run)
-                .bind(task.seq)
-                .execute(&mut *m.conn)
-                .await?;
+            store::tasks::wait_after(m.conn, task.run, task.seq).await?;
         }
         return Ok(());
     }
@@ -141,29 +124,14 @@ async fn reopen_run(m: &mut Machine<'_, '_>, task: &TaskRow) -> Result<(), Reope
             if m.run_row(parent).await?.status != "active" {
                 return Err(Reopen::Moved);
             }
-            sqlx::query_scalar("SELECT id FROM step_runs WHERE parent_run = $1 AND branch_id = $2 AND status = 'active'")
-                .bind(parent)
-                .bind(branch)
-                .fetch_all(&mut *m.conn)
-                .await?
+            store::runs::active_in_branch(m.conn, parent, branch.as_deref()).await?
         }
-        (None, _) => sqlx::query_scalar("SELECT id FROM step_runs WHERE instance_id = $1 AND parent_run IS NULL AND status = 'active'")
-            .bind(m.inst.id.0)
-            .fetch_all(&mut *m.conn)
-            .await?,
+        (None, _) => store::runs::active_top_level(m.conn, m.inst.id.0).await?,
     };
     for id in later {
         m.close_run(id, "cancelled", None).await?;
     }
-    sqlx::query(
-        "UPDATE step_runs SET status = 'active', outcome = NULL, left_at = NULL WHERE id = $1",
-    )
-    .bind(task.run)
-    .execute(&mut *m.conn)
-    .await?;
-    sqlx::query("UPDATE timers SET status = 'pending' WHERE run_id = $1 AND status = 'cancelled'")
-        .bind(task.run)
-        .execute(&mut *m.conn)
-        .await?;
+    store::runs::reactivate(m.conn, task.run).await?;
+    store::timers::restore(m.conn, task.run).await?;
     Ok(())
 }
