@@ -6,10 +6,9 @@ use super::notes::Note;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::store::Conn;
+use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::calendar::Calendar;
 use crate::clock::to_db;
@@ -133,12 +132,7 @@ pub struct Machine<'a, 'c> {
     queue: VecDeque<Work>,
 }
 
-pub struct RunRow {
-    pub step_id: String,
-    pub parent_run: Option<i64>,
-    pub branch_id: Option<String>,
-    pub status: String,
-}
+pub use crate::store::runs::RunRow;
 
 impl<'a, 'c> Machine<'a, 'c> {
     pub fn new(
@@ -186,23 +180,21 @@ impl<'a, 'c> Machine<'a, 'c> {
             self.inst.status,
             InstanceStatus::Completed | InstanceStatus::Withdrawn
         );
-        sqlx::query(
-            "UPDATE instances SET version = $1, status = $2, outcome = $3, form = $4, vars = $5, incident = $6, \
-             decided = $7, updated_at = $8, ended_at = CASE WHEN $9 THEN COALESCE(ended_at, $8) ELSE NULL END, amount = $11 WHERE id = $10",
-        )
-        .bind(self.inst.version)
-        .bind(self.inst.status.as_str())
-        .bind(&self.inst.outcome)
-        .bind(self.inst.form.to_string())
-        .bind(self.inst.vars.to_string())
-        .bind(self.inst.incident.as_ref().map(|i| i.to_string()))
-        .bind(i64::from(self.inst.decided))
-        .bind(self.now())
-        .bind(ended)
-        .bind(self.inst.id.0)
-        .bind(crate::display::amount_of(&self.def, &self.inst.form))
-        .execute(&mut *self.conn)
-        .await?;
+        let now = self.now();
+        let saved = store::instances::Saved {
+            id: self.inst.id.0,
+            version: self.inst.version,
+            status: self.inst.status.as_str(),
+            outcome: self.inst.outcome.as_deref(),
+            form: self.inst.form.to_string(),
+            vars: self.inst.vars.to_string(),
+            incident: self.inst.incident.as_ref().map(|i| i.to_string()),
+            decided: self.inst.decided,
+            updated_at: &now,
+            ended,
+            amount: crate::display::amount_of(&self.def, &self.inst.form),
+        };
+        store::instances::save(self.conn, &saved).await?;
         let touched = super::appends::Touched {
             status: self.inst.status,
             process: self.inst.process.clone(),
@@ -311,21 +303,20 @@ impl<'a, 'c> Machine<'a, 'c> {
         } else {
             ("active", None, None)
         };
-        let run = sqlx::query(
-            "INSERT INTO step_runs (instance_id, step_id, parent_run, branch_id, status, outcome, entered_at, left_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(self.inst.id.0)
-        .bind(step_id)
-        .bind(parent)
-        .bind(&branch)
-        .bind(status)
-        .bind(outcome)
-        .bind(self.now())
-        .bind(left)
-        .fetch_one(&mut *self.conn)
-        .await
-        .map_err(Halt::storage)?
-        .get::<i64, _>(0);
+        let now = self.now();
+        let new_run = store::runs::NewRun {
+            instance: self.inst.id.0,
+            step: step_id,
+            parent,
+            branch: branch.as_deref(),
+            status,
+            outcome,
+            entered_at: &now,
+            left_at: left.as_deref(),
+        };
+        let run = store::runs::insert(self.conn, &new_run)
+            .await
+            .map_err(Halt::storage)?;
         self.log(Entry::new("engine", HistoryAction::Enter).step(step_id))
             .await
             .map_err(Halt::Fatal)?;
@@ -590,24 +581,21 @@ impl<'a, 'c> Machine<'a, 'c> {
         due: Option<&str>,
     ) -> Result<TaskId, EngineError> {
         let (assignee, deputy) = self.apply_absence(user).await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO tasks (instance_id, run_id, step_id, kind, assignee, delegate, pool, seq, status, created_at, due_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-        )
-        .bind(self.inst.id.0)
-        .bind(run)
-        .bind(step)
-        .bind(kind)
-        .bind(&assignee)
-        .bind(&deputy)
-        .bind(i64::from(pool))
-        .bind(seq)
-        .bind(status)
-        .bind(self.now())
-        .bind(due)
-        .fetch_one(&mut *self.conn)
-        .await?
-        .get(0);
+        let now = self.now();
+        let new_task = store::tasks::NewTask {
+            instance: self.inst.id.0,
+            run,
+            step,
+            kind,
+            assignee: &assignee,
+            delegate: deputy.as_deref(),
+            pool,
+            seq,
+            status,
+            created_at: &now,
+            due_at: due,
+        };
+        let id = store::tasks::insert(self.conn, &new_task).await?;
         let task = super::appends::NewTask {
             due: due.map(str::to_string),
             kind: kind.to_string(),
@@ -648,13 +636,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         let deputy = match known {
             Some(deputy) => deputy,
             None => {
-                let deputy: Option<String> = sqlx::query_scalar(
-                    "SELECT deputy FROM absences WHERE user_id = $1 AND from_date <= $2 AND to_date >= $2 ORDER BY id DESC LIMIT 1",
-                )
-                .bind(user)
-                .bind(&today)
-                .fetch_optional(&mut *self.conn)
-                .await?;
+                let deputy = store::absences::deputy_on(self.conn, user, &today).await?;
                 let kept = deputy.clone();
                 self.env.appends.lock().keep_deputy(user, &today, kept);
                 deputy
@@ -664,12 +646,7 @@ impl<'a, 'c> Machine<'a, 'c> {
     }
 
     async fn has_approved(&mut self, user: &str) -> Result<bool, EngineError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND decision = 'approved' AND (assignee = $2 OR acted_by = $2)")
-            .bind(self.inst.id.0)
-            .bind(user)
-            .fetch_one(&mut *self.conn)
-            .await?;
-        Ok(n > 0)
+        Ok(store::tasks::has_approved(self.conn, self.inst.id.0, user).await?)
     }
 
     pub async fn add_timer(
@@ -678,14 +655,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         kind: &str,
         due: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        sqlx::query("INSERT INTO timers (instance_id, run_id, kind, due_at, status) VALUES ($1, $2, $3, $4, 'pending')")
-            .bind(self.inst.id.0)
-            .bind(run)
-            .bind(kind)
-            .bind(to_db(due))
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(())
+        Ok(store::timers::insert(self.conn, self.inst.id.0, run, kind, &to_db(due)).await?)
     }
 
     /// Records when a run is due, so signers added later share its deadline.
@@ -694,12 +664,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         run: i64,
         due: DateTime<Utc>,
     ) -> Result<(), EngineError> {
-        sqlx::query("UPDATE step_runs SET due_at = $1 WHERE id = $2")
-            .bind(to_db(due))
-            .bind(run)
-            .execute(&mut *self.conn)
-            .await?;
-        Ok(())
+        Ok(store::runs::set_due(self.conn, run, &to_db(due)).await?)
     }
 
     /// Evaluates a CEL expression that must give a `YYYY-MM-DD` date (a longer timestamp
@@ -721,22 +686,11 @@ impl<'a, 'c> Machine<'a, 'c> {
 
     /// Whether the request is back with its submitter for revision.
     pub async fn returned_to_submitter(&mut self) -> Result<bool, EngineError> {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND kind = 'resubmit' AND status = 'open'",
-        )
-        .bind(self.inst.id.0)
-        .fetch_one(&mut *self.conn)
-        .await?;
-        Ok(open > 0)
+        Ok(store::tasks::is_returned(self.conn, self.inst.id.0).await?)
     }
 
     pub async fn run_due(&mut self, run: i64) -> Result<Option<String>, EngineError> {
-        Ok(
-            sqlx::query_scalar("SELECT due_at FROM step_runs WHERE id = $1")
-                .bind(run)
-                .fetch_one(&mut *self.conn)
-                .await?,
-        )
+        Ok(store::runs::due(self.conn, run).await?)
     }
 
     pub async fn close_run(
@@ -745,24 +699,10 @@ impl<'a, 'c> Machine<'a, 'c> {
         status: &str,
         outcome: Option<&str>,
     ) -> Result<(), EngineError> {
-        sqlx::query("UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'")
-            .bind(status)
-            .bind(outcome)
-            .bind(self.now())
-            .bind(run)
-            .execute(&mut *self.conn)
-            .await?;
-        sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting', 'held')")
-            .bind(run)
-            .bind(self.now())
-            .execute(&mut *self.conn)
-            .await?;
-        sqlx::query(
-            "UPDATE timers SET status = 'cancelled' WHERE run_id = $1 AND status = 'pending'",
-        )
-        .bind(run)
-        .execute(&mut *self.conn)
-        .await?;
+        let now = self.now();
+        store::runs::close(self.conn, run, status, outcome, &now).await?;
+        store::tasks::cancel_of_run(self.conn, run, &now).await?;
+        store::timers::cancel_of_run(self.conn, run).await?;
         // Runs inside this one (the branches of a parallel step) end with it; only a
         // process with a parallel step has any.
         if !self
@@ -773,12 +713,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         {
             return Ok(());
         }
-        let children: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM step_runs WHERE parent_run = $1 AND status = 'active'",
-        )
-        .bind(run)
-        .fetch_all(&mut *self.conn)
-        .await?;
+        let children = store::runs::active_children(self.conn, run).await?;
         for child in children {
             Box::pin(self.close_run(child, "cancelled", None)).await?;
         }
@@ -790,12 +725,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         outcome: EndOutcome,
         actor: &str,
     ) -> Result<(), EngineError> {
-        let active: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM step_runs WHERE instance_id = $1 AND status = 'active'",
-        )
-        .bind(self.inst.id.0)
-        .fetch_all(&mut *self.conn)
-        .await?;
+        let active = store::runs::active_of(self.conn, self.inst.id.0).await?;
         for run in active {
             self.close_run(run, "cancelled", None).await?;
         }
@@ -811,18 +741,7 @@ impl<'a, 'c> Machine<'a, 'c> {
     }
 
     pub async fn run_row(&mut self, run: i64) -> Result<RunRow, EngineError> {
-        let row = sqlx::query(
-            "SELECT id, step_id, parent_run, branch_id, status FROM step_runs WHERE id = $1",
-        )
-        .bind(run)
-        .fetch_one(&mut *self.conn)
-        .await?;
-        Ok(RunRow {
-            step_id: row.get(1),
-            parent_run: row.get(2),
-            branch_id: row.get(3),
-            status: row.get(4),
-        })
+        Ok(store::runs::row(self.conn, run).await?)
     }
 
     async fn do_finish(
@@ -871,9 +790,7 @@ impl<'a, 'c> Machine<'a, 'c> {
                         "`join` outside a parallel branch".into(),
                     )
                 })?;
-                sqlx::query("UPDATE step_runs SET joined = 1 WHERE id = $1")
-                    .bind(run)
-                    .execute(&mut *self.conn)
+                store::runs::mark_joined(self.conn, run)
                     .await
                     .map_err(Halt::storage)?;
                 self.check_join(parent).await?;
@@ -898,13 +815,9 @@ impl<'a, 'c> Machine<'a, 'c> {
         let step = def
             .step(&row.step_id)
             .ok_or_else(|| Halt::incident(Some(parent), None, "parallel step vanished".into()))?;
-        let joined: i64 = sqlx::query_scalar(
-            "SELECT COUNT(DISTINCT branch_id) FROM step_runs WHERE parent_run = $1 AND joined = 1",
-        )
-        .bind(parent)
-        .fetch_one(&mut *self.conn)
-        .await
-        .map_err(Halt::storage)?;
+        let joined = store::runs::joined_branches(self.conn, parent)
+            .await
+            .map_err(Halt::storage)?;
         let needed = match step
             .join
             .as_ref()

@@ -26,3 +26,40 @@ pub async fn process_of(conn: &mut Conn, id: i64) -> Result<Option<String>, sqlx
         .fetch_optional(conn)
         .await
 }
+
+/// A request's state as the writer saves it after an action.
+pub struct Saved<'a> {
+    pub id: i64,
+    pub version: i64,
+    pub status: &'a str,
+    pub outcome: Option<&'a str>,
+    pub form: String,
+    pub vars: String,
+    pub incident: Option<String>,
+    pub decided: bool,
+    pub updated_at: &'a str,
+    /// Whether it has ended (its end time is kept from the first end).
+    pub ended: bool,
+    pub amount: Option<f64>,
+}
+
+pub async fn save(conn: &mut Conn, s: &Saved<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE instances SET version = $1, status = $2, outcome = $3, form = $4, vars = $5, incident = $6, \
+         decided = $7, updated_at = $8, ended_at = CASE WHEN $9 THEN COALESCE(ended_at, $8) ELSE NULL END, amount = $11 WHERE id = $10",
+    )
+    .bind(s.version)
+    .bind(s.status)
+    .bind(s.outcome)
+    .bind(&s.form)
+    .bind(&s.vars)
+    .bind(&s.incident)
+    .bind(i64::from(s.decided))
+    .bind(s.updated_at)
+    .bind(s.ended)
+    .bind(s.id)
+    .bind(s.amount)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

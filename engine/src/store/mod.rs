@@ -6,6 +6,7 @@
 //! on either. What is SQLite's alone (PRAGMAs, `BEGIN IMMEDIATE`) or PostgreSQL's alone
 //! (the advisory lock that makes writers on several servers take turns) is here.
 
+pub mod absences;
 pub mod accounts;
 pub mod definitions;
 pub mod events;

@@ -65,3 +65,121 @@ pub async fn reactivate(conn: &mut Conn, run: i64) -> Result<(), sqlx::Error> {
     .await?;
     Ok(())
 }
+
+/// A run's place: its step, the parallel run and branch it is in, its status.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RunRow {
+    pub step_id: String,
+    pub parent_run: Option<i64>,
+    pub branch_id: Option<String>,
+    pub status: String,
+}
+
+/// A run to store.
+pub struct NewRun<'a> {
+    pub instance: i64,
+    pub step: &'a str,
+    pub parent: Option<i64>,
+    pub branch: Option<&'a str>,
+    pub status: &'a str,
+    pub outcome: Option<&'a str>,
+    pub entered_at: &'a str,
+    pub left_at: Option<&'a str>,
+}
+
+/// Stores a run; its id.
+pub async fn insert(conn: &mut Conn, run: &NewRun<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO step_runs (instance_id, step_id, parent_run, branch_id, status, outcome, entered_at, left_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(run.instance)
+    .bind(run.step)
+    .bind(run.parent)
+    .bind(run.branch)
+    .bind(run.status)
+    .bind(run.outcome)
+    .bind(run.entered_at)
+    .bind(run.left_at)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn row(conn: &mut Conn, run: i64) -> Result<RunRow, sqlx::Error> {
+    sqlx::query_as("SELECT step_id, parent_run, branch_id, status FROM step_runs WHERE id = $1")
+        .bind(run)
+        .fetch_one(conn)
+        .await
+}
+
+/// Records when run `run` is due.
+pub async fn set_due(conn: &mut Conn, run: i64, due: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE step_runs SET due_at = $1 WHERE id = $2")
+        .bind(due)
+        .bind(run)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn due(conn: &mut Conn, run: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT due_at FROM step_runs WHERE id = $1")
+        .bind(run)
+        .fetch_one(conn)
+        .await
+}
+
+/// Ends active run `run` with `status` (and `outcome`) at `now`.
+pub async fn close(
+    conn: &mut Conn,
+    run: i64,
+    status: &str,
+    outcome: Option<&str>,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'",
+    )
+    .bind(status)
+    .bind(outcome)
+    .bind(now)
+    .bind(run)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The active runs inside parallel run `parent`.
+pub async fn active_children(conn: &mut Conn, parent: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM step_runs WHERE parent_run = $1 AND status = 'active'")
+        .bind(parent)
+        .fetch_all(conn)
+        .await
+}
+
+/// Request `instance`'s active runs.
+pub async fn active_of(conn: &mut Conn, instance: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM step_runs WHERE instance_id = $1 AND status = 'active'")
+        .bind(instance)
+        .fetch_all(conn)
+        .await
+}
+
+/// Marks run `run` as having reached its branch's join.
+pub async fn mark_joined(conn: &mut Conn, run: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE step_runs SET joined = 1 WHERE id = $1")
+        .bind(run)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many of parallel run `parent`'s branches have reached the join.
+pub async fn joined_branches(conn: &mut Conn, parent: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT branch_id) FROM step_runs WHERE parent_run = $1 AND joined = 1",
+    )
+    .bind(parent)
+    .fetch_one(conn)
+    .await
+}

@@ -125,3 +125,74 @@ pub async fn wait_after(conn: &mut Conn, run: i64, seq: i64) -> Result<(), sqlx:
     .await?;
     Ok(())
 }
+
+/// A task to store.
+pub struct NewTask<'a> {
+    pub instance: i64,
+    pub run: i64,
+    pub step: &'a str,
+    pub kind: &'a str,
+    pub assignee: &'a str,
+    pub delegate: Option<&'a str>,
+    pub pool: bool,
+    pub seq: i64,
+    pub status: &'a str,
+    pub created_at: &'a str,
+    pub due_at: Option<&'a str>,
+}
+
+/// Stores a task; its id.
+pub async fn insert(conn: &mut Conn, task: &NewTask<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO tasks (instance_id, run_id, step_id, kind, assignee, delegate, pool, seq, status, created_at, due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(task.instance)
+    .bind(task.run)
+    .bind(task.step)
+    .bind(task.kind)
+    .bind(task.assignee)
+    .bind(task.delegate)
+    .bind(i64::from(task.pool))
+    .bind(task.seq)
+    .bind(task.status)
+    .bind(task.created_at)
+    .bind(task.due_at)
+    .fetch_one(conn)
+    .await
+}
+
+/// Whether `user` approved one of request `instance`'s tasks (as assignee or for them).
+pub async fn has_approved(conn: &mut Conn, instance: i64, user: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND decision = 'approved' AND (assignee = $2 OR acted_by = $2)",
+    )
+    .bind(instance)
+    .bind(user)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Whether request `instance` is back with its submitter (an open resubmit task).
+pub async fn is_returned(conn: &mut Conn, instance: i64) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND kind = 'resubmit' AND status = 'open'",
+    )
+    .bind(instance)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Cancels run `run`'s unfinished tasks at `now`.
+pub async fn cancel_of_run(conn: &mut Conn, run: i64, now: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting', 'held')",
+    )
+    .bind(run)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
