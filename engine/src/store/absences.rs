@@ -16,3 +16,46 @@ pub async fn deputy_on(
     .fetch_optional(conn)
     .await
 }
+
+/// Ends `user`'s absences today: drops those not begun, cuts the others to `yesterday`.
+/// How many changed.
+pub async fn end(
+    conn: &mut Conn,
+    user: &str,
+    today: &str,
+    yesterday: &str,
+) -> Result<u64, sqlx::Error> {
+    let ended = sqlx::query("DELETE FROM absences WHERE user_id = $1 AND from_date >= $2")
+        .bind(user)
+        .bind(today)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let cut = sqlx::query("UPDATE absences SET to_date = $2 WHERE user_id = $1 AND to_date >= $3")
+        .bind(user)
+        .bind(yesterday)
+        .bind(today)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(ended + cut)
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    user: &str,
+    deputy: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO absences (user_id, deputy, from_date, to_date) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user)
+    .bind(deputy)
+    .bind(from)
+    .bind(to)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -63,3 +63,29 @@ pub async fn save(conn: &mut Conn, s: &Saved<'_>) -> Result<(), sqlx::Error> {
     .await?;
     Ok(())
 }
+
+/// A request to store, running from `now`.
+pub struct NewInstance<'a> {
+    pub process: &'a str,
+    pub version: i64,
+    pub submitter: &'a str,
+    pub form: String,
+    pub vars: String,
+    pub now: &'a str,
+}
+
+/// Stores a new running request; its id.
+pub async fn insert(conn: &mut Conn, new: &NewInstance<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO instances (process_id, version, status, submitter, form, vars, created_at, updated_at) \
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(new.process)
+    .bind(new.version)
+    .bind(new.submitter)
+    .bind(&new.form)
+    .bind(&new.vars)
+    .bind(new.now)
+    .fetch_one(conn)
+    .await
+}

@@ -8,6 +8,7 @@
 
 pub mod absences;
 pub mod accounts;
+pub mod cc_reads;
 pub mod definitions;
 pub mod events;
 pub mod files;
@@ -15,6 +16,7 @@ pub mod instances;
 pub mod links;
 pub mod outbox;
 pub mod runs;
+pub mod schedules;
 pub mod tasks;
 pub mod timers;
 

@@ -51,3 +51,35 @@ pub async fn cancel_of_run(conn: &mut Conn, run: i64) -> Result<(), sqlx::Error>
         .await?;
     Ok(())
 }
+
+/// A timer that is due.
+#[derive(Debug, sqlx::FromRow)]
+pub struct DueTimer {
+    pub id: i64,
+    pub instance_id: i64,
+    pub run_id: i64,
+    pub kind: String,
+}
+
+/// Up to 500 pending timers due by `now`, the earliest first.
+pub async fn due(conn: &mut Conn, now: &str) -> Result<Vec<DueTimer>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, instance_id, run_id, kind FROM timers WHERE status = 'pending' AND due_at <= $1 \
+         ORDER BY due_at, id LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}
+
+/// Marks pending timer `id` fired at `now`; false when another writer fired it first.
+pub async fn claim(conn: &mut Conn, id: i64, now: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE timers SET status = 'fired', fired_at = $1 WHERE id = $2 AND status = 'pending'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -12,21 +12,11 @@ impl FireDue {
         env: &Env<'_>,
     ) -> Result<Reply, EngineError> {
         let now = env.now;
-        let due = sqlx::query("SELECT id, instance_id, run_id, kind FROM timers WHERE status = 'pending' AND due_at <= $1 ORDER BY due_at, id LIMIT 500")
-            .bind(to_db(now))
-            .fetch_all(&mut *conn)
-            .await?;
+        let due = crate::store::timers::due(conn, &to_db(now)).await?;
         let mut fired = 0;
         for timer in due {
-            let (id, instance, run, kind): (i64, i64, i64, String) =
-                (timer.get(0), timer.get(1), timer.get(2), timer.get(3));
-            let claimed = sqlx::query("UPDATE timers SET status = 'fired', fired_at = $1 WHERE id = $2 AND status = 'pending'")
-                .bind(to_db(now))
-                .bind(id)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if claimed == 0 {
+            let (instance, run, kind) = (timer.instance_id, timer.run_id, timer.kind);
+            if !crate::store::timers::claim(conn, timer.id, &to_db(now)).await? {
                 continue;
             }
             fired += 1;

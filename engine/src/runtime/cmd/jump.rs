@@ -30,12 +30,7 @@ impl Jump {
         if !m.def.steps.iter().any(|s| s.id.value == to) {
             return Err(EngineError::UnknownStep(to));
         }
-        let active: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM step_runs WHERE instance_id = $1 AND parent_run IS NULL AND status = 'active'",
-        )
-        .bind(instance.0)
-        .fetch_all(&mut *m.conn)
-        .await?;
+        let active = crate::store::runs::active_top_level(m.conn, instance.0).await?;
         for run in active {
             m.close_run(run, "cancelled", None).await?;
         }

@@ -15,18 +15,14 @@ impl MarkRead {
         conn: &mut Conn,
         env: &Env<'_>,
     ) -> Result<Reply, EngineError> {
-        let marked = sqlx::query(
-            "INSERT INTO cc_reads (user_id, instance_id, read_at) \
-             SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM events WHERE instance_id = $2 AND action = $4 AND detail = $1) \
-             ON CONFLICT (user_id, instance_id) DO NOTHING",
+        let marked = crate::store::cc_reads::mark(
+            conn,
+            &self.user,
+            self.instance.0,
+            &to_db(env.now),
+            HistoryAction::Cc.as_str(),
         )
-        .bind(&self.user)
-        .bind(self.instance.0)
-        .bind(to_db(env.now))
-        .bind(HistoryAction::Cc.as_str())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .await?;
         Ok(Reply::Count(marked as usize))
     }
 }

@@ -56,7 +56,6 @@ mod prelude {
     pub(super) use std::time::Duration;
 
     pub(super) use serde_json::Value;
-    pub(super) use sqlx::Row;
 
     pub(super) use crate::clock::to_db;
     pub(super) use crate::form::validate_form;

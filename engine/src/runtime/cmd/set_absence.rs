@@ -38,34 +38,12 @@ impl SetAbsence {
                 .format("%Y-%m-%d")
                 .to_string();
             let today = today.format("%Y-%m-%d").to_string();
-            let ended = sqlx::query("DELETE FROM absences WHERE user_id = $1 AND from_date >= $2")
-                .bind(&user)
-                .bind(&today)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            let cut = sqlx::query(
-                "UPDATE absences SET to_date = $2 WHERE user_id = $1 AND to_date >= $3",
-            )
-            .bind(&user)
-            .bind(&yesterday)
-            .bind(&today)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+            let changed = crate::store::absences::end(conn, &user, &today, &yesterday).await?;
             env.appends.lock().forget_deputies();
-            return Ok(Reply::Count((ended + cut) as usize));
+            return Ok(Reply::Count(changed as usize));
         };
         check(directory, &user, &deputy, &from, &to)?;
-        sqlx::query(
-            "INSERT INTO absences (user_id, deputy, from_date, to_date) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&user)
-        .bind(&deputy)
-        .bind(&from)
-        .bind(&to)
-        .execute(&mut *conn)
-        .await?;
+        crate::store::absences::insert(conn, &user, &deputy, &from, &to).await?;
         env.appends.lock().forget_deputies();
         Ok(Reply::Count(1))
     }

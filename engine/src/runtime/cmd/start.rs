@@ -44,18 +44,15 @@ impl Start {
         let scope = machine::scope_for(env, &submitter, &Value::Null, &vars);
         let form = validate_form(&def, &form, &core.registry.directory, &scope)
             .map_err(EngineError::InvalidForm)?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO instances (process_id, version, status, submitter, form, vars, created_at, updated_at) VALUES ($1, $2, 'running', $3, $4, $5, $6, $6) RETURNING id",
-        )
-        .bind(&process)
-        .bind(version)
-        .bind(&submitter)
-        .bind(form.to_string())
-        .bind(vars.to_string())
-        .bind(to_db(now))
-        .fetch_one(&mut *conn)
-        .await?
-        .get(0);
+        let new = crate::store::instances::NewInstance {
+            process: &process,
+            version,
+            submitter: &submitter,
+            form: form.to_string(),
+            vars: vars.to_string(),
+            now: &to_db(now),
+        };
+        let id = crate::store::instances::insert(conn, &new).await?;
         store_uploads(conn, id, &uploads, &submitter, &to_db(now)).await?;
         let state = InstanceState {
             id: InstanceId(id),

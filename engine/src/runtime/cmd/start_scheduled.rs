@@ -30,11 +30,7 @@ impl StartScheduled {
         let Some(schedule) = &def.schedule else {
             return Ok(Reply::Count(0));
         };
-        let last: Option<String> =
-            sqlx::query_scalar("SELECT last_run FROM schedules WHERE process_id = $1")
-                .bind(&process)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let last = crate::store::schedules::last_run(conn, &process).await?;
         let Some(last) = last else {
             // First seen now: occurrences before this moment never start.
             set_last_run(conn, &process, env).await?;
@@ -76,13 +72,5 @@ impl StartScheduled {
 
 /// Notes the occurrence at `env.now` as the schedule's last.
 async fn set_last_run(conn: &mut Conn, process: &str, env: &Env<'_>) -> Result<(), EngineError> {
-    sqlx::query(
-        "INSERT INTO schedules (process_id, last_run) VALUES ($1, $2) \
-         ON CONFLICT (process_id) DO UPDATE SET last_run = excluded.last_run",
-    )
-    .bind(process)
-    .bind(to_db(env.now))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    Ok(crate::store::schedules::set_last_run(conn, process, &to_db(env.now)).await?)
 }
