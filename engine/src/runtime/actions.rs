@@ -6,11 +6,11 @@ use super::notes::Note;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::form::{validate_fields, validate_form, FormErrors};
 use crate::model::{Mode, Outcome, Step, StepKind};
 use crate::problem::FieldProblem;
+use crate::store;
 
 use super::history::HistoryAction;
 use super::machine::Machine;
@@ -31,27 +31,20 @@ pub struct TaskRow {
     pub status: String,
 }
 
-/// The columns [`task_row`] reads, after `tasks t`.
-pub const TASK_COLUMNS: &str =
-    "t.id, t.run_id, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.seq, t.status, t.instance_id";
-pub const TASK_COLUMN_COUNT: usize = 10;
-
-/// A task from the first [`TASK_COLUMNS`] of `row`, and its request's id.
-pub fn task_row(row: &crate::store::Row) -> (TaskRow, i64) {
-    (
+impl From<crate::store::tasks::ActionTask> for TaskRow {
+    fn from(t: crate::store::tasks::ActionTask) -> Self {
         TaskRow {
-            id: TaskId(row.get(0)),
-            run: row.get(1),
-            step: row.get(2),
-            kind: row.get(3),
-            assignee: row.get(4),
-            delegate: row.get(5),
-            pool: row.get::<i64, _>(6) != 0,
-            seq: row.get(7),
-            status: row.get(8),
-        },
-        row.get(9),
-    )
+            id: TaskId(t.id),
+            run: t.run_id,
+            step: t.step_id,
+            kind: t.kind,
+            assignee: t.assignee,
+            delegate: t.delegate,
+            pool: t.pool != 0,
+            seq: t.seq,
+            status: t.status,
+        }
+    }
 }
 
 /// The minimum number of approvals the mode needs from `total` signers.
@@ -85,11 +78,8 @@ impl Machine<'_, '_> {
         &mut self,
         run: i64,
     ) -> Result<(), EngineError> {
-        sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE run_id = $1 AND status IN ('open', 'waiting', 'held')")
-            .bind(run)
-            .bind(self.now())
-            .execute(&mut *self.conn)
-            .await?;
+        let now = self.now();
+        store::tasks::cancel_of_run(self.conn, run, &now).await?;
         Ok(())
     }
 
@@ -99,11 +89,7 @@ impl Machine<'_, '_> {
         task: TaskId,
         to: &str,
     ) -> Result<(), EngineError> {
-        sqlx::query("UPDATE tasks SET delegate = $1 WHERE id = $2")
-            .bind(to)
-            .bind(task.0)
-            .execute(&mut *self.conn)
-            .await?;
+        store::tasks::set_delegate(self.conn, task.0, to).await?;
         Ok(())
     }
 
@@ -113,20 +99,13 @@ impl Machine<'_, '_> {
         task: TaskId,
         to: &str,
     ) -> Result<(), EngineError> {
-        sqlx::query("UPDATE tasks SET assignee = $1, delegate = NULL WHERE id = $2")
-            .bind(to)
-            .bind(task.0)
-            .execute(&mut *self.conn)
-            .await?;
+        store::tasks::set_assignee(self.conn, task.0, to).await?;
         Ok(())
     }
 
     /// The run's signers who have decided or still may.
     pub(in crate::runtime) async fn signers_left(&mut self, run: i64) -> Result<i64, EngineError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND kind = 'step' AND status IN ('open', 'waiting', 'done')")
-            .bind(run)
-            .fetch_one(&mut *self.conn)
-            .await?)
+        Ok(store::tasks::signers_left(self.conn, run).await?)
     }
 
     /// Cancels `user`'s pending tasks on the run; how many there were.
@@ -135,12 +114,7 @@ impl Machine<'_, '_> {
         run: i64,
         user: &str,
     ) -> Result<u64, EngineError> {
-        Ok(sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting', 'held')")
-            .bind(run)
-            .bind(user)
-            .execute(&mut *self.conn)
-            .await?
-            .rows_affected())
+        Ok(store::tasks::cancel_signer(self.conn, run, user).await?)
     }
 
     /// Makes a pooled task its claimant's alone: the other copies are cancelled.
@@ -148,15 +122,7 @@ impl Machine<'_, '_> {
         &mut self,
         task: &TaskRow,
     ) -> Result<(), EngineError> {
-        sqlx::query("UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND id <> $2 AND status = 'open'")
-            .bind(task.run)
-            .bind(task.id.0)
-            .execute(&mut *self.conn)
-            .await?;
-        sqlx::query("UPDATE tasks SET pool = 0 WHERE id = $1")
-            .bind(task.id.0)
-            .execute(&mut *self.conn)
-            .await?;
+        store::tasks::take_from_pool(self.conn, task.run, task.id.0).await?;
         Ok(())
     }
 
@@ -183,16 +149,15 @@ impl Machine<'_, '_> {
         actor: &str,
         inputs: Option<&Value>,
     ) -> Result<(), EngineError> {
-        let changed = sqlx::query("UPDATE tasks SET status = 'done', decision = $1, acted_by = $2, acted_at = $3, inputs = $4 WHERE id = $5 AND status = 'open'")
-            .bind(decision)
-            .bind(actor)
-            .bind(self.now())
-            .bind(inputs.map(|i| i.to_string()))
-            .bind(task.id.0)
-            .execute(&mut *self.conn)
-            .await?
-            .rows_affected();
-        if changed == 0 {
+        let now = self.now();
+        let decided = store::tasks::Decided {
+            task: task.id.0,
+            decision,
+            by: actor,
+            at: &now,
+            inputs: inputs.map(ToString::to_string),
+        };
+        if !store::tasks::decide(self.conn, &decided).await? {
             return Err(EngineError::Stale {
                 task: task.id,
                 status: "done".into(),
@@ -455,12 +420,8 @@ impl Machine<'_, '_> {
                         } else {
                             ("rejected", Outcome::Rejected)
                         };
-                        sqlx::query("UPDATE tasks SET status = 'done', decision = $1, acted_by = 'engine', acted_at = $2 WHERE run_id = $3 AND status IN ('open', 'waiting', 'held')")
-                            .bind(decision)
-                            .bind(self.now())
-                            .bind(run)
-                            .execute(&mut *self.conn)
-                            .await?;
+                        let now = self.now();
+                        store::tasks::decide_run_by_engine(self.conn, run, decision, &now).await?;
                         self.log(
                             Entry::new(
                                 "engine",

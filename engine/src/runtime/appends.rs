@@ -20,48 +20,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde_json::Value;
 
-use crate::store::{Conn, Sql};
+use crate::store::{self, Conn};
 
 use super::history::{Entry, HistoryAction};
 
-/// Rows per multi-row statement. Far below both databases' limits on parameters, and
-/// small on purpose: sqlx binds SQLite's parameters by looking each one's name up, which
-/// SQLite does by a linear search, so a statement's binding cost grows with the square of
-/// its parameters (500 rows of 11 made it 10 % of the bench's CPU).
-const ROWS_PER_STATEMENT: usize = 64;
-
-/// A history entry waiting for the commit.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub id: i64,
-    pub instance: i64,
-    pub at: String,
-    pub actor: String,
-    pub on_behalf_of: Option<String>,
-    pub action: HistoryAction,
-    pub step: Option<String>,
-    pub task: Option<i64>,
-    pub comment: Option<String>,
-    pub changes: Option<String>,
-    pub detail: Option<String>,
-}
-
-/// A rendered mail waiting for the commit.
-#[derive(Debug, Clone)]
-pub struct NewMail {
-    pub message_id: String,
-    /// `mail`, or the kind of webhook it is posted as.
-    pub channel: &'static str,
-    pub instance: i64,
-    pub event: i64,
-    pub kind: &'static str,
-    pub recipient: String,
-    pub address: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
-    pub created_at: String,
-}
+pub use crate::store::events::NewEvent;
+pub use crate::store::outbox::NewMail;
 
 /// A request as an action of the batch saved it.
 #[derive(Debug, Clone)]
@@ -240,47 +204,8 @@ impl Appends {
     /// Writes everything appended: the history first (mail refers to it), then the mail,
     /// which skips a `Message-ID` already stored (the event was planned before).
     pub async fn flush(self, conn: &mut Conn) -> Result<(), sqlx::Error> {
-        for chunk in self.events.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = Sql::new(
-                "INSERT INTO events (id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, changes, detail) VALUES ",
-            );
-            for (i, e) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" });
-                sql.push_bind(e.id).push(", ").push_bind(e.instance);
-                sql.push(", ").push_bind(e.at.clone());
-                sql.push(", ").push_bind(e.actor.clone());
-                sql.push(", ").push_bind(e.on_behalf_of.clone());
-                sql.push(", ").push_bind(e.action.as_str());
-                sql.push(", ").push_bind(e.step.clone());
-                sql.push(", ").push_bind(e.task);
-                sql.push(", ").push_bind(e.comment.clone());
-                sql.push(", ").push_bind(e.changes.clone());
-                sql.push(", ").push_bind(e.detail.clone()).push(")");
-            }
-            sql.query().execute(&mut *conn).await?;
-        }
-        for chunk in self.mail.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = Sql::new(
-                "INSERT INTO outbox (message_id, channel, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) VALUES ",
-            );
-            for (i, m) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" });
-                sql.push_bind(m.message_id.clone());
-                sql.push(", ").push_bind(m.channel);
-                sql.push(", ").push_bind(m.instance);
-                sql.push(", ").push_bind(m.event);
-                sql.push(", ").push_bind(m.kind);
-                sql.push(", ").push_bind(m.recipient.clone());
-                sql.push(", ").push_bind(m.address.clone());
-                sql.push(", ").push_bind(m.subject.clone());
-                sql.push(", ").push_bind(m.body_text.clone());
-                sql.push(", ").push_bind(m.body_html.clone());
-                sql.push(", ").push_bind(m.created_at.clone()).push(")");
-            }
-            sql.push(" ON CONFLICT (message_id) DO NOTHING");
-            sql.query().execute(&mut *conn).await?;
-        }
-        Ok(())
+        store::events::insert_many(conn, &self.events).await?;
+        store::outbox::insert_many(conn, &self.mail).await
     }
 
     /// Whether any mail was queued.

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{Engine, EngineError, TaskId, TaskView};
-use crate::store::Sql;
+use crate::store::inbox;
 
 /// A decided task: the task, what its decider decided, and when.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -26,36 +26,22 @@ impl Engine {
         before: Option<TaskId>,
         limit: i64,
     ) -> Result<Vec<DoneTask>, EngineError> {
-        let mut page = Sql::new("SELECT id, decision, acted_at FROM tasks WHERE acted_by = ");
-        page.push_bind(user.to_string())
-            .push(" AND status = 'done'");
-        if let Some(before) = before {
-            page.push(" AND id < ").push_bind(before.0);
-        }
-        page.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(limit.clamp(1, MAX_DONE_PAGE));
-        let rows: Vec<(i64, Option<String>, Option<String>)> =
-            page.query_as().fetch_all(&self.core.pool).await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut views = Sql::new(&Self::task_select("WHERE t.id IN "));
-        views.push_list(rows.iter().map(|(id, _, _)| *id));
-        let views: Vec<TaskView> = views
-            .query()
-            .fetch_all(&self.core.pool)
+        let limit = limit.clamp(1, MAX_DONE_PAGE);
+        let rows = inbox::done_page(&self.core.pool, user, before.map(|b| b.0), limit).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let views: Vec<TaskView> = inbox::lines(&self.core.pool, &ids)
             .await?
             .into_iter()
-            .map(|r| self.task_view(r))
+            .map(|l| self.task_view(l))
             .collect();
         Ok(rows
             .into_iter()
-            .filter_map(|(id, decision, acted_at)| {
-                let task = views.iter().find(|v| v.id.0 == id)?.clone();
+            .filter_map(|row| {
+                let task = views.iter().find(|v| v.id.0 == row.id)?.clone();
                 Some(DoneTask {
                     task,
-                    decision,
-                    acted_at,
+                    decision: row.decision,
+                    acted_at: row.acted_at,
                 })
             })
             .collect())
@@ -63,13 +49,6 @@ impl Engine {
 
     /// How many tasks `user` decided.
     pub async fn count_done(&self, user: &str) -> Result<i64, EngineError> {
-        Ok(
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM tasks WHERE acted_by = $1 AND status = 'done'",
-            )
-            .bind(user)
-            .fetch_one(&self.core.pool)
-            .await?,
-        )
+        Ok(inbox::count_done(&self.core.pool, user).await?)
     }
 }

@@ -21,12 +21,7 @@ impl Machine<'_, '_> {
         step: &Step,
         to: &[Assignee],
     ) -> Result<(), EngineError> {
-        let holders: Vec<String> = sqlx::query_scalar(
-            "SELECT COALESCE(delegate, assignee) FROM tasks WHERE run_id = $1 AND status = 'open'",
-        )
-        .bind(run)
-        .fetch_all(&mut *self.conn)
-        .await?;
+        let holders = crate::store::tasks::open_holders_of_run(self.conn, run).await?;
         let (targets, notes) = self.escalation_targets(to, &holders);
         for note in &notes {
             self.log(

@@ -32,7 +32,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::calendar::Calendar;
@@ -40,7 +39,7 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::directory::Directory;
 use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
-use crate::store::{Backend, Conn, Pool};
+use crate::store::{self, Backend, Conn, Pool};
 
 pub use done::{DoneTask, MAX_DONE_PAGE};
 pub use files::{content_id, Download, Upload};
@@ -561,13 +560,7 @@ impl Engine {
             .local_date(self.now())
             .format("%Y-%m-%d")
             .to_string();
-        Ok(sqlx::query_as(
-            "SELECT deputy, from_date, to_date FROM absences WHERE user_id = $1 AND to_date >= $2 ORDER BY from_date, id",
-        )
-        .bind(user)
-        .bind(today)
-        .fetch_all(&self.core.pool)
-        .await?)
+        Ok(store::absences::upcoming(&self.core.pool, user, &today).await?)
     }
 
     /// Runs the timer scheduler until the engine is dropped: fires due timers every
@@ -623,195 +616,127 @@ impl Engine {
 
     /// A request with its open tasks and full history.
     pub async fn instance(&self, id: InstanceId) -> Result<InstanceView, EngineError> {
-        let row = sqlx::query("SELECT process_id, version, status, outcome, submitter, form, vars, incident, created_at, updated_at, ended_at, decided FROM instances WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.core.pool)
+        let row = store::instances::request(&self.core.pool, id.0)
             .await?
             .ok_or(EngineError::UnknownInstance(id))?;
-        let current_steps: Vec<String> = sqlx::query_scalar("SELECT step_id FROM step_runs WHERE instance_id = $1 AND status = 'active' ORDER BY id")
-            .bind(id.0)
-            .fetch_all(&self.core.pool)
-            .await?;
-        let tasks = self
-            .task_views(
-                "WHERE t.instance_id = $1 AND t.status IN ('open', 'waiting', 'held') ORDER BY t.id",
-                id.0,
-            )
-            .await?;
-        let events = sqlx::query(
-            "SELECT e.id, e.at, e.actor, e.on_behalf_of, e.action, e.step_id, e.task_id, e.comment, e.changes, e.detail, t.inputs \
-             FROM events e LEFT JOIN tasks t ON t.id = e.task_id AND e.action IN ('approve', 'reject', 'complete') \
-             WHERE e.instance_id = $1 ORDER BY e.id",
-        )
-            .bind(id.0)
-            .fetch_all(&self.core.pool)
-            .await?;
-        let history = events
+        let current_steps = store::runs::active_steps_of(&self.core.pool, &[id.0])
+            .await?
             .into_iter()
-            .map(|e| EventView {
-                id: e.get(0),
-                at: e.get(1),
-                actor: e.get(2),
-                on_behalf_of: e.get(3),
-                action: HistoryAction::parse(e.get(4)),
-                step: e.get(5),
-                task: e.get::<Option<i64>, _>(6).map(TaskId),
-                comment: e.get(7),
-                changes: e
-                    .get::<Option<String>, _>(8)
-                    .and_then(|c| serde_json::from_str(&c).ok()),
-                detail: e.get(9),
-                inputs: e
-                    .get::<Option<String>, _>(10)
-                    .and_then(|i| serde_json::from_str(&i).ok()),
-            })
+            .map(|(_, step)| step)
+            .collect();
+        let tasks = store::inbox::unfinished_of(&self.core.pool, id.0)
+            .await?
+            .into_iter()
+            .map(|l| self.task_view(l))
+            .collect();
+        let decisions = [
+            HistoryAction::Approve.as_str(),
+            HistoryAction::Reject.as_str(),
+            HistoryAction::Complete.as_str(),
+        ];
+        let history = store::events::history_of(&self.core.pool, id.0, decisions)
+            .await?
+            .into_iter()
+            .map(event_view)
             .collect();
         let links = self.links_of(id).await?;
-        let incident: Option<String> = row.get(7);
+        let state = row.state;
         Ok(InstanceView {
             links,
             id,
-            process: row.get(0),
-            version: row.get(1),
-            status: InstanceStatus::parse(row.get(2)),
-            outcome: row.get(3),
-            submitter: row.get(4),
-            form: serde_json::from_str(row.get(5)).unwrap_or(Value::Null),
-            vars: serde_json::from_str(row.get(6)).unwrap_or(Value::Null),
+            process: state.process_id,
+            version: state.version,
+            status: InstanceStatus::parse(&state.status),
+            outcome: state.outcome,
+            submitter: state.submitter,
+            form: serde_json::from_str(&state.form).unwrap_or(Value::Null),
+            vars: serde_json::from_str(&state.vars).unwrap_or(Value::Null),
             current_steps,
             tasks,
-            incident: incident
-                .and_then(|i| serde_json::from_str::<Value>(&i).ok())
-                .and_then(|v| v["reason"].as_str().map(str::to_string)),
-            created_at: row.get(8),
-            updated_at: row.get(9),
-            ended_at: row.get(10),
-            decided: row.get::<i64, _>(11) != 0,
+            incident: queries::incident_reason(state.incident.as_deref()),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            ended_at: row.ended_at,
+            decided: state.decided != 0,
             history,
         })
     }
 
     /// The requests `id` refers to, and those referring to it.
     async fn links_of(&self, id: InstanceId) -> Result<Vec<RequestLink>, EngineError> {
-        let rows = sqlx::query(
-            "SELECT l.field, l.target_id, i.process_id, i.status, 0 FROM request_links l JOIN instances i ON i.id = l.target_id WHERE l.instance_id = $1 \
-             UNION ALL \
-             SELECT l.field, l.instance_id, i.process_id, i.status, 1 FROM request_links l JOIN instances i ON i.id = l.instance_id WHERE l.target_id = $1",
-        )
-        .bind(id.0)
-        .fetch_all(&self.core.pool)
-        .await?;
-        Ok(rows
+        Ok(store::links::of(&self.core.pool, id.0)
+            .await?
             .into_iter()
             .map(|r| RequestLink {
-                field: r.get(0),
-                other: InstanceId(r.get(1)),
-                process: r.get(2),
-                status: InstanceStatus::parse(r.get(3)),
-                incoming: r.get::<i64, _>(4) == 1,
+                field: r.field,
+                other: InstanceId(r.other),
+                process: r.process_id,
+                status: InstanceStatus::parse(&r.status),
+                incoming: r.incoming == 1,
             })
             .collect())
     }
 
-    /// A user's tasks (as assignee or delegate), a page at a time (after
-    /// `query.after`), in the query's order.
-    pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskView>, EngineError> {
-        if query.narrowed() || query.sort != TaskSort::Due {
-            return self.search_tasks(query).await;
-        }
-        self.due_page(query).await
-    }
-
     /// How many open tasks `user` holds (as assignee or delegate), per process.
     pub async fn task_counts(&self, user: &str) -> Result<Vec<(String, i64)>, EngineError> {
-        Ok(sqlx::query_as(
-            "SELECT i.process_id, COUNT(*) FROM tasks t JOIN instances i ON i.id = t.instance_id \
-             WHERE t.id IN (SELECT id FROM tasks WHERE assignee = $1 AND status = 'open' \
-                            UNION SELECT id FROM tasks WHERE delegate = $1 AND status = 'open') \
-             GROUP BY i.process_id ORDER BY i.process_id",
-        )
-        .bind(user)
-        .fetch_all(&self.core.pool)
-        .await?)
+        Ok(store::inbox::counts_per_process(&self.core.pool, user).await?)
     }
 
     /// One task, open or not.
     pub async fn task(&self, id: TaskId) -> Result<TaskView, EngineError> {
-        self.task_views("WHERE t.id = $1", id.0)
+        let line = store::inbox::line(&self.core.pool, id.0)
             .await?
-            .pop()
-            .ok_or(EngineError::UnknownTask(id))
+            .ok_or(EngineError::UnknownTask(id))?;
+        Ok(self.task_view(line))
     }
 
-    async fn task_views(&self, filter: &str, param: i64) -> Result<Vec<TaskView>, EngineError> {
-        let rows = sqlx::query(&Self::task_select(filter))
-            .bind(param)
-            .fetch_all(&self.core.pool)
-            .await?;
-        Ok(rows.into_iter().map(|r| self.task_view(r)).collect())
-    }
-
-    /// The columns of a task view, from `tasks t` joined with its request, then `rest`.
-    fn task_select(rest: &str) -> String {
-        format!(
-            "SELECT t.id, t.instance_id, i.process_id, i.version, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.status, i.submitter, t.created_at, t.due_at, i.form, i.created_at, i.amount \
-             FROM tasks t JOIN instances i ON i.id = t.instance_id {rest}"
-        )
-    }
-
-    fn task_view(&self, row: crate::store::Row) -> TaskView {
-        let process: String = row.get(2);
-        let version: i64 = row.get(3);
-        let step_id: String = row.get(4);
-        let kind: String = row.get(5);
-        let def = self.core.registry.version(&process, version);
-        let step = def.as_ref().and_then(|d| d.step(&step_id).cloned());
-        let actions = if kind == "resubmit" {
-            vec!["resubmit".to_string(), "comment".to_string()]
-        } else if kind == "consult" {
-            vec!["reply".to_string(), "comment".to_string()]
-        } else {
-            let mut a: Vec<String> = step
-                .as_ref()
-                .map(|s| {
-                    s.allowed_actions()
-                        .iter()
-                        .map(|a| a.as_str().to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !a.contains(&"comment".to_string()) {
-                a.push("comment".into());
+    fn task_view(&self, line: store::inbox::TaskLine) -> TaskView {
+        let def = self.core.registry.version(&line.process_id, line.version);
+        let step = def.as_ref().and_then(|d| d.step(&line.step_id).cloned());
+        let actions = match line.kind.as_str() {
+            "resubmit" => vec!["resubmit".to_string(), "comment".to_string()],
+            "consult" => vec!["reply".to_string(), "comment".to_string()],
+            _ => {
+                let mut a: Vec<String> = step
+                    .as_ref()
+                    .map(|s| {
+                        s.allowed_actions()
+                            .iter()
+                            .map(|a| a.as_str().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !a.contains(&"comment".to_string()) {
+                    a.push("comment".into());
+                }
+                a.push(ActionKind::CopyTo.as_str().into());
+                a
             }
-            a.push(ActionKind::CopyTo.as_str().into());
-            a
         };
         TaskView {
-            id: TaskId(row.get(0)),
-            instance: InstanceId(row.get(1)),
+            id: TaskId(line.id),
+            instance: InstanceId(line.instance_id),
             process_name: def
                 .as_ref()
-                .map(|d| d.name.to_string())
-                .unwrap_or_else(|| process.clone()),
-            process,
-            version,
+                .map_or_else(|| line.process_id.clone(), |d| d.name.to_string()),
             step_name: step
                 .as_ref()
-                .map(|s| s.display_name())
-                .unwrap_or_else(|| step_id.clone()),
-            step: step_id,
-            kind,
-            assignee: row.get(6),
-            delegate: row.get(7),
-            pool: row.get::<i64, _>(8) != 0,
-            status: TaskStatus::parse(row.get(9)),
-            submitter: row.get(10),
-            created_at: row.get(11),
-            due_at: row.get(12),
+                .map_or_else(|| line.step_id.clone(), |s| s.display_name()),
+            process: line.process_id,
+            version: line.version,
+            step: line.step_id,
+            kind: line.kind,
+            assignee: line.assignee,
+            delegate: line.delegate,
+            pool: line.pool != 0,
+            status: TaskStatus::parse(&line.status),
+            submitter: line.submitter,
+            created_at: line.created_at,
+            due_at: line.due_at,
             actions,
-            form: serde_json::from_str(row.get::<&str, _>(13)).unwrap_or(Value::Null),
-            submitted_at: row.get(14),
-            amount: row.get(15),
+            form: serde_json::from_str(&line.form).unwrap_or(Value::Null),
+            submitted_at: line.submitted_at,
+            amount: line.amount,
         }
     }
 }
@@ -839,26 +764,16 @@ impl Core {
         Ok(reply)
     }
 
-    /// The columns of an instance a machine works on, after `instances i`.
-    const MACHINE_COLUMNS: &'static str =
-        "i.process_id, i.version, i.status, i.outcome, i.submitter, i.form, i.vars, i.incident, i.decided";
-
     async fn machine<'a, 'c>(
         &self,
         conn: &'c mut Conn,
         env: &'a Env<'a>,
         id: InstanceId,
     ) -> Result<Machine<'a, 'c>, EngineError> {
-        let sql = format!(
-            "SELECT {} FROM instances i WHERE i.id = $1",
-            Self::MACHINE_COLUMNS
-        );
-        let row = sqlx::query(&sql)
-            .bind(id.0)
-            .fetch_optional(&mut *conn)
+        let row = store::instances::state(&mut *conn, id.0)
             .await?
             .ok_or(EngineError::UnknownInstance(id))?;
-        self.machine_of(conn, env, id, &row, 0).await
+        self.machine_of(conn, env, id, row).await
     }
 
     /// A task and a machine on its request, read in one statement.
@@ -868,40 +783,23 @@ impl Core {
         env: &'a Env<'a>,
         task: TaskId,
     ) -> Result<(actions::TaskRow, Machine<'a, 'c>), EngineError> {
-        let sql = format!(
-            "SELECT {}, {} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1",
-            actions::TASK_COLUMNS,
-            Self::MACHINE_COLUMNS
-        );
-        let row = sqlx::query(&sql)
-            .bind(task.0)
-            .fetch_optional(&mut *conn)
+        let row = store::tasks::with_state(&mut *conn, task.0)
             .await?
             .ok_or(EngineError::UnknownTask(task))?;
-        let (task, instance) = actions::task_row(&row);
-        let machine = self
-            .machine_of(
-                conn,
-                env,
-                InstanceId(instance),
-                &row,
-                actions::TASK_COLUMN_COUNT,
-            )
-            .await?;
-        Ok((task, machine))
+        let instance = InstanceId(row.task.instance_id);
+        let machine = self.machine_of(conn, env, instance, row.state).await?;
+        Ok((row.task.into(), machine))
     }
 
-    /// A machine on the instance in `row`'s columns from `at` on ([`Self::MACHINE_COLUMNS`]).
+    /// A machine on request `id` in state `row`.
     async fn machine_of<'a, 'c>(
         &self,
         conn: &'c mut Conn,
         env: &'a Env<'a>,
         id: InstanceId,
-        row: &crate::store::Row,
-        at: usize,
+        row: store::instances::StateRow,
     ) -> Result<Machine<'a, 'c>, EngineError> {
-        let process: String = row.get(at);
-        let version: i64 = row.get(at + 1);
+        let (process, version) = (row.process_id, row.version);
         let def = self
             .registry
             .fetch(conn, &process, version)
@@ -913,17 +811,32 @@ impl Core {
             id,
             process,
             version,
-            status: InstanceStatus::parse(row.get(at + 2)),
-            outcome: row.get(at + 3),
-            submitter: row.get(at + 4),
-            form: serde_json::from_str(row.get(at + 5)).unwrap_or(json!({})),
-            vars: serde_json::from_str(row.get(at + 6)).unwrap_or(json!({})),
-            incident: row
-                .get::<Option<String>, _>(at + 7)
-                .and_then(|i| serde_json::from_str(&i).ok()),
-            decided: row.get::<i64, _>(at + 8) != 0,
+            status: InstanceStatus::parse(&row.status),
+            outcome: row.outcome,
+            submitter: row.submitter,
+            form: serde_json::from_str(&row.form).unwrap_or(json!({})),
+            vars: serde_json::from_str(&row.vars).unwrap_or(json!({})),
+            incident: row.incident.and_then(|i| serde_json::from_str(&i).ok()),
+            decided: row.decided != 0,
         };
         Ok(Machine::new(conn, env, def, state))
+    }
+}
+
+/// A history entry as pages and the API show it.
+fn event_view(e: store::events::HistoryRow) -> EventView {
+    EventView {
+        id: e.id,
+        at: e.at,
+        actor: e.actor,
+        on_behalf_of: e.on_behalf_of,
+        action: HistoryAction::parse(&e.action),
+        step: e.step_id,
+        task: e.task_id.map(TaskId),
+        comment: e.comment,
+        changes: e.changes.and_then(|c| serde_json::from_str(&c).ok()),
+        detail: e.detail,
+        inputs: e.inputs.and_then(|i| serde_json::from_str(&i).ok()),
     }
 }
 
@@ -969,14 +882,9 @@ async fn commit_batch(
     for (i, job) in batch.iter_mut().enumerate() {
         let command = std::mem::replace(&mut job.command, Command::FireDue(cmd::FireDue));
         let mark = appends.lock().mark();
-        // Each action in its own savepoint, released as the next one is taken (one
-        // round trip); the commit releases the last.
-        let savepoint = if i == 0 {
-            "SAVEPOINT action"
-        } else {
-            "RELEASE SAVEPOINT action; SAVEPOINT action"
-        };
-        sqlx::Executor::execute(&mut *tx, savepoint).await?;
+        // Each action in its own savepoint, released as the next one is taken; the commit
+        // releases the last.
+        store::savepoint(&mut tx, i == 0).await?;
         let mut result = match engine.apply(&mut tx, &appends, command).await {
             Ok(Reply::Instance(id)) => acted(&mut tx, &appends, id, mark).await.map(Reply::Acted),
             other => other,
@@ -992,7 +900,7 @@ async fn commit_batch(
             }
         }
         if result.is_err() {
-            sqlx::Executor::execute(&mut *tx, "ROLLBACK TO SAVEPOINT action").await?;
+            store::rollback_to_savepoint(&mut tx).await?;
             appends.lock().rollback(mark);
         }
         results.push(result);
@@ -1018,10 +926,9 @@ async fn acted(
     if let Some(acted) = appends.lock().acted(id, mark) {
         return Ok(acted);
     }
-    let status: String = sqlx::query_scalar("SELECT status FROM instances WHERE id = $1")
-        .bind(id.0)
-        .fetch_one(&mut *conn)
-        .await?;
+    let status = store::instances::status(conn, id.0)
+        .await?
+        .ok_or(EngineError::UnknownInstance(id))?;
     Ok(Acted {
         instance: id,
         status: InstanceStatus::parse(&status),

@@ -1,8 +1,7 @@
 //! Who may do what beyond acting on a task: process owners and administrators, and the
 //! people an approval may never go to (the submitter, and whoever the request is about).
 
-use crate::store::Conn;
-use sqlx::Row;
+use crate::store::{self, Conn};
 
 use crate::directory::Directory;
 use crate::model::{Principal, ProcessDef, WithdrawPolicy};
@@ -177,29 +176,19 @@ pub(super) async fn may_see(
     id: InstanceId,
     user: &str,
 ) -> Result<bool, EngineError> {
-    let row = sqlx::query("SELECT process_id, version, submitter FROM instances WHERE id = $1")
-        .bind(id.0)
-        .fetch_optional(&mut *conn)
+    let head = store::instances::head(conn, id.0)
         .await?
         .ok_or(EngineError::UnknownInstance(id))?;
-    if row.get::<&str, _>(2) == user {
+    if head.submitter == user {
         return Ok(true);
     }
-    if let Some(def) = registry.version(row.get(0), row.get(1)) {
+    if let Some(def) = registry.version(&head.process_id, head.version) {
         if owns(&registry.directory, &def, user) {
             return Ok(true);
         }
     }
-    let involved: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND (assignee = $2 OR delegate = $2)) \
-              + (SELECT COUNT(*) FROM events WHERE instance_id = $1 AND action = $3 AND detail = $2)",
-    )
-    .bind(id.0)
-    .bind(user)
-    .bind(super::HistoryAction::Cc.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(involved > 0)
+    let cc = super::HistoryAction::Cc.as_str();
+    Ok(store::tasks::is_involved(conn, id.0, user, cc).await?)
 }
 
 /// Refuses to hand a task to `to` (by delegate, transfer or add-signer) when they may

@@ -2,18 +2,19 @@
 //! requests by submitter or watcher, incidents, who may see a request, definition
 //! versions and their sources, and publishing a new version.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
-use sqlx::Row;
 
 use crate::catalog::check_source;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::loader::SourceFile;
 use crate::model::ProcessDef;
 
-use super::{Engine, EngineError, InstanceId, InstanceStatus};
+use super::{Engine, EngineError, HistoryAction, InstanceId, InstanceStatus};
+use crate::store;
 
 /// One line of a list of requests.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -102,55 +103,34 @@ impl Engine {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let mut sql = crate::store::Sql::new("SELECT instance_id FROM cc_reads WHERE user_id = ");
-        sql.push_bind(user.to_string()).push(" AND instance_id IN ");
-        sql.push_list(ids.iter().map(|i| i.0));
-        let read: Vec<i64> = sql.query_scalar().fetch_all(&self.core.pool).await?;
+        let ids: Vec<i64> = ids.iter().map(|i| i.0).collect();
+        let read = store::cc_reads::read_among(&self.core.pool, user, &ids).await?;
         Ok(read.into_iter().map(InstanceId).collect())
     }
 
     /// How many requests `user` is copied on and has not read.
     pub async fn unread_cc(&self, user: &str) -> Result<i64, EngineError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(DISTINCT instance_id) FROM events WHERE action = $1 AND detail = $2 \
-             AND instance_id NOT IN (SELECT instance_id FROM cc_reads WHERE user_id = $2)",
-        )
-        .bind(super::HistoryAction::Cc.as_str())
-        .bind(user)
-        .fetch_one(&self.core.pool)
-        .await?)
+        Ok(store::cc_reads::unread(&self.core.pool, user, HistoryAction::Cc.as_str()).await?)
     }
 
     /// Requests by submitter, watcher and status, newest first.
     pub async fn requests(&self, query: &RequestQuery) -> Result<Vec<RequestSummary>, EngineError> {
-        let mut sql = crate::store::Sql::new(
-            "SELECT id, process_id, version, status, outcome, submitter, incident, created_at, updated_at FROM instances",
-        );
-        request_filter(&mut sql, query);
-        if let Some(before) = query.before {
-            sql.push(" AND id < ").push_bind(before.0);
-        }
-        sql.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(query.limit.unwrap_or(200).clamp(1, 5000));
-        let rows = sql.query().fetch_all(&self.core.pool).await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
-        let mut steps = self.per_request(&ids, "SELECT instance_id, step_id FROM step_runs WHERE status = 'active' AND instance_id IN ").await?;
-        let mut holders = self.per_request(&ids, "SELECT instance_id, COALESCE(delegate, assignee) FROM tasks WHERE status = 'open' AND instance_id IN ").await?;
+        let limit = query.limit.unwrap_or(200).clamp(1, 5000);
+        let before = query.before.map(|b| b.0);
+        let rows = store::instances::list(&self.core.pool, &query.filter(), before, limit).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut steps = by_request(store::runs::active_steps_of(&self.core.pool, &ids).await?);
+        let mut holders = by_request(store::tasks::open_holders_of(&self.core.pool, &ids).await?);
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let id: i64 = row.get(0);
-            let process: String = row.get(1);
-            let version: i64 = row.get(2);
-            let def = self.core.registry.version(&process, version);
-            let incident: Option<String> = row.get(6);
+            let def = self.core.registry.version(&row.process_id, row.version);
+            let steps = steps.remove(&row.id).unwrap_or_default();
             out.push(RequestSummary {
-                id: InstanceId(id),
+                id: InstanceId(row.id),
                 process_name: def
                     .as_ref()
-                    .map_or_else(|| process.clone(), |d| d.name.to_string()),
+                    .map_or_else(|| row.process_id.clone(), |d| d.name.to_string()),
                 current_steps: steps
-                    .remove(&id)
-                    .unwrap_or_default()
                     .into_iter()
                     .map(|s| {
                         let name = def
@@ -160,17 +140,15 @@ impl Engine {
                         (s, name)
                     })
                     .collect(),
-                process,
-                version,
-                status: InstanceStatus::parse(row.get(3)),
-                outcome: row.get(4),
-                submitter: row.get(5),
-                holders: holders.remove(&id).unwrap_or_default(),
-                incident: incident
-                    .and_then(|i| serde_json::from_str::<serde_json::Value>(&i).ok())
-                    .and_then(|v| v["reason"].as_str().map(str::to_string)),
-                created_at: row.get(7),
-                updated_at: row.get(8),
+                process: row.process_id,
+                version: row.version,
+                status: InstanceStatus::parse(&row.status),
+                outcome: row.outcome,
+                submitter: row.submitter,
+                holders: holders.remove(&row.id).unwrap_or_default(),
+                incident: incident_reason(row.incident.as_deref()),
+                created_at: row.created_at,
+                updated_at: row.updated_at,
             });
         }
         Ok(out)
@@ -178,46 +156,16 @@ impl Engine {
 
     /// How many requests `query` finds, on every page together.
     pub async fn count_requests(&self, query: &RequestQuery) -> Result<i64, EngineError> {
-        let mut sql = crate::store::Sql::new("SELECT COUNT(*) FROM instances");
-        request_filter(&mut sql, query);
-        Ok(sql.query_scalar().fetch_one(&self.core.pool).await?)
-    }
-
-    /// `select` (which ends in `instance_id IN `, and gives the id and a text) for all
-    /// `ids` in one statement, grouped by request in the order of their ids.
-    async fn per_request(
-        &self,
-        ids: &[i64],
-        select: &str,
-    ) -> Result<std::collections::HashMap<i64, Vec<String>>, EngineError> {
-        let mut out: std::collections::HashMap<i64, Vec<String>> = Default::default();
-        if ids.is_empty() {
-            return Ok(out);
-        }
-        let mut sql = crate::store::Sql::new(select);
-        sql.push_list(ids.iter().copied()).push(" ORDER BY id");
-        for row in sql.query().fetch_all(&self.core.pool).await? {
-            out.entry(row.get(0)).or_default().push(row.get(1));
-        }
-        Ok(out)
+        Ok(store::instances::count(&self.core.pool, &query.filter()).await?)
     }
 
     /// Open tasks, running requests and incidents, for monitoring.
     pub async fn counts(&self) -> Result<Counts, EngineError> {
-        let row = sqlx::query(
-            // Open tasks are on running requests (and those stopped by an incident):
-            // counted through them, so the count costs the open work, not the history.
-            "SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'open' AND instance_id IN \
-                        (SELECT id FROM instances WHERE status IN ('running', 'incident'))), \
-                    (SELECT COUNT(*) FROM instances WHERE status = 'running'), \
-                    (SELECT COUNT(*) FROM instances WHERE status = 'incident')",
-        )
-        .fetch_one(&self.core.pool)
-        .await?;
+        let g = store::instances::gauges(&self.core.pool).await?;
         Ok(Counts {
-            open_tasks: row.get(0),
-            running: row.get(1),
-            incidents: row.get(2),
+            open_tasks: g.open_tasks,
+            running: g.running,
+            incidents: g.incidents,
         })
     }
 
@@ -231,19 +179,14 @@ impl Engine {
     /// The stored versions of a process, oldest first.
     pub async fn versions(&self, process: &str) -> Result<Vec<VersionInfo>, EngineError> {
         let latest = self.core.registry.latest(process).map(|(v, _)| v);
-        let rows = sqlx::query(
-            "SELECT version, hash, created_at FROM definitions WHERE process_id = $1 ORDER BY version",
-        )
-        .bind(process)
-        .fetch_all(&self.core.pool)
-        .await?;
+        let rows = store::definitions::versions(&self.core.pool, process).await?;
         Ok(rows
             .into_iter()
             .map(|r| VersionInfo {
-                version: r.get(0),
-                hash: r.get(1),
-                created_at: r.get(2),
-                latest: Some(r.get::<i64, _>(0)) == latest,
+                latest: Some(r.version) == latest,
+                version: r.version,
+                hash: r.hash,
+                created_at: r.created_at,
             })
             .collect())
     }
@@ -251,24 +194,13 @@ impl Engine {
     /// How many of `process`'s requests are running, by the version they run on (what a
     /// new version would leave on the old ones), oldest version first.
     pub async fn running_by_version(&self, process: &str) -> Result<Vec<(i64, i64)>, EngineError> {
-        let rows = sqlx::query(
-            "SELECT version, COUNT(*) FROM instances WHERE process_id = $1 AND status = 'running' GROUP BY version ORDER BY version",
-        )
-        .bind(process)
-        .fetch_all(&self.core.pool)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(store::instances::running_by_version(&self.core.pool, process).await?)
     }
 
     /// The YAML text of a stored version.
     pub async fn source(&self, process: &str, version: i64) -> Result<Option<String>, EngineError> {
-        Ok(sqlx::query_scalar(
-            "SELECT source FROM definitions WHERE process_id = $1 AND version = $2",
-        )
-        .bind(process)
-        .bind(version)
-        .fetch_optional(&self.core.pool)
-        .await?)
+        let mut conn = self.core.pool.acquire().await?;
+        Ok(store::definitions::source(&mut conn, process, version).await?)
     }
 
     /// Checks `text` as the checker would, against this engine's directory.
@@ -366,21 +298,32 @@ fn refuse_foreign_file(path: &Path, process: &str) -> Result<(), PublishError> {
     }
 }
 
-/// The `WHERE` of a request list: only the filters given, so each finds its rows through
-/// its own index.
-fn request_filter<'q>(sql: &mut crate::store::Sql<'q>, query: &'q RequestQuery) {
-    sql.push(" WHERE 1 = 1");
-    if let Some(submitter) = &query.submitter {
-        sql.push(" AND submitter = ").push_bind(submitter);
+impl RequestQuery {
+    /// The store's filter for this query.
+    fn filter(&self) -> store::instances::RequestFilter<'_> {
+        store::instances::RequestFilter {
+            submitter: self.submitter.as_deref(),
+            watcher: self
+                .watcher
+                .as_deref()
+                .map(|w| (w, HistoryAction::Cc.as_str())),
+            status: self.status.map(InstanceStatus::as_str),
+        }
     }
-    if let Some(watcher) = &query.watcher {
-        sql.push(" AND id IN (SELECT instance_id FROM events WHERE action = ")
-            .push_bind(super::HistoryAction::Cc.as_str())
-            .push(" AND detail = ")
-            .push_bind(watcher)
-            .push(")");
+}
+
+/// (request, value) pairs grouped by request, each group in the pairs' order.
+fn by_request(pairs: Vec<(i64, String)>) -> HashMap<i64, Vec<String>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, value) in pairs {
+        out.entry(id).or_default().push(value);
     }
-    if let Some(status) = query.status {
-        sql.push(" AND status = ").push_bind(status.as_str());
-    }
+    out
+}
+
+/// The reason stored with an incident (`{"reason": ...}`).
+pub(super) fn incident_reason(incident: Option<&str>) -> Option<String> {
+    incident
+        .and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok())
+        .and_then(|v| v["reason"].as_str().map(str::to_string))
 }

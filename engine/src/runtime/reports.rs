@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{calendar_of, Engine, EngineError};
+use crate::store::reports::{self, When};
 
 /// The longest range a report covers, in days (a bound on what one report may cost).
 pub const MAX_REPORT_DAYS: i64 = 731;
@@ -95,17 +96,8 @@ impl Engine {
         }
         let day = |d: NaiveDate| crate::clock::to_db(calendar_of(self).day_start(d));
         let (start, end) = (day(from), day(to.succ_opt().unwrap_or(to)));
-        let hours = self.backend().hours_between("created_at", "ended_at");
-        let sql = format!(
-            "SELECT COALESCE(outcome, status), {hours}, COUNT(*) FROM instances \
-             WHERE process_id = $1 AND ended_at >= $2 AND ended_at < $3 GROUP BY 1, 2"
-        );
-        let ended: Vec<(String, i64, i64)> = sqlx::query_as(&sql)
-            .bind(process)
-            .bind(&start)
-            .bind(&end)
-            .fetch_all(&self.core.pool)
-            .await?;
+        let pool = &self.core.pool;
+        let ended = reports::ended(pool, self.backend(), process, &start, &end).await?;
         let mut outcomes: BTreeMap<String, i64> = BTreeMap::new();
         for (outcome, _, n) in &ended {
             *outcomes.entry(outcome.clone()).or_default() += n;
@@ -143,22 +135,12 @@ impl Engine {
                 month.max(from),
                 next.map_or(to, |n| n.min(to.succ_opt().unwrap_or(to))),
             );
-            let mut counts = [0i64; 2];
-            for (slot, column) in ["created_at", "ended_at"].into_iter().enumerate() {
-                let sql = format!(
-                    "SELECT COUNT(*) FROM instances WHERE process_id = $1 AND {column} >= $2 AND {column} < $3"
-                );
-                counts[slot] = sqlx::query_scalar(&sql)
-                    .bind(process)
-                    .bind(day(a))
-                    .bind(day(b))
-                    .fetch_one(&self.core.pool)
-                    .await?;
-            }
+            let (a, b) = (day(a), day(b));
+            let pool = &self.core.pool;
             out.push(MonthRow {
                 month: month.format("%Y-%m").to_string(),
-                started: counts[0],
-                finished: counts[1],
+                started: reports::count_in(pool, process, When::Started, &a, &b).await?,
+                finished: reports::count_in(pool, process, When::Ended, &a, &b).await?,
             });
             first = next;
         }
@@ -173,29 +155,15 @@ impl Engine {
         start: &str,
         end: &str,
     ) -> Result<Vec<Decided>, EngineError> {
-        let hours = self.backend().hours_between("t.created_at", "t.acted_at");
-        let sql = format!(
-            "SELECT t.step_id, COALESCE(t.acted_by, t.assignee), {hours}, \
-             CASE WHEN t.due_at IS NOT NULL AND t.acted_at > t.due_at THEN 1 ELSE 0 END, COUNT(*) \
-             FROM tasks t JOIN instances i ON i.id = t.instance_id \
-             WHERE i.process_id = $1 AND i.ended_at >= $2 AND i.ended_at < $3 \
-             AND t.status = 'done' AND t.kind IN ('step', 'added') AND t.acted_at IS NOT NULL \
-             GROUP BY 1, 2, 3, 4"
-        );
-        let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(&sql)
-            .bind(process)
-            .bind(start)
-            .bind(end)
-            .fetch_all(&self.core.pool)
-            .await?;
+        let rows = reports::decided(&self.core.pool, self.backend(), process, start, end).await?;
         Ok(rows
             .into_iter()
-            .map(|(step, who, hours, late, count)| Decided {
-                step,
-                who,
-                hours,
-                overdue: late != 0,
-                count,
+            .map(|r| Decided {
+                step: r.step_id,
+                who: r.who,
+                hours: r.hours,
+                overdue: r.late != 0,
+                count: r.count,
             })
             .collect())
     }
@@ -205,15 +173,7 @@ impl Engine {
         &self,
         process: &str,
     ) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>), EngineError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT t.step_id, COALESCE(t.delegate, t.assignee), COUNT(*) FROM tasks t \
-             JOIN instances i ON i.id = t.instance_id \
-             WHERE i.process_id = $1 AND i.status = 'running' AND t.status = 'open' \
-             GROUP BY t.step_id, COALESCE(t.delegate, t.assignee)",
-        )
-        .bind(process)
-        .fetch_all(&self.core.pool)
-        .await?;
+        let rows = reports::backlog(&self.core.pool, process).await?;
         let mut steps: BTreeMap<String, i64> = BTreeMap::new();
         let mut people: BTreeMap<String, i64> = BTreeMap::new();
         for (step, who, n) in rows {

@@ -6,18 +6,7 @@ use serde_json::{json, Value};
 use super::machine::Machine;
 use super::types::EngineError;
 
-/// One task of a run, as settling reads it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct RunTask {
-    pub id: i64,
-    /// `step` (the step's own signers), `added` (added signers) or `resubmit`.
-    pub kind: String,
-    pub assignee: String,
-    pub acted_by: Option<String>,
-    pub status: String,
-    pub decision: Option<String>,
-    pub inputs: Option<String>,
-}
+pub use crate::store::tasks::RunTask;
 
 impl RunTask {
     pub fn pending(&self) -> bool {
@@ -28,12 +17,7 @@ impl RunTask {
 impl Machine<'_, '_> {
     /// The tasks of `run`, in their order (`seq`, then creation).
     pub async fn run_tasks(&mut self, run: i64) -> Result<Vec<RunTask>, EngineError> {
-        Ok(sqlx::query_as(
-            "SELECT id, kind, assignee, acted_by, status, decision, inputs FROM tasks WHERE run_id = $1 ORDER BY seq, id",
-        )
-        .bind(run)
-        .fetch_all(&mut *self.conn)
-        .await?)
+        Ok(crate::store::tasks::of_run(self.conn, run).await?)
     }
 
     /// The votes of a run, as guards see them.

@@ -15,6 +15,7 @@ use super::run_tasks::RunTask;
 use super::types::{EngineError, SignerPosition, TaskId};
 use super::Entry;
 use crate::model::{Outcome, Step, StepKind};
+use crate::store;
 
 impl Machine<'_, '_> {
     /// Holds `task` and opens a task of `kind` for `to` on its run: an added signer
@@ -27,10 +28,7 @@ impl Machine<'_, '_> {
         to: &str,
         kind: &str,
     ) -> Result<(), EngineError> {
-        sqlx::query("UPDATE tasks SET status = 'held' WHERE id = $1")
-            .bind(task.id.0)
-            .execute(&mut *self.conn)
-            .await?;
+        store::tasks::set_status(self.conn, task.id.0, "held").await?;
         let due = self.run_due(task.run).await?;
         self.insert_task(
             task.run,
@@ -54,14 +52,8 @@ impl Machine<'_, '_> {
         to: &str,
         position: SignerPosition,
     ) -> Result<(), EngineError> {
-        let already: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting', 'held')",
-        )
-        .bind(task.run)
-        .bind(to)
-        .fetch_one(&mut *self.conn)
-        .await?;
-        if already > 0 || to == task.assignee {
+        let already = store::tasks::is_signer(self.conn, task.run, to).await?;
+        if already || to == task.assignee {
             return Err(EngineError::NotAllowed(format!(
                 "`{to}` is already a signer of this step"
             )));
@@ -149,10 +141,7 @@ impl Machine<'_, '_> {
         id: TaskId,
         who: &str,
     ) -> Result<(), EngineError> {
-        sqlx::query("UPDATE tasks SET status = 'open' WHERE id = $1")
-            .bind(id.0)
-            .execute(&mut *self.conn)
-            .await?;
+        store::tasks::set_status(self.conn, id.0, "open").await?;
         self.log(
             Entry::new("engine", HistoryAction::Assign)
                 .step(&step.id)
@@ -176,11 +165,8 @@ impl Machine<'_, '_> {
             .collect();
         pending.sort_by_key(|t| t.id);
         for task in pending {
-            sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE id = $1")
-                .bind(task.id)
-                .bind(self.now())
-                .execute(&mut *self.conn)
-                .await?;
+            let now = self.now();
+            store::tasks::cancel(self.conn, task.id, &now).await?;
             self.log(
                 Entry::new("engine", HistoryAction::Cancel)
                     .on_behalf_of(Some(&task.assignee))

@@ -1,6 +1,6 @@
 //! The `absences` table: out-of-office periods and who stands in.
 
-use super::Conn;
+use super::{Conn, Pool};
 
 /// Who stands in for `user` on `date` (`YYYY-MM-DD`), by the newest absence covering it.
 pub async fn deputy_on(
@@ -58,4 +58,19 @@ pub async fn insert(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// `user`'s absences not over by `today`: (deputy, first day, last day), soonest first.
+pub async fn upcoming(
+    pool: &Pool,
+    user: &str,
+    today: &str,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT deputy, from_date, to_date FROM absences WHERE user_id = $1 AND to_date >= $2 ORDER BY from_date, id",
+    )
+    .bind(user)
+    .bind(today)
+    .fetch_all(pool)
+    .await
 }

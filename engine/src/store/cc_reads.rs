@@ -1,6 +1,6 @@
 //! The `cc_reads` table: who has read the requests copied to them (已阅).
 
-use super::Conn;
+use super::{Conn, Pool, Sql};
 
 /// Marks request `instance` read by `user` at `now`, when it was copied to them (a `cc`
 /// history entry naming them); how many marks were added (0 or 1).
@@ -23,4 +23,28 @@ pub async fn mark(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Which of requests `ids` `user` has read.
+pub async fn read_among(pool: &Pool, user: &str, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT instance_id FROM cc_reads WHERE user_id = ");
+    sql.push_bind(user.to_string()).push(" AND instance_id IN ");
+    sql.push_list(ids.iter().copied());
+    sql.query_scalar().fetch_all(pool).await
+}
+
+/// How many requests copied to `user` (a `cc_action` history entry naming them) they
+/// have not read.
+pub async fn unread(pool: &Pool, user: &str, cc_action: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT instance_id) FROM events WHERE action = $1 AND detail = $2 \
+         AND instance_id NOT IN (SELECT instance_id FROM cc_reads WHERE user_id = $2)",
+    )
+    .bind(cc_action)
+    .bind(user)
+    .fetch_one(pool)
+    .await
 }

@@ -1,7 +1,7 @@
 //! The `definitions` and `process_heads` tables: every published version of a process
 //! by its content's hash, and which version of each process new requests start on.
 
-use super::Conn;
+use super::{Conn, Pool};
 
 /// One stored version.
 #[derive(Debug, sqlx::FromRow)]
@@ -107,4 +107,22 @@ pub async fn set_head(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A stored version's number, hash and when it was stored.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Stored {
+    pub version: i64,
+    pub hash: String,
+    pub created_at: String,
+}
+
+/// `process`'s stored versions, oldest first.
+pub async fn versions(pool: &Pool, process: &str) -> Result<Vec<Stored>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT version, hash, created_at FROM definitions WHERE process_id = $1 ORDER BY version",
+    )
+    .bind(process)
+    .fetch_all(pool)
+    .await
 }

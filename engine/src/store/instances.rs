@@ -1,7 +1,7 @@
-//! The `instances` table (the requests): the reads of one request's head. (The writer's
-//! own request statements are still in `runtime/`.)
+//! The `instances` table (the requests): one request's head and its saves, lists of
+//! requests and their counts, the gauges.
 
-use super::Conn;
+use super::{Conn, Pool, Sql};
 
 /// What a request is of and by, and its form.
 #[derive(Debug, sqlx::FromRow)]
@@ -88,4 +88,194 @@ pub async fn insert(conn: &mut Conn, new: &NewInstance<'_>) -> Result<i64, sqlx:
     .bind(new.now)
     .fetch_one(conn)
     .await
+}
+
+/// One line of a list of requests.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RequestLine {
+    pub id: i64,
+    pub process_id: String,
+    pub version: i64,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub submitter: String,
+    pub incident: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Which requests a list holds: only the filters given, so each finds its rows through
+/// its own index.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestFilter<'a> {
+    /// Requests this user submitted.
+    pub submitter: Option<&'a str>,
+    /// Requests copied to this user: a history entry of `.1` (the copy action) naming them.
+    pub watcher: Option<(&'a str, &'a str)>,
+    pub status: Option<&'a str>,
+}
+
+impl<'a> RequestFilter<'a> {
+    /// ` WHERE ...`.
+    fn push(&self, sql: &mut Sql<'a>) {
+        sql.push(" WHERE 1 = 1");
+        if let Some(submitter) = self.submitter {
+            sql.push(" AND submitter = ").push_bind(submitter);
+        }
+        if let Some((watcher, cc_action)) = self.watcher {
+            sql.push(" AND id IN (SELECT instance_id FROM events WHERE action = ")
+                .push_bind(cc_action)
+                .push(" AND detail = ")
+                .push_bind(watcher)
+                .push(")");
+        }
+        if let Some(status) = self.status {
+            sql.push(" AND status = ").push_bind(status);
+        }
+    }
+}
+
+/// `filter`'s requests newest first, older than request `before` when given.
+pub async fn list(
+    pool: &Pool,
+    filter: &RequestFilter<'_>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<RequestLine>, sqlx::Error> {
+    let mut sql = Sql::new(
+        "SELECT id, process_id, version, status, outcome, submitter, incident, created_at, updated_at FROM instances",
+    );
+    filter.push(&mut sql);
+    if let Some(before) = before {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    sql.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+    sql.query_as().fetch_all(pool).await
+}
+
+/// How many requests `filter` finds.
+pub async fn count(pool: &Pool, filter: &RequestFilter<'_>) -> Result<i64, sqlx::Error> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM instances");
+    filter.push(&mut sql);
+    sql.query_scalar().fetch_one(pool).await
+}
+
+/// Open tasks, running requests and requests stopped by an incident.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Gauges {
+    pub open_tasks: i64,
+    pub running: i64,
+    pub incidents: i64,
+}
+
+/// The gauges for monitoring.
+pub async fn gauges(pool: &Pool) -> Result<Gauges, sqlx::Error> {
+    sqlx::query_as(
+        // Open tasks are on running requests (and those stopped by an incident): counted
+        // through them, so the count costs the open work, not the history.
+        "SELECT (SELECT COUNT(*) FROM tasks WHERE status = 'open' AND instance_id IN \
+                    (SELECT id FROM instances WHERE status IN ('running', 'incident'))) AS open_tasks, \
+                (SELECT COUNT(*) FROM instances WHERE status = 'running') AS running, \
+                (SELECT COUNT(*) FROM instances WHERE status = 'incident') AS incidents",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// How many of `process`'s requests are running, by version, oldest version first.
+pub async fn running_by_version(
+    pool: &Pool,
+    process: &str,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT version, COUNT(*) FROM instances WHERE process_id = $1 AND status = 'running' GROUP BY version ORDER BY version",
+    )
+    .bind(process)
+    .fetch_all(pool)
+    .await
+}
+
+/// A request's state as an action works on it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StateRow {
+    pub process_id: String,
+    pub version: i64,
+    pub status: String,
+    pub outcome: Option<String>,
+    pub submitter: String,
+    pub form: String,
+    pub vars: String,
+    pub incident: Option<String>,
+    pub decided: i64,
+}
+
+/// The columns of a [`StateRow`], of `instances i`.
+pub(super) const STATE: &str =
+    "i.process_id, i.version, i.status, i.outcome, i.submitter, i.form, i.vars, i.incident, i.decided";
+
+/// Request `id`'s state.
+pub async fn state(conn: &mut Conn, id: i64) -> Result<Option<StateRow>, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {STATE} FROM instances i WHERE i.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Request `id`'s status.
+pub async fn status(conn: &mut Conn, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM instances WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// A request whole, as pages and the API show it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RequestRow {
+    #[sqlx(flatten)]
+    pub state: StateRow,
+    pub created_at: String,
+    pub updated_at: String,
+    pub ended_at: Option<String>,
+}
+
+/// Request `id`, whole.
+pub async fn request(pool: &Pool, id: i64) -> Result<Option<RequestRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {STATE}, i.created_at, i.updated_at, i.ended_at FROM instances i WHERE i.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The running requests (and those stopped by an incident) of `process`'s `version`.
+pub async fn unfinished_on(
+    conn: &mut Conn,
+    process: &str,
+    version: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM instances WHERE process_id = $1 AND version = $2 AND status IN ('running', 'incident')",
+    )
+    .bind(process)
+    .bind(version)
+    .fetch_all(conn)
+    .await
+}
+
+/// Moves request `id` to `version` at `at`.
+pub async fn set_version(
+    conn: &mut Conn,
+    id: i64,
+    version: i64,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE instances SET version = $1, updated_at = $2 WHERE id = $3")
+        .bind(version)
+        .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -1,6 +1,6 @@
-//! The `outbox` table's reading and delivery marks: listings, the backlog, leasing due
-//! messages for one try and settling them. (Rows are queued by the writer's appends in
-//! `runtime/appends.rs`, with the action that made them.)
+//! The `outbox` table: queueing rendered messages (with the action that made them, in
+//! the writer's batch), listings, the backlog, leasing due messages for one try and
+//! settling them.
 
 use super::{Conn, Pool, Sql};
 
@@ -129,5 +129,50 @@ pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<(), sq
     .bind(id)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// A rendered mail waiting for the commit.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub message_id: String,
+    /// `mail`, or the kind of webhook it is posted as.
+    pub channel: &'static str,
+    pub instance: i64,
+    pub event: i64,
+    pub kind: &'static str,
+    pub recipient: String,
+    pub address: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub created_at: String,
+}
+
+/// Queues `mail`, a multi-row `INSERT` per
+/// [`ROWS_PER_STATEMENT`](super::ROWS_PER_STATEMENT) messages; a `Message-ID` already
+/// stored (the event was planned before) is skipped.
+pub async fn insert_many(conn: &mut Conn, mail: &[NewMail]) -> Result<(), sqlx::Error> {
+    for chunk in mail.chunks(super::ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(
+            "INSERT INTO outbox (message_id, channel, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) VALUES ",
+        );
+        for (i, m) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.push_bind(m.message_id.as_str());
+            sql.push(", ").push_bind(m.channel);
+            sql.push(", ").push_bind(m.instance);
+            sql.push(", ").push_bind(m.event);
+            sql.push(", ").push_bind(m.kind);
+            sql.push(", ").push_bind(m.recipient.as_str());
+            sql.push(", ").push_bind(m.address.as_str());
+            sql.push(", ").push_bind(m.subject.as_str());
+            sql.push(", ").push_bind(m.body_text.as_str());
+            sql.push(", ").push_bind(m.body_html.as_str());
+            sql.push(", ").push_bind(m.created_at.as_str()).push(")");
+        }
+        sql.push(" ON CONFLICT (message_id) DO NOTHING");
+        sql.query().execute(&mut *conn).await?;
+    }
     Ok(())
 }

@@ -1,7 +1,7 @@
-//! The `step_runs` table (a request's visits of its steps): the reads of active runs.
-//! (The writer's own run statements are still in `runtime/`.)
+//! The `step_runs` table (a request's visits of its steps): entering, closing and joining
+//! runs, and the reads of the active ones.
 
-use super::Conn;
+use super::{Conn, Pool, Sql};
 
 /// How many active runs of `step` request `instance` has.
 pub async fn active_count(conn: &mut Conn, instance: i64, step: &str) -> Result<i64, sqlx::Error> {
@@ -182,4 +182,37 @@ pub async fn joined_branches(conn: &mut Conn, parent: i64) -> Result<i64, sqlx::
     .bind(parent)
     .fetch_one(conn)
     .await
+}
+
+/// The active steps of requests `ids`: (request, step id), in the order they began.
+pub async fn active_steps_of(pool: &Pool, ids: &[i64]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        "SELECT instance_id, step_id FROM step_runs WHERE status = 'active' AND instance_id IN ",
+    );
+    sql.push_list(ids.iter().copied()).push(" ORDER BY id");
+    sql.query_as().fetch_all(pool).await
+}
+
+/// Request `instance`'s active runs: (run, step id).
+pub async fn active_steps(
+    conn: &mut Conn,
+    instance: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, step_id FROM step_runs WHERE instance_id = $1 AND status = 'active'")
+        .bind(instance)
+        .fetch_all(conn)
+        .await
+}
+
+/// Moves run `run` to step `step` (a request migrated to a new version).
+pub async fn move_to_step(conn: &mut Conn, run: i64, step: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE step_runs SET step_id = $1 WHERE id = $2")
+        .bind(step)
+        .bind(run)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

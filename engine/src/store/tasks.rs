@@ -1,7 +1,6 @@
-//! The `tasks` table: the reads the mail planner makes of who holds what. (The writer's
-//! own task statements are still in `runtime/`.)
+//! The `tasks` table: who holds what, decisions, and the changes the actions make.
 
-use super::Conn;
+use super::{Conn, Pool, Sql};
 
 /// Who holds a task, and its kind.
 #[derive(Debug, sqlx::FromRow)]
@@ -194,5 +193,265 @@ pub async fn cancel_of_run(conn: &mut Conn, run: i64, now: &str) -> Result<(), s
     .bind(now)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Lets `to` act on task `task` on its assignee's behalf.
+pub async fn set_delegate(conn: &mut Conn, task: i64, to: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tasks SET delegate = $1 WHERE id = $2")
+        .bind(to)
+        .bind(task)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives task `task` to `to`, dropping any delegate.
+pub async fn set_assignee(conn: &mut Conn, task: i64, to: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tasks SET assignee = $1, delegate = NULL WHERE id = $2")
+        .bind(to)
+        .bind(task)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many of run `run`'s signers have decided or still may.
+pub async fn signers_left(conn: &mut Conn, run: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND kind = 'step' AND status IN ('open', 'waiting', 'done')",
+    )
+    .bind(run)
+    .fetch_one(conn)
+    .await
+}
+
+/// Cancels `user`'s unfinished tasks on run `run`; how many there were.
+pub async fn cancel_signer(conn: &mut Conn, run: i64, user: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting', 'held')",
+    )
+    .bind(run)
+    .bind(user)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Makes pooled task `task` of run `run` its claimant's alone: the other open copies are
+/// cancelled.
+pub async fn take_from_pool(conn: &mut Conn, run: i64, task: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tasks SET status = 'cancelled' WHERE run_id = $1 AND id <> $2 AND status = 'open'",
+    )
+    .bind(run)
+    .bind(task)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE tasks SET pool = 0 WHERE id = $1")
+        .bind(task)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A decision on one task.
+pub struct Decided<'a> {
+    pub task: i64,
+    pub decision: &'a str,
+    pub by: &'a str,
+    pub at: &'a str,
+    pub inputs: Option<String>,
+}
+
+/// Marks task `d.task` decided, only if it is still open; whether it was.
+pub async fn decide(conn: &mut Conn, d: &Decided<'_>) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE tasks SET status = 'done', decision = $1, acted_by = $2, acted_at = $3, inputs = $4 WHERE id = $5 AND status = 'open'",
+    )
+    .bind(d.decision)
+    .bind(d.by)
+    .bind(d.at)
+    .bind(d.inputs.as_deref())
+    .bind(d.task)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
+/// Decides every unfinished task of run `run` as the engine (a deadline's automatic
+/// decision).
+pub async fn decide_run_by_engine(
+    conn: &mut Conn,
+    run: i64,
+    decision: &str,
+    at: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tasks SET status = 'done', decision = $1, acted_by = 'engine', acted_at = $2 WHERE run_id = $3 AND status IN ('open', 'waiting', 'held')",
+    )
+    .bind(decision)
+    .bind(at)
+    .bind(run)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets task `task`'s status: `held` while an added signer or a consulted person decides
+/// first, `open` when it is its holder's turn.
+pub async fn set_status(conn: &mut Conn, task: i64, status: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tasks SET status = $1 WHERE id = $2")
+        .bind(status)
+        .bind(task)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether `user` holds an unfinished task on run `run`.
+pub async fn is_signer(conn: &mut Conn, run: i64, user: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE run_id = $1 AND assignee = $2 AND status IN ('open', 'waiting', 'held')",
+    )
+    .bind(run)
+    .bind(user)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Cancels task `task` at `at`.
+pub async fn cancel(conn: &mut Conn, task: i64, at: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tasks SET status = 'cancelled', acted_at = $2 WHERE id = $1")
+        .bind(task)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Who holds the open tasks of requests `ids` (the delegate when there is one):
+/// (request, person), in the order the tasks were made.
+pub async fn open_holders_of(pool: &Pool, ids: &[i64]) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT instance_id, COALESCE(delegate, assignee) FROM tasks WHERE status = 'open' AND instance_id IN ");
+    sql.push_list(ids.iter().copied()).push(" ORDER BY id");
+    sql.query_as().fetch_all(pool).await
+}
+
+/// A task as an action works on it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ActionTask {
+    #[sqlx(rename = "task_id")]
+    pub id: i64,
+    pub run_id: i64,
+    pub step_id: String,
+    pub kind: String,
+    pub assignee: String,
+    pub delegate: Option<String>,
+    pub pool: i64,
+    pub seq: i64,
+    #[sqlx(rename = "task_status")]
+    pub status: String,
+    pub instance_id: i64,
+}
+
+/// The columns of an [`ActionTask`], of `tasks t`.
+const ACTION_TASK: &str = "t.id AS task_id, t.run_id, t.step_id, t.kind, t.assignee, t.delegate, t.pool, t.seq, t.status AS task_status, t.instance_id";
+
+/// Task `id`, as an action works on it.
+pub async fn for_action(conn: &mut Conn, id: i64) -> Result<Option<ActionTask>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ACTION_TASK} FROM tasks t WHERE t.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A task and its request's state, read together.
+#[derive(Debug, sqlx::FromRow)]
+pub struct TaskAndState {
+    #[sqlx(flatten)]
+    pub task: ActionTask,
+    #[sqlx(flatten)]
+    pub state: super::instances::StateRow,
+}
+
+/// Task `id` and its request's state, in one statement.
+pub async fn with_state(conn: &mut Conn, id: i64) -> Result<Option<TaskAndState>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {ACTION_TASK}, {} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1",
+        super::instances::STATE
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// One task of a run, as settling a step reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunTask {
+    pub id: i64,
+    /// `step` (the step's own signers), `added` (added signers) or `resubmit`.
+    pub kind: String,
+    pub assignee: String,
+    pub acted_by: Option<String>,
+    pub status: String,
+    pub decision: Option<String>,
+    pub inputs: Option<String>,
+}
+
+/// The tasks of run `run`, in their order (`seq`, then creation).
+pub async fn of_run(conn: &mut Conn, run: i64) -> Result<Vec<RunTask>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, kind, assignee, acted_by, status, decision, inputs FROM tasks WHERE run_id = $1 ORDER BY seq, id",
+    )
+    .bind(run)
+    .fetch_all(conn)
+    .await
+}
+
+/// Who holds run `run`'s open tasks (the delegate when there is one).
+pub async fn open_holders_of_run(conn: &mut Conn, run: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(delegate, assignee) FROM tasks WHERE run_id = $1 AND status = 'open'",
+    )
+    .bind(run)
+    .fetch_all(conn)
+    .await
+}
+
+/// Whether `user` held or holds a task on request `instance` (as assignee or delegate),
+/// or was copied on it (a `cc_action` history entry naming them).
+pub async fn is_involved(
+    conn: &mut Conn,
+    instance: i64,
+    user: &str,
+    cc_action: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM tasks WHERE instance_id = $1 AND (assignee = $2 OR delegate = $2)) \
+              + (SELECT COUNT(*) FROM events WHERE instance_id = $1 AND action = $3 AND detail = $2)",
+    )
+    .bind(instance)
+    .bind(user)
+    .bind(cc_action)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Moves run `run`'s tasks to step `step` (a request migrated to a new version).
+pub async fn move_run_to_step(conn: &mut Conn, run: i64, step: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tasks SET step_id = $1 WHERE run_id = $2")
+        .bind(step)
+        .bind(run)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -28,18 +28,9 @@ impl Migrate {
             .fetch(conn, &process, to)
             .await?
             .ok_or_else(|| EngineError::NotAllowed(format!("`{process}` has no version {to}")))?;
-        let running: Vec<i64> = sqlx::query_scalar("SELECT id FROM instances WHERE process_id = $1 AND version = $2 AND status IN ('running', 'incident')")
-            .bind(&process)
-            .bind(from)
-            .fetch_all(&mut *conn)
-            .await?;
+        let running = store::instances::unfinished_on(conn, &process, from).await?;
         for id in &running {
-            let steps: Vec<(i64, String)> = sqlx::query_as(
-                "SELECT id, step_id FROM step_runs WHERE instance_id = $1 AND status = 'active'",
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
+            let steps = store::runs::active_steps(conn, *id).await?;
             for (run, step) in steps {
                 let mapped = mapping
                     .iter()
@@ -51,23 +42,10 @@ impl Migrate {
                         "request {id} is at step `{step}`, which version {to} does not have; map it with `--map {step}=NEW_STEP`"
                     )));
                 }
-                sqlx::query("UPDATE step_runs SET step_id = $1 WHERE id = $2")
-                    .bind(&mapped)
-                    .bind(run)
-                    .execute(&mut *conn)
-                    .await?;
-                sqlx::query("UPDATE tasks SET step_id = $1 WHERE run_id = $2")
-                    .bind(&mapped)
-                    .bind(run)
-                    .execute(&mut *conn)
-                    .await?;
+                store::runs::move_to_step(conn, run, &mapped).await?;
+                store::tasks::move_run_to_step(conn, run, &mapped).await?;
             }
-            sqlx::query("UPDATE instances SET version = $1, updated_at = $2 WHERE id = $3")
-                .bind(to)
-                .bind(to_db(now))
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            store::instances::set_version(conn, *id, to, &to_db(now)).await?;
             let detail = format!("version {from} to {to}");
             env.appends.lock().event(
                 *id,

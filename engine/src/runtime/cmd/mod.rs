@@ -61,7 +61,7 @@ mod prelude {
     pub(super) use crate::form::validate_form;
     pub(super) use crate::model::{EndOutcome, Outcome};
     pub(super) use crate::notify::outbox;
-    pub(super) use crate::store::Conn;
+    pub(super) use crate::store::{self, Conn};
 
     pub(super) use super::super::history::{Entry, HistoryAction};
     pub(super) use super::super::machine::{self, Env, InstanceState, Machine};

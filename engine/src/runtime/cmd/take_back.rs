@@ -5,7 +5,7 @@
 
 use super::prelude::*;
 use crate::model::Mode;
-use crate::runtime::actions::{task_row, TaskRow, TASK_COLUMNS};
+use crate::runtime::actions::TaskRow;
 use crate::runtime::types::TakeBackRefused;
 use crate::store;
 
@@ -76,13 +76,10 @@ async fn last_decision(
 }
 
 async fn read_task(m: &mut Machine<'_, '_>, id: TaskId) -> Result<TaskRow, EngineError> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks t WHERE t.id = $1");
-    let row = sqlx::query(&sql)
-        .bind(id.0)
-        .fetch_optional(&mut *m.conn)
+    let task = store::tasks::for_action(m.conn, id.0)
         .await?
         .ok_or(EngineError::UnknownTask(id))?;
-    Ok(task_row(&row).0)
+    Ok(task.into())
 }
 
 enum Reopen {
