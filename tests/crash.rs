@@ -14,7 +14,9 @@ use std::time::Duration;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use signoff_engine::notify::{MailQuery, MailStatus};
-use signoff_engine::runtime::{Engine, HistoryAction, InstanceId, InstanceStatus, TaskId};
+use signoff_engine::runtime::{
+    Engine, HistoryAction, InstanceId, InstanceStatus, TaskId, TaskKind,
+};
 use signoff_tests::{
     claim, copy_dir, eventually, free_port, processes_dir, scratch_dir, sign_in, signoff_binary,
     storage_test, SmtpServer,
@@ -329,7 +331,7 @@ async fn check_states(engine: &Engine, ids: &[i64]) {
                 assert!(!view.tasks.is_empty(), "running request {id} has a task");
                 for task in &view.tasks {
                     assert!(
-                        task.kind == "resubmit" || view.current_steps.contains(&task.step),
+                        task.kind == TaskKind::Resubmit || view.current_steps.contains(&task.step),
                         "request {id}: task at {} but steps {:?}",
                         task.step,
                         view.current_steps

@@ -134,7 +134,7 @@ storage_test! {
         let id = start().await.unwrap().id;
         let ret = ActionRequest::new(ActionKind::Return).comment("请补充单据");
         let view = h.act(id, "liu.qiang", ret.clone()).await;
-        assert_eq!(view.tasks[0].kind, "resubmit");
+        assert_eq!(view.tasks[0].kind, signoff_engine::runtime::TaskKind::Resubmit);
         let view = h
             .act(
                 id,

@@ -4,6 +4,7 @@
 //! left out and why. Nothing touches the real database; mail is planned, never sent.
 //! One dry run at a time per server, each bounded in steps.
 
+use crate::store::status::TaskKind;
 use std::path::Path;
 
 use serde::Serialize;
@@ -176,7 +177,7 @@ async fn drive(
         }
         let rejects = decide.iter().any(|d| d == &format!("{}=reject", task.step));
         let request = match step.as_ref().map(|s| s.kind.value) {
-            _ if task.kind == "resubmit" => ActionRequest::new(ActionKind::Resubmit),
+            _ if task.kind == TaskKind::Resubmit => ActionRequest::new(ActionKind::Resubmit),
             Some(StepKind::Approval) if rejects => ActionRequest::new(ActionKind::Reject),
             Some(StepKind::Approval) => ActionRequest::new(ActionKind::Approve),
             _ => {

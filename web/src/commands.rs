@@ -436,7 +436,7 @@ async fn execute(
             status,
             json,
             ..
-        } => list_mail(engine, request, status.as_deref(), json).await,
+        } => list_mail(engine, request, status, json).await,
         Command::Timers { .. } => engine
             .fire_due_timers()
             .await
@@ -518,26 +518,17 @@ fn step_mapping(map: &[String]) -> anyhow::Result<Vec<(String, String)>> {
 async fn list_mail(
     engine: &Engine,
     request: Option<i64>,
-    status: Option<&str>,
+    status: Option<MailStatus>,
     json: bool,
 ) -> Result<(), EngineError> {
     engine
         .mail(&MailQuery {
             instance: request,
-            status: status.map(mail_status),
+            status,
             limit: None,
         })
         .await
         .map(|mail| print_mail(&mail, json))
-}
-
-/// The mail state a `--status` names (`pending` for anything else).
-fn mail_status(status: &str) -> MailStatus {
-    match status {
-        "sent" => MailStatus::Sent,
-        "failed" => MailStatus::Failed,
-        _ => MailStatus::Pending,
-    }
 }
 
 /// Prints the outbox, as JSON or one line per message.

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use signoff_engine::catalog::Catalog;
 use signoff_engine::diagnostic::Severity;
+use signoff_engine::notify::MailStatus;
 use signoff_engine::{graph, model};
 pub use signoff_web::{MailArgs, Store};
 
@@ -211,9 +212,9 @@ pub enum Command {
         /// Only this request's mail.
         #[arg(long)]
         request: Option<i64>,
-        /// Only mail in this state.
-        #[arg(long, value_parser = ["pending", "sent", "failed"])]
-        status: Option<String>,
+        /// Only mail in this state: `pending`, `sent` or `failed`.
+        #[arg(long)]
+        status: Option<MailStatus>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]

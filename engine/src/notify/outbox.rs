@@ -68,32 +68,7 @@ impl SenderOptions {
 /// The sender address when none is configured.
 pub const DEFAULT_FROM: &str = "Signoff <signoff@localhost>";
 
-/// The status of one queued message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MailStatus {
-    Pending,
-    Sent,
-    Failed,
-}
-
-impl MailStatus {
-    fn parse(s: &str) -> MailStatus {
-        match s {
-            "sent" => MailStatus::Sent,
-            "failed" => MailStatus::Failed,
-            _ => MailStatus::Pending,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailStatus::Pending => "pending",
-            MailStatus::Sent => "sent",
-            MailStatus::Failed => "failed",
-        }
-    }
-}
+pub use crate::store::status::MailStatus;
 
 /// A message of the outbox, as listings show it.
 #[derive(Debug, Clone, Serialize)]
@@ -127,7 +102,7 @@ pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, Engin
     let rows = store::list(
         pool,
         query.instance,
-        query.status.map(MailStatus::as_str),
+        query.status,
         query.limit.unwrap_or(200).clamp(1, 10_000),
     )
     .await?;
@@ -151,7 +126,7 @@ pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, Engin
             },
             channel: r.channel,
             subject: r.subject,
-            status: MailStatus::parse(&r.status),
+            status: r.status,
             attempts: r.attempts,
             last_error: r.last_error,
             created_at: r.created_at,

@@ -2,6 +2,7 @@
 //! action's transaction. A rolled-back action leaves neither history nor mail behind; a
 //! committed one always has its mail queued.
 
+use crate::store::status::TaskKind;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -274,7 +275,7 @@ impl Planner {
             link,
             facts: key_facts(&inst.def, &inst.form, directory, lang),
             files: self.file_links(&inst.def, &inst.form, event.instance),
-            task_ask: ask_of(step, task_kind.as_deref()).to_string(),
+            task_ask: ask_of(step, task_kind).to_string(),
         };
         let Some(rendered) = self.render(target, kind, &ctx, event.id) else {
             return Ok(0);
@@ -395,12 +396,12 @@ async fn task_due_and_kind(
     conn: &mut Conn,
     appends: &Shared,
     task: Option<i64>,
-) -> Result<(Option<String>, Option<String>), EngineError> {
+) -> Result<(Option<String>, Option<TaskKind>), EngineError> {
     let Some(task) = task else {
         return Ok((None, None));
     };
     if let Some(t) = appends.lock().task(task) {
-        return Ok((t.due.clone(), Some(t.kind.clone())));
+        return Ok((t.due.clone(), Some(t.kind)));
     }
     let row = store::tasks::due_and_kind(conn, task).await?;
     Ok(row.map_or((None, None), |(due, kind)| (due, Some(kind))))
@@ -409,9 +410,9 @@ async fn task_due_and_kind(
 /// What a task asks of its holder, for the subject and the request line of the mail:
 /// `revise` (a returned request), `approve` (an approval step), `fill_in` (a step with
 /// fields to fill in) or `do`.
-fn ask_of(step: Option<&crate::model::Step>, task_kind: Option<&str>) -> &'static str {
+fn ask_of(step: Option<&crate::model::Step>, task_kind: Option<TaskKind>) -> &'static str {
     match (step, task_kind) {
-        (_, Some("resubmit")) => "revise",
+        (_, Some(TaskKind::Resubmit)) => "revise",
         (Some(s), _) if s.kind.value == crate::model::StepKind::Approval => "approve",
         (Some(s), _) if !s.editable.is_empty() || !s.inputs.is_empty() => "fill_in",
         _ => "do",
@@ -534,7 +535,7 @@ async fn default_targets(
             };
             match store::tasks::holder(conn, task).await? {
                 // A resubmit task is announced by the "returned" mail.
-                Some(h) if h.kind != "resubmit" => holders(&[h]),
+                Some(h) if h.kind != TaskKind::Resubmit => holders(&[h]),
                 _ => Vec::new(),
             }
         }

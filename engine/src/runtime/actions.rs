@@ -15,7 +15,9 @@ use crate::store;
 use super::history::HistoryAction;
 use super::machine::Machine;
 use super::run_tasks::RunTask;
-use super::types::{ActionRequest, EngineError, TaskId};
+use super::types::{
+    ActionRequest, Decision, EngineError, RunStatus, TaskId, TaskKind, TaskStatus, TimerKind,
+};
 use super::Entry;
 
 /// A task row as the actions need it.
@@ -23,12 +25,12 @@ pub struct TaskRow {
     pub id: TaskId,
     pub run: i64,
     pub step: String,
-    pub kind: String,
+    pub kind: TaskKind,
     pub assignee: String,
     pub delegate: Option<String>,
     pub pool: bool,
     pub seq: i64,
-    pub status: String,
+    pub status: TaskStatus,
 }
 
 impl From<crate::store::tasks::ActionTask> for TaskRow {
@@ -145,7 +147,7 @@ impl Machine<'_, '_> {
     pub(in crate::runtime) async fn close_task(
         &mut self,
         task: &TaskRow,
-        decision: &str,
+        decision: Decision,
         actor: &str,
         inputs: Option<&Value>,
     ) -> Result<(), EngineError> {
@@ -160,7 +162,7 @@ impl Machine<'_, '_> {
         if !store::tasks::decide(self.conn, &decided).await? {
             return Err(EngineError::Stale {
                 task: task.id,
-                status: "done".into(),
+                status: TaskStatus::Done.to_string(),
             });
         }
         Ok(())
@@ -327,7 +329,7 @@ impl Machine<'_, '_> {
                 self.finish_with(run, positive, votes);
             }
         } else if mode == Mode::Sequential {
-            if let Some(next) = tasks.iter().find(|t| t.status == "waiting") {
+            if let Some(next) = tasks.iter().find(|t| t.status == TaskStatus::Waiting) {
                 self.open_task(step, TaskId(next.id), &next.assignee)
                     .await?;
             }
@@ -339,10 +341,7 @@ impl Machine<'_, '_> {
     /// own signers as [`votes_of`](super::run_tasks::votes_of) counts heads.
     fn weighed(&self, vote: &crate::model::Vote, tasks: &[RunTask]) -> (i64, i64, i64) {
         let (mut approved, mut rejected, mut total) = (0, 0, 0);
-        for task in tasks.iter().filter(|t| t.kind == "step") {
-            if task.status == "cancelled" && task.decision.is_none() {
-                continue;
-            }
+        for task in tasks.iter().filter(|t| t.is_ballot()) {
             // The assignee's weight, also when a delegate voted for them.
             let voter = task.assignee.as_str();
             let roles: Vec<&str> = self
@@ -353,9 +352,9 @@ impl Machine<'_, '_> {
                 .unwrap_or_default();
             let weight = i64::from(vote.weight_of(voter, &roles));
             total += weight;
-            match task.decision.as_deref() {
-                Some("approved") | Some("done") => approved += weight,
-                Some("rejected") => rejected += weight,
+            match task.decision {
+                Some(d) if d.is_yes() => approved += weight,
+                Some(Decision::Rejected) => rejected += weight,
                 _ => {}
             }
         }
@@ -372,9 +371,9 @@ impl Machine<'_, '_> {
     }
 
     /// Fires one timer of a run.
-    pub async fn fire(&mut self, run: i64, kind: &str) -> Result<(), EngineError> {
+    pub async fn fire(&mut self, run: i64, kind: TimerKind) -> Result<(), EngineError> {
         let row = self.run_row(run).await?;
-        if row.status != "active" {
+        if row.status != RunStatus::Active {
             return Ok(());
         }
         let def = Arc::clone(&self.def);
@@ -382,11 +381,11 @@ impl Machine<'_, '_> {
             return Ok(());
         };
         match kind {
-            "wait" => self.finish(run, Outcome::Elapsed),
+            TimerKind::Wait => self.finish(run, Outcome::Elapsed),
             // A reminder that comes due with or after the deadline (the server was down)
             // says nothing the deadline does not: drop it.
-            "reminder" if self.deadline_passed(run).await? => {}
-            "reminder" => {
+            TimerKind::Reminder if self.deadline_passed(run).await? => {}
+            TimerKind::Reminder => {
                 self.log(
                     Entry::new("engine", HistoryAction::Remind)
                         .step(&step.id)
@@ -394,7 +393,7 @@ impl Machine<'_, '_> {
                 )
                 .await?;
             }
-            _ => {
+            TimerKind::Deadline => {
                 let on_timeout = step
                     .deadline
                     .as_ref()
@@ -416,9 +415,9 @@ impl Machine<'_, '_> {
                     T::Escalate(to) => self.escalate(run, step, &to).await?,
                     T::AutoApprove | T::AutoReject => {
                         let (decision, outcome) = if on_timeout == T::AutoApprove {
-                            ("approved", Outcome::Approved)
+                            (Decision::Approved, Outcome::Approved)
                         } else {
-                            ("rejected", Outcome::Rejected)
+                            (Decision::Rejected, Outcome::Rejected)
                         };
                         let now = self.now();
                         store::tasks::decide_run_by_engine(self.conn, run, decision, &now).await?;

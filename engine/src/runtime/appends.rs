@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::store::{self, Conn};
 
 use super::history::{Entry, HistoryAction};
+use super::types::{InstanceStatus, TaskKind};
 
 pub use crate::store::events::NewEvent;
 pub use crate::store::outbox::NewMail;
@@ -30,7 +31,7 @@ pub use crate::store::outbox::NewMail;
 /// A request as an action of the batch saved it.
 #[derive(Debug, Clone)]
 pub struct Touched {
-    pub status: super::InstanceStatus,
+    pub status: InstanceStatus,
     pub process: String,
     pub version: i64,
     pub submitter: String,
@@ -41,7 +42,7 @@ pub struct Touched {
 #[derive(Debug, Clone)]
 pub struct NewTask {
     pub due: Option<String>,
-    pub kind: String,
+    pub kind: TaskKind,
 }
 
 /// Where an action began, to cut the appends back to if it fails.

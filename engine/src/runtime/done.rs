@@ -1,6 +1,7 @@
 //! "Done by me" (已办): the tasks a person decided themselves (as holder or delegate),
 //! newest first, a page at a time from a task id down.
 
+use crate::store::status::Decision;
 use serde::Serialize;
 
 use super::{Engine, EngineError, TaskId, TaskView};
@@ -10,8 +11,7 @@ use crate::store::inbox;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DoneTask {
     pub task: TaskView,
-    /// `approved`, `rejected` or `done`.
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub acted_at: Option<String>,
 }
 

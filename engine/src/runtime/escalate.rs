@@ -7,6 +7,7 @@
 use super::notes::Note;
 use crate::duration::WorkDuration;
 use crate::model::{Assignee, Step};
+use crate::store::status::{TaskKind, TaskStatus};
 
 use super::history::HistoryAction;
 use super::machine::Machine;
@@ -56,11 +57,11 @@ impl Machine<'_, '_> {
                 .insert_task(
                     run,
                     &step.id,
-                    "step",
+                    TaskKind::Step,
                     &user,
                     false,
                     0,
-                    "open",
+                    TaskStatus::Open,
                     due.as_deref(),
                 )
                 .await?;

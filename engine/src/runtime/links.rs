@@ -7,6 +7,7 @@
 //! their step. The effects run after the action's own request has moved, in the same
 //! transaction, and are recorded in both histories.
 
+use crate::store::status::TimerKind;
 use chrono::NaiveDate;
 
 use crate::form::{references, FormErrors};
@@ -192,7 +193,7 @@ impl Machine<'_, '_> {
         self.env.appends.lock().forget_tasks();
         store::timers::cancel_deadlines(self.conn, run).await?;
         self.set_run_due(run, due).await?;
-        self.add_timer(run, "deadline", due).await?;
+        self.add_timer(run, TimerKind::Deadline, due).await?;
         let before = step
             .deadline
             .as_ref()
@@ -201,7 +202,7 @@ impl Machine<'_, '_> {
         if let Some(before) = before {
             let remind_at = self.env.calendar.subtract(due, before);
             if remind_at > self.env.now {
-                self.add_timer(run, "reminder", remind_at).await?;
+                self.add_timer(run, TimerKind::Reminder, remind_at).await?;
             }
         }
         Ok(())

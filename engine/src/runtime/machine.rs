@@ -3,6 +3,7 @@
 //! inside the caller's transaction; nothing is committed until the caller commits.
 
 use super::notes::Note;
+use crate::store::status::{RunStatus, TaskKind, TaskStatus, TimerKind};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -184,7 +185,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         let saved = store::instances::Saved {
             id: self.inst.id.0,
             version: self.inst.version,
-            status: self.inst.status.as_str(),
+            status: self.inst.status,
             outcome: self.inst.outcome.as_deref(),
             form: self.inst.form.to_string(),
             vars: self.inst.vars.to_string(),
@@ -299,9 +300,9 @@ impl<'a, 'c> Machine<'a, 'c> {
         })?;
         // An end step is left as it is entered: its run is stored done.
         let (status, outcome, left) = if step.kind.value == StepKind::End {
-            ("done", Some("end"), Some(self.now()))
+            (RunStatus::Done, Some("end"), Some(self.now()))
         } else {
-            ("active", None, None)
+            (RunStatus::Active, None, None)
         };
         let now = self.now();
         let new_run = store::runs::NewRun {
@@ -423,7 +424,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         if due <= self.env.now {
             self.finish(run, Outcome::Elapsed);
         } else {
-            self.add_timer(run, "wait", due)
+            self.add_timer(run, TimerKind::Wait, due)
                 .await
                 .map_err(Halt::Fatal)?;
             self.set_run_due(run, due).await.map_err(Halt::Fatal)?;
@@ -487,13 +488,13 @@ impl<'a, 'c> Machine<'a, 'c> {
             None => self.env.now,
         };
         let due = self.env.calendar.add(from, within);
-        self.add_timer(run, "deadline", due)
+        self.add_timer(run, TimerKind::Deadline, due)
             .await
             .map_err(Halt::Fatal)?;
         if let Some(before) = &deadline.remind_before {
             let remind_at = self.env.calendar.subtract(due, parse(before)?);
             if remind_at > self.env.now {
-                self.add_timer(run, "reminder", remind_at)
+                self.add_timer(run, TimerKind::Reminder, remind_at)
                     .await
                     .map_err(Halt::Fatal)?;
             }
@@ -535,14 +536,14 @@ impl<'a, 'c> Machine<'a, 'c> {
                 .contains(&crate::model::Action::Claim);
         for (seq, user) in users.iter().enumerate() {
             let status = if mode == Mode::Sequential && seq > 0 {
-                "waiting"
+                TaskStatus::Waiting
             } else {
-                "open"
+                TaskStatus::Open
             };
             self.insert_task(
                 run,
                 &step.id,
-                "step",
+                TaskKind::Step,
                 user,
                 pool,
                 seq as i64,
@@ -573,11 +574,11 @@ impl<'a, 'c> Machine<'a, 'c> {
         &mut self,
         run: i64,
         step: &str,
-        kind: &str,
+        kind: TaskKind,
         user: &str,
         pool: bool,
         seq: i64,
-        status: &str,
+        status: TaskStatus,
         due: Option<&str>,
     ) -> Result<TaskId, EngineError> {
         let (assignee, deputy) = self.apply_absence(user).await?;
@@ -598,7 +599,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         let id = store::tasks::insert(self.conn, &new_task).await?;
         let task = super::appends::NewTask {
             due: due.map(str::to_string),
-            kind: kind.to_string(),
+            kind,
         };
         self.env.appends.lock().new_task(id, task);
         if let Some(deputy) = &deputy {
@@ -611,7 +612,7 @@ impl<'a, 'c> Machine<'a, 'c> {
             )
             .await?;
         }
-        if status == "open" {
+        if status == TaskStatus::Open {
             self.log(
                 Entry::new("engine", HistoryAction::Assign)
                     .step(step)
@@ -652,7 +653,7 @@ impl<'a, 'c> Machine<'a, 'c> {
     pub async fn add_timer(
         &mut self,
         run: i64,
-        kind: &str,
+        kind: TimerKind,
         due: DateTime<Utc>,
     ) -> Result<(), EngineError> {
         Ok(store::timers::insert(self.conn, self.inst.id.0, run, kind, &to_db(due)).await?)
@@ -696,7 +697,7 @@ impl<'a, 'c> Machine<'a, 'c> {
     pub async fn close_run(
         &mut self,
         run: i64,
-        status: &str,
+        status: RunStatus,
         outcome: Option<&str>,
     ) -> Result<(), EngineError> {
         let now = self.now();
@@ -715,7 +716,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         }
         let children = store::runs::active_children(self.conn, run).await?;
         for child in children {
-            Box::pin(self.close_run(child, "cancelled", None)).await?;
+            Box::pin(self.close_run(child, RunStatus::Cancelled, None)).await?;
         }
         Ok(())
     }
@@ -727,7 +728,7 @@ impl<'a, 'c> Machine<'a, 'c> {
     ) -> Result<(), EngineError> {
         let active = store::runs::active_of(self.conn, self.inst.id.0).await?;
         for run in active {
-            self.close_run(run, "cancelled", None).await?;
+            self.close_run(run, RunStatus::Cancelled, None).await?;
         }
         self.inst.status = if outcome == EndOutcome::Withdrawn {
             InstanceStatus::Withdrawn
@@ -751,7 +752,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         votes: Option<Value>,
     ) -> Result<(), Halt> {
         let row = self.run_row(run).await.map_err(Halt::Fatal)?;
-        if row.status != "active" {
+        if row.status != RunStatus::Active {
             return Ok(());
         }
         let votes = match votes {
@@ -770,7 +771,7 @@ impl<'a, 'c> Machine<'a, 'c> {
         let mut scope = self.scope();
         scope.votes = votes;
         let target = choose_route(&flow, step, run, outcome, &scope)?;
-        self.close_run(run, "done", Some(outcome.as_str()))
+        self.close_run(run, RunStatus::Done, Some(outcome.as_str()))
             .await
             .map_err(Halt::Fatal)?;
         self.log(
@@ -808,7 +809,7 @@ impl<'a, 'c> Machine<'a, 'c> {
 
     async fn check_join(&mut self, parent: i64) -> Result<(), Halt> {
         let row = self.run_row(parent).await.map_err(Halt::Fatal)?;
-        if row.status != "active" {
+        if row.status != RunStatus::Active {
             return Ok(());
         }
         let def = Arc::clone(&self.def);

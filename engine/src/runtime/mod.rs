@@ -646,7 +646,7 @@ impl Engine {
             id,
             process: state.process_id,
             version: state.version,
-            status: InstanceStatus::parse(&state.status),
+            status: state.status,
             outcome: state.outcome,
             submitter: state.submitter,
             form: serde_json::from_str(&state.form).unwrap_or(Value::Null),
@@ -671,7 +671,7 @@ impl Engine {
                 field: r.field,
                 other: InstanceId(r.other),
                 process: r.process_id,
-                status: InstanceStatus::parse(&r.status),
+                status: r.status,
                 incoming: r.incoming == 1,
             })
             .collect())
@@ -693,9 +693,9 @@ impl Engine {
     fn task_view(&self, line: store::inbox::TaskLine) -> TaskView {
         let def = self.core.registry.version(&line.process_id, line.version);
         let step = def.as_ref().and_then(|d| d.step(&line.step_id).cloned());
-        let actions = match line.kind.as_str() {
-            "resubmit" => vec!["resubmit".to_string(), "comment".to_string()],
-            "consult" => vec!["reply".to_string(), "comment".to_string()],
+        let actions = match line.kind {
+            TaskKind::Resubmit => vec!["resubmit".to_string(), "comment".to_string()],
+            TaskKind::Consult => vec!["reply".to_string(), "comment".to_string()],
             _ => {
                 let mut a: Vec<String> = step
                     .as_ref()
@@ -729,7 +729,7 @@ impl Engine {
             assignee: line.assignee,
             delegate: line.delegate,
             pool: line.pool != 0,
-            status: TaskStatus::parse(&line.status),
+            status: line.status,
             submitter: line.submitter,
             created_at: line.created_at,
             due_at: line.due_at,
@@ -811,7 +811,7 @@ impl Core {
             id,
             process,
             version,
-            status: InstanceStatus::parse(&row.status),
+            status: row.status,
             outcome: row.outcome,
             submitter: row.submitter,
             form: serde_json::from_str(&row.form).unwrap_or(json!({})),
@@ -931,7 +931,7 @@ async fn acted(
         .ok_or(EngineError::UnknownInstance(id))?;
     Ok(Acted {
         instance: id,
-        status: InstanceStatus::parse(&status),
+        status,
         assigned: Vec::new(),
     })
 }

@@ -1,6 +1,7 @@
 //! Who may do what beyond acting on a task: process owners and administrators, and the
 //! people an approval may never go to (the submitter, and whoever the request is about).
 
+use crate::store::status::TaskKind;
 use crate::store::{self, Conn};
 
 use crate::directory::Directory;
@@ -124,7 +125,9 @@ impl Engine {
             return false;
         };
         let returned = view.tasks.iter().any(|t| {
-            t.kind == "resubmit" && t.status == TaskStatus::Open && t.assignee == view.submitter
+            t.kind == TaskKind::Resubmit
+                && t.status == TaskStatus::Open
+                && t.assignee == view.submitter
         });
         view.submitter == user
             && withdraw_refusal(def.withdraw, view.status, view.decided, returned).is_none()

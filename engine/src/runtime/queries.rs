@@ -142,7 +142,7 @@ impl Engine {
                     .collect(),
                 process: row.process_id,
                 version: row.version,
-                status: InstanceStatus::parse(&row.status),
+                status: row.status,
                 outcome: row.outcome,
                 submitter: row.submitter,
                 holders: holders.remove(&row.id).unwrap_or_default(),
@@ -307,7 +307,7 @@ impl RequestQuery {
                 .watcher
                 .as_deref()
                 .map(|w| (w, HistoryAction::Cc.as_str())),
-            status: self.status.map(InstanceStatus::as_str),
+            status: self.status,
         }
     }
 }

@@ -4,13 +4,20 @@
 use serde_json::{json, Value};
 
 use super::machine::Machine;
-use super::types::EngineError;
+use super::types::{Decision, EngineError, TaskKind, TaskStatus};
 
 pub use crate::store::tasks::RunTask;
 
 impl RunTask {
     pub fn pending(&self) -> bool {
-        matches!(self.status.as_str(), "open" | "waiting" | "held")
+        self.status.is_pending()
+    }
+
+    /// Whether it is a ballot of the step's vote: one of the step's own signers, not
+    /// taken off the step before deciding.
+    pub fn is_ballot(&self) -> bool {
+        self.kind == TaskKind::Step
+            && !(self.status == TaskStatus::Cancelled && self.decision.is_none())
     }
 }
 
@@ -30,14 +37,11 @@ impl Machine<'_, '_> {
 pub fn votes_of(tasks: &[RunTask]) -> Value {
     let (mut approved, mut rejected, mut pending, mut total) = (0, 0, 0, 0);
     let mut ballots = Vec::new();
-    for task in tasks.iter().filter(|t| t.kind == "step") {
-        if task.status == "cancelled" && task.decision.is_none() {
-            continue;
-        }
+    for task in tasks.iter().filter(|t| t.is_ballot()) {
         total += 1;
-        match task.decision.as_deref() {
-            Some("approved") | Some("done") => approved += 1,
-            Some("rejected") => rejected += 1,
+        match task.decision {
+            Some(d) if d.is_yes() => approved += 1,
+            Some(Decision::Rejected) => rejected += 1,
             _ => pending += 1,
         }
         if let Some(decision) = &task.decision {

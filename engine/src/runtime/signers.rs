@@ -16,6 +16,8 @@ use super::types::{EngineError, SignerPosition, TaskId};
 use super::Entry;
 use crate::model::{Outcome, Step, StepKind};
 use crate::store;
+use crate::store::status::Decision;
+use crate::store::status::{TaskKind, TaskStatus};
 
 impl Machine<'_, '_> {
     /// Holds `task` and opens a task of `kind` for `to` on its run: an added signer
@@ -26,9 +28,9 @@ impl Machine<'_, '_> {
         task: &TaskRow,
         step: &Step,
         to: &str,
-        kind: &str,
+        kind: TaskKind,
     ) -> Result<(), EngineError> {
-        store::tasks::set_status(self.conn, task.id.0, "held").await?;
+        store::tasks::set_status(self.conn, task.id.0, TaskStatus::Held).await?;
         let due = self.run_due(task.run).await?;
         self.insert_task(
             task.run,
@@ -37,7 +39,7 @@ impl Machine<'_, '_> {
             to,
             false,
             task.seq,
-            "open",
+            TaskStatus::Open,
             due.as_deref(),
         )
         .await?;
@@ -59,17 +61,17 @@ impl Machine<'_, '_> {
             )));
         }
         if position == SignerPosition::Before {
-            return self.hold_for(task, step, to, "added").await;
+            return self.hold_for(task, step, to, TaskKind::Added).await;
         }
         let due = self.run_due(task.run).await?;
         self.insert_task(
             task.run,
             &step.id,
-            "added",
+            TaskKind::Added,
             to,
             false,
             task.seq,
-            "waiting",
+            TaskStatus::Waiting,
             due.as_deref(),
         )
         .await?;
@@ -85,16 +87,19 @@ impl Machine<'_, '_> {
         run: i64,
         tasks: &[RunTask],
     ) -> Result<bool, EngineError> {
-        let added = || tasks.iter().filter(|t| t.kind == "added");
-        let rejected = added().any(|t| t.decision.as_deref() == Some("rejected"));
+        let added = || tasks.iter().filter(|t| t.kind == TaskKind::Added);
+        let rejected = added().any(|t| t.decision == Some(Decision::Rejected));
         if rejected && step.kind.value == StepKind::Approval {
             self.cancel_pending(step, tasks, Note::AddedSignerRejected.as_str())
                 .await?;
             self.finish(run, Outcome::Rejected);
             return Ok(true);
         }
-        let open_added = added().any(|t| t.status == "open");
-        let mut held: Vec<&RunTask> = tasks.iter().filter(|t| t.status == "held").collect();
+        let open_added = added().any(|t| t.status == TaskStatus::Open);
+        let mut held: Vec<&RunTask> = tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Held)
+            .collect();
         if open_added || held.is_empty() {
             return Ok(open_added);
         }
@@ -102,7 +107,7 @@ impl Machine<'_, '_> {
         // votes still count.
         if tasks
             .iter()
-            .any(|t| t.kind == "consult" && t.status == "open")
+            .any(|t| t.kind == TaskKind::Consult && t.status == TaskStatus::Open)
         {
             return Ok(false);
         }
@@ -123,7 +128,7 @@ impl Machine<'_, '_> {
     ) -> Result<bool, EngineError> {
         let Some(next) = tasks
             .iter()
-            .find(|t| t.kind == "added" && t.status == "waiting")
+            .find(|t| t.kind == TaskKind::Added && t.status == TaskStatus::Waiting)
         else {
             return Ok(false);
         };
@@ -141,7 +146,7 @@ impl Machine<'_, '_> {
         id: TaskId,
         who: &str,
     ) -> Result<(), EngineError> {
-        store::tasks::set_status(self.conn, id.0, "open").await?;
+        store::tasks::set_status(self.conn, id.0, TaskStatus::Open).await?;
         self.log(
             Entry::new("engine", HistoryAction::Assign)
                 .step(&step.id)
@@ -161,7 +166,7 @@ impl Machine<'_, '_> {
     ) -> Result<(), EngineError> {
         let mut pending: Vec<&RunTask> = tasks
             .iter()
-            .filter(|t| t.kind == "step" && t.pending())
+            .filter(|t| t.kind == TaskKind::Step && t.pending())
             .collect();
         pending.sort_by_key(|t| t.id);
         for task in pending {

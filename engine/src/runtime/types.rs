@@ -46,72 +46,9 @@ macro_rules! id_type {
 id_type!(InstanceId, "instance-");
 id_type!(TaskId, "task-");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum InstanceStatus {
-    Running,
-    Completed,
-    Withdrawn,
-    /// Stopped on an error the owner must fix; see `incident`.
-    Incident,
-}
-
-impl InstanceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InstanceStatus::Running => "running",
-            InstanceStatus::Completed => "completed",
-            InstanceStatus::Withdrawn => "withdrawn",
-            InstanceStatus::Incident => "incident",
-        }
-    }
-
-    pub fn parse(s: &str) -> InstanceStatus {
-        match s {
-            "completed" => InstanceStatus::Completed,
-            "withdrawn" => InstanceStatus::Withdrawn,
-            "incident" => InstanceStatus::Incident,
-            _ => InstanceStatus::Running,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    /// Sequential signers after the current one, and signers added after someone.
-    Waiting,
-    /// Waiting for a signer added before this one to decide.
-    Held,
-    Open,
-    Done,
-    Cancelled,
-    Skipped,
-}
-
-impl TaskStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Waiting => "waiting",
-            TaskStatus::Held => "held",
-            TaskStatus::Open => "open",
-            TaskStatus::Done => "done",
-            TaskStatus::Cancelled => "cancelled",
-            TaskStatus::Skipped => "skipped",
-        }
-    }
-
-    pub fn parse(s: &str) -> TaskStatus {
-        match s {
-            "waiting" => TaskStatus::Waiting,
-            "held" => TaskStatus::Held,
-            "done" => TaskStatus::Done,
-            "cancelled" => TaskStatus::Cancelled,
-            "skipped" => TaskStatus::Skipped,
-            _ => TaskStatus::Open,
-        }
-    }
-}
+pub use crate::store::status::{
+    Decision, InstanceStatus, RunStatus, TaskKind, TaskStatus, TimerKind,
+};
 
 /// What a person does to a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -306,7 +243,7 @@ pub struct TaskView {
     pub version: i64,
     pub step: String,
     pub step_name: String,
-    pub kind: String,
+    pub kind: TaskKind,
     pub assignee: String,
     pub delegate: Option<String>,
     pub pool: bool,

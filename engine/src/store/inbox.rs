@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::status::{Decision, TaskKind, TaskStatus};
 use super::{Pool, Sql};
 
 /// How a list of tasks is ordered.
@@ -104,11 +105,11 @@ pub struct TaskLine {
     pub process_id: String,
     pub version: i64,
     pub step_id: String,
-    pub kind: String,
+    pub kind: TaskKind,
     pub assignee: String,
     pub delegate: Option<String>,
     pub pool: i64,
-    pub status: String,
+    pub status: TaskStatus,
     pub submitter: String,
     pub created_at: String,
     pub due_at: Option<String>,
@@ -379,7 +380,7 @@ fn push_after(
 #[derive(Debug, sqlx::FromRow)]
 pub struct DoneRow {
     pub id: i64,
-    pub decision: Option<String>,
+    pub decision: Option<Decision>,
     pub acted_at: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! The `instances` table (the requests): one request's head and its saves, lists of
 //! requests and their counts, the gauges.
 
+use super::status::InstanceStatus;
 use super::{Conn, Pool, Sql};
 
 /// What a request is of and by, and its form.
@@ -31,7 +32,7 @@ pub async fn process_of(conn: &mut Conn, id: i64) -> Result<Option<String>, sqlx
 pub struct Saved<'a> {
     pub id: i64,
     pub version: i64,
-    pub status: &'a str,
+    pub status: InstanceStatus,
     pub outcome: Option<&'a str>,
     pub form: String,
     pub vars: String,
@@ -96,7 +97,7 @@ pub struct RequestLine {
     pub id: i64,
     pub process_id: String,
     pub version: i64,
-    pub status: String,
+    pub status: InstanceStatus,
     pub outcome: Option<String>,
     pub submitter: String,
     pub incident: Option<String>,
@@ -112,7 +113,7 @@ pub struct RequestFilter<'a> {
     pub submitter: Option<&'a str>,
     /// Requests copied to this user: a history entry of `.1` (the copy action) naming them.
     pub watcher: Option<(&'a str, &'a str)>,
-    pub status: Option<&'a str>,
+    pub status: Option<InstanceStatus>,
 }
 
 impl<'a> RequestFilter<'a> {
@@ -200,7 +201,7 @@ pub async fn running_by_version(
 pub struct StateRow {
     pub process_id: String,
     pub version: i64,
-    pub status: String,
+    pub status: InstanceStatus,
     pub outcome: Option<String>,
     pub submitter: String,
     pub form: String,
@@ -222,7 +223,7 @@ pub async fn state(conn: &mut Conn, id: i64) -> Result<Option<StateRow>, sqlx::E
 }
 
 /// Request `id`'s status.
-pub async fn status(conn: &mut Conn, id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn status(conn: &mut Conn, id: i64) -> Result<Option<InstanceStatus>, sqlx::Error> {
     sqlx::query_scalar("SELECT status FROM instances WHERE id = $1")
         .bind(id)
         .fetch_optional(conn)

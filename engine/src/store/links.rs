@@ -1,5 +1,6 @@
 //! The `request_links` table: which requests a request's form refers to, by field.
 
+use super::status::InstanceStatus;
 use super::{Conn, Pool};
 
 /// How many references request `instance` holds.
@@ -41,7 +42,7 @@ pub struct LinkRow {
     /// The request at the other end.
     pub other: i64,
     pub process_id: String,
-    pub status: String,
+    pub status: InstanceStatus,
     /// 1 when the other request refers to this one.
     pub incoming: i64,
 }

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod reports;
 pub mod runs;
 pub mod schedules;
+pub mod status;
 pub mod tasks;
 pub mod timers;
 

@@ -2,6 +2,7 @@
 //! the writer's batch), listings, the backlog, leasing due messages for one try and
 //! settling them.
 
+use super::status::MailStatus;
 use super::{Conn, Pool, Sql};
 
 /// A message as listings read it.
@@ -14,7 +15,7 @@ pub struct MailRow {
     pub recipient: String,
     pub address: String,
     pub subject: String,
-    pub status: String,
+    pub status: MailStatus,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub created_at: String,
@@ -40,7 +41,7 @@ pub struct LeasedRow {
 pub async fn list(
     pool: &Pool,
     instance: Option<i64>,
-    status: Option<&str>,
+    status: Option<MailStatus>,
     limit: i64,
 ) -> Result<Vec<MailRow>, sqlx::Error> {
     let mut sql = Sql::new(
@@ -51,7 +52,7 @@ pub async fn list(
         sql.push(" AND instance_id = ").push_bind(instance);
     }
     if let Some(status) = status {
-        sql.push(" AND status = ").push_bind(status.to_string());
+        sql.push(" AND status = ").push_bind(status);
     }
     sql.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
     sql.query_as().fetch_all(pool).await

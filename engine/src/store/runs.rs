@@ -1,6 +1,7 @@
 //! The `step_runs` table (a request's visits of its steps): entering, closing and joining
 //! runs, and the reads of the active ones.
 
+use super::status::RunStatus;
 use super::{Conn, Pool, Sql};
 
 /// How many active runs of `step` request `instance` has.
@@ -72,7 +73,7 @@ pub struct RunRow {
     pub step_id: String,
     pub parent_run: Option<i64>,
     pub branch_id: Option<String>,
-    pub status: String,
+    pub status: RunStatus,
 }
 
 /// A run to store.
@@ -81,7 +82,7 @@ pub struct NewRun<'a> {
     pub step: &'a str,
     pub parent: Option<i64>,
     pub branch: Option<&'a str>,
-    pub status: &'a str,
+    pub status: RunStatus,
     pub outcome: Option<&'a str>,
     pub entered_at: &'a str,
     pub left_at: Option<&'a str>,
@@ -133,7 +134,7 @@ pub async fn due(conn: &mut Conn, run: i64) -> Result<Option<String>, sqlx::Erro
 pub async fn close(
     conn: &mut Conn,
     run: i64,
-    status: &str,
+    status: RunStatus,
     outcome: Option<&str>,
     now: &str,
 ) -> Result<(), sqlx::Error> {

@@ -1,5 +1,6 @@
 //! The `tasks` table: who holds what, decisions, and the changes the actions make.
 
+use super::status::{Decision, TaskKind, TaskStatus};
 use super::{Conn, Pool, Sql};
 
 /// Who holds a task, and its kind.
@@ -8,7 +9,7 @@ pub struct Holder {
     pub id: i64,
     pub assignee: String,
     pub delegate: Option<String>,
-    pub kind: String,
+    pub kind: TaskKind,
 }
 
 impl Holder {
@@ -24,7 +25,7 @@ const HOLDER: &str = "SELECT id, assignee, delegate, kind FROM tasks";
 pub async fn due_and_kind(
     conn: &mut Conn,
     task: i64,
-) -> Result<Option<(Option<String>, String)>, sqlx::Error> {
+) -> Result<Option<(Option<String>, TaskKind)>, sqlx::Error> {
     sqlx::query_as("SELECT due_at, kind FROM tasks WHERE id = $1")
         .bind(task)
         .fetch_optional(conn)
@@ -130,12 +131,12 @@ pub struct NewTask<'a> {
     pub instance: i64,
     pub run: i64,
     pub step: &'a str,
-    pub kind: &'a str,
+    pub kind: TaskKind,
     pub assignee: &'a str,
     pub delegate: Option<&'a str>,
     pub pool: bool,
     pub seq: i64,
-    pub status: &'a str,
+    pub status: TaskStatus,
     pub created_at: &'a str,
     pub due_at: Option<&'a str>,
 }
@@ -258,7 +259,7 @@ pub async fn take_from_pool(conn: &mut Conn, run: i64, task: i64) -> Result<(), 
 /// A decision on one task.
 pub struct Decided<'a> {
     pub task: i64,
-    pub decision: &'a str,
+    pub decision: Decision,
     pub by: &'a str,
     pub at: &'a str,
     pub inputs: Option<String>,
@@ -285,7 +286,7 @@ pub async fn decide(conn: &mut Conn, d: &Decided<'_>) -> Result<bool, sqlx::Erro
 pub async fn decide_run_by_engine(
     conn: &mut Conn,
     run: i64,
-    decision: &str,
+    decision: Decision,
     at: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -301,7 +302,7 @@ pub async fn decide_run_by_engine(
 
 /// Sets task `task`'s status: `held` while an added signer or a consulted person decides
 /// first, `open` when it is its holder's turn.
-pub async fn set_status(conn: &mut Conn, task: i64, status: &str) -> Result<(), sqlx::Error> {
+pub async fn set_status(conn: &mut Conn, task: i64, status: TaskStatus) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE tasks SET status = $1 WHERE id = $2")
         .bind(status)
         .bind(task)
@@ -350,13 +351,13 @@ pub struct ActionTask {
     pub id: i64,
     pub run_id: i64,
     pub step_id: String,
-    pub kind: String,
+    pub kind: TaskKind,
     pub assignee: String,
     pub delegate: Option<String>,
     pub pool: i64,
     pub seq: i64,
     #[sqlx(rename = "task_status")]
-    pub status: String,
+    pub status: TaskStatus,
     pub instance_id: i64,
 }
 
@@ -397,12 +398,11 @@ pub async fn with_state(conn: &mut Conn, id: i64) -> Result<Option<TaskAndState>
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunTask {
     pub id: i64,
-    /// `step` (the step's own signers), `added` (added signers) or `resubmit`.
-    pub kind: String,
+    pub kind: TaskKind,
     pub assignee: String,
     pub acted_by: Option<String>,
-    pub status: String,
-    pub decision: Option<String>,
+    pub status: TaskStatus,
+    pub decision: Option<Decision>,
     pub inputs: Option<String>,
 }
 

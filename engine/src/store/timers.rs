@@ -1,6 +1,7 @@
 //! The `timers` table (deadlines, reminders and waits as rows): cancelling a run's.
 //! (Adding and firing timers is still in `runtime/`.)
 
+use super::status::TimerKind;
 use super::Conn;
 
 /// Cancels run `run`'s pending deadline and reminder.
@@ -28,7 +29,7 @@ pub async fn insert(
     conn: &mut Conn,
     instance: i64,
     run: i64,
-    kind: &str,
+    kind: TimerKind,
     due: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -58,7 +59,7 @@ pub struct DueTimer {
     pub id: i64,
     pub instance_id: i64,
     pub run_id: i64,
-    pub kind: String,
+    pub kind: TimerKind,
 }
 
 /// Up to 500 pending timers due by `now`, the earliest first.

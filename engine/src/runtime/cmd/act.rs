@@ -6,6 +6,7 @@
 //! [`remove_signer`](super::remove_signer), [`claim`](super::claim),
 //! [`comment`](super::comment).
 
+use crate::store::status::{TaskKind, TaskStatus};
 use std::sync::Arc;
 
 use super::prelude::*;
@@ -111,10 +112,10 @@ fn authorize(
             status: format!("request {}", m.inst.status.as_str()),
         });
     }
-    if task.status != "open" {
+    if task.status != TaskStatus::Open {
         return Err(EngineError::Stale {
             task: task.id,
-            status: task.status.clone(),
+            status: task.status.to_string(),
         });
     }
     if actor == task.assignee {
@@ -134,7 +135,7 @@ fn authorize(
 /// What the task allows: a returned request only `resubmit` (or a comment); a step the
 /// actions its definition lists; a pooled task only `claim` first.
 fn check_allowed(task: &TaskRow, step: &Step, action: ActionKind) -> Result<(), EngineError> {
-    if task.kind == "consult" {
+    if task.kind == TaskKind::Consult {
         if !matches!(action, ActionKind::Reply | ActionKind::Comment) {
             return Err(EngineError::NotAllowed(format!(
                 "you were asked for your opinion: `reply` with it, not `{}`",
@@ -148,7 +149,7 @@ fn check_allowed(task: &TaskRow, step: &Step, action: ActionKind) -> Result<(), 
             "only a task asking your opinion takes a `reply`".into(),
         ));
     }
-    if task.kind == "resubmit" {
+    if task.kind == TaskKind::Resubmit {
         if !matches!(action, ActionKind::Resubmit | ActionKind::Comment) {
             return Err(EngineError::NotAllowed(format!(
                 "the request was returned to you: `resubmit` it (or withdraw it), not `{}`",

@@ -4,6 +4,7 @@
 
 use super::act::Acting;
 use super::prelude::*;
+use crate::store::status::{Decision, TaskKind};
 
 /// The holder asks `to` (never someone who may not decide the request).
 pub(super) async fn ask(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), EngineError> {
@@ -15,7 +16,7 @@ pub(super) async fn ask(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), E
             a.task.id
         )));
     }
-    m.hold_for(a.task, a.step, &to, "consult").await?;
+    m.hold_for(a.task, a.step, &to, TaskKind::Consult).await?;
     m.log(a.entry(HistoryAction::Consult).detail(&to)).await
 }
 
@@ -28,7 +29,8 @@ pub(super) async fn reply(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(),
     {
         return Err(EngineError::CommentRequired { action: "reply" });
     }
-    m.close_task(a.task, "answered", a.actor, None).await?;
+    m.close_task(a.task, Decision::Answered, a.actor, None)
+        .await?;
     m.log(a.entry(HistoryAction::Reply)).await?;
     m.settle(a.step, a.task.run).await
 }

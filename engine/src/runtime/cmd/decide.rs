@@ -6,6 +6,7 @@
 use super::act::Acting;
 use super::prelude::*;
 use crate::runtime::types::ActionKind;
+use crate::store::status::Decision;
 
 pub(super) async fn run(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), EngineError> {
     let rejecting = a.action == ActionKind::Reject;
@@ -22,9 +23,9 @@ pub(super) async fn run(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), E
         m.record_links(a.actor).await?;
     }
     let decision = match a.action {
-        ActionKind::Approve => "approved",
-        ActionKind::Reject => "rejected",
-        _ => "done",
+        ActionKind::Approve => Decision::Approved,
+        ActionKind::Reject => Decision::Rejected,
+        _ => Decision::Done,
     };
     m.close_task(a.task, decision, a.actor, inputs.as_ref())
         .await?;

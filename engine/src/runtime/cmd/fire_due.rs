@@ -22,7 +22,7 @@ impl FireDue {
             fired += 1;
             let mut m = core.machine(conn, env, InstanceId(instance)).await?;
             if m.inst.status == InstanceStatus::Running {
-                m.fire(run, &kind).await?;
+                m.fire(run, kind).await?;
                 m.drain().await?;
             }
         }

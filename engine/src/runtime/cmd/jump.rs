@@ -4,6 +4,7 @@
 //! and the people whose tasks were cancelled are told why.
 
 use super::prelude::*;
+use crate::store::status::RunStatus;
 
 pub struct Jump {
     pub instance: InstanceId,
@@ -32,7 +33,7 @@ impl Jump {
         }
         let active = crate::store::runs::active_top_level(m.conn, instance.0).await?;
         for run in active {
-            m.close_run(run, "cancelled", None).await?;
+            m.close_run(run, RunStatus::Cancelled, None).await?;
         }
         m.inst.status = InstanceStatus::Running;
         m.inst.incident = None;

@@ -1,6 +1,7 @@
 //! `retry`: a request stopped by an incident resumes on the current version of its process.
 
 use super::prelude::*;
+use crate::store::status::RunStatus;
 
 pub struct Retry {
     pub instance: InstanceId,
@@ -45,7 +46,7 @@ impl Retry {
         } else if let Some(run) = incident["run"].as_i64() {
             // The step could not be entered: enter it again.
             let row = m.run_row(run).await?;
-            m.close_run(run, "cancelled", None).await?;
+            m.close_run(run, RunStatus::Cancelled, None).await?;
             m.enter(&row.step_id, row.parent_run, row.branch_id);
         }
         m.drain().await?;

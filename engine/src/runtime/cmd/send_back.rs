@@ -4,6 +4,7 @@
 use super::act::Acting;
 use super::prelude::*;
 use crate::model::Action;
+use crate::store::status::{Decision, RunStatus, TaskKind, TaskStatus};
 
 /// Where a request goes back to when the action names no step.
 const SUBMITTER: &str = "submitter";
@@ -33,19 +34,28 @@ pub(super) async fn run(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), E
             allowed.join(", ")
         )));
     }
-    m.close_task(a.task, "returned", a.actor, None).await?;
+    m.close_task(a.task, Decision::Returned, a.actor, None)
+        .await?;
     m.log(a.entry(HistoryAction::Return).detail(&target))
         .await?;
     if target == SUBMITTER {
         m.cancel_run_tasks(a.task.run).await?;
         let submitter = m.inst.submitter.clone();
         m.insert_task(
-            a.task.run, &step.id, "resubmit", &submitter, false, 0, "open", None,
+            a.task.run,
+            &step.id,
+            TaskKind::Resubmit,
+            &submitter,
+            false,
+            0,
+            TaskStatus::Open,
+            None,
         )
         .await?;
     } else {
         let row = m.run_row(a.task.run).await?;
-        m.close_run(a.task.run, "done", Some("returned")).await?;
+        m.close_run(a.task.run, RunStatus::Done, Some("returned"))
+            .await?;
         m.enter(&target, row.parent_run, row.branch_id);
     }
     Ok(())

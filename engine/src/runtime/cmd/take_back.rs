@@ -8,6 +8,7 @@ use crate::model::Mode;
 use crate::runtime::actions::TaskRow;
 use crate::runtime::types::TakeBackRefused;
 use crate::store;
+use crate::store::status::RunStatus;
 
 pub struct TakeBack {
     pub instance: InstanceId,
@@ -106,7 +107,7 @@ impl From<sqlx::Error> for Reopen {
 /// after it (in its branch, for a step of a parallel branch) and becomes active again.
 async fn reopen_run(m: &mut Machine<'_, '_>, task: &TaskRow) -> Result<(), Reopen> {
     let run = m.run_row(task.run).await?;
-    if run.status == "active" {
+    if run.status == RunStatus::Active {
         let sequential = m
             .def
             .step(&task.step)
@@ -118,7 +119,7 @@ async fn reopen_run(m: &mut Machine<'_, '_>, task: &TaskRow) -> Result<(), Reope
     }
     let later: Vec<i64> = match (run.parent_run, &run.branch_id) {
         (Some(parent), branch) => {
-            if m.run_row(parent).await?.status != "active" {
+            if m.run_row(parent).await?.status != RunStatus::Active {
                 return Err(Reopen::Moved);
             }
             store::runs::active_in_branch(m.conn, parent, branch.as_deref()).await?
@@ -126,7 +127,7 @@ async fn reopen_run(m: &mut Machine<'_, '_>, task: &TaskRow) -> Result<(), Reope
         (None, _) => store::runs::active_top_level(m.conn, m.inst.id.0).await?,
     };
     for id in later {
-        m.close_run(id, "cancelled", None).await?;
+        m.close_run(id, RunStatus::Cancelled, None).await?;
     }
     store::runs::reactivate(m.conn, task.run).await?;
     store::timers::restore(m.conn, task.run).await?;

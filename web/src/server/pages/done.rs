@@ -3,6 +3,7 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use minijinja::{context, Value};
+use signoff_engine::runtime::Decision;
 use signoff_engine::runtime::{DoneTask, TaskId};
 
 use super::{process_name, step_label, Notice, Viewer};
@@ -48,11 +49,17 @@ fn done_row(state: &AppState, viewer: &Viewer, d: &DoneTask) -> Value {
     let t = &d.task;
     let def = state.engine.registry().version(&t.process, t.version);
     // The decision in the words of the action that made it.
-    let decision = match d.decision.as_deref() {
-        Some("approved") => phrase(viewer.lang, "approve"),
-        Some("rejected") => phrase(viewer.lang, "reject"),
-        _ => phrase(viewer.lang, "complete"),
-    };
+    let decision = phrase(
+        viewer.lang,
+        match d.decision {
+            Some(Decision::Approved) => "approve",
+            Some(Decision::Rejected) => "reject",
+            Some(Decision::Returned) => "return",
+            Some(Decision::Answered) => "reply",
+            Some(Decision::Resubmitted) => "resubmit",
+            Some(Decision::Done) | None => "complete",
+        },
+    );
     context! {
         id => t.id.0,
         instance => t.instance.0,
@@ -60,7 +67,7 @@ fn done_row(state: &AppState, viewer: &Viewer, d: &DoneTask) -> Value {
         step => step_label(def.as_deref(), &t.step, viewer.lang),
         submitter => viewer.name_of(state, &t.submitter),
         decision,
-        rejected => d.decision.as_deref() == Some("rejected"),
+        rejected => d.decision == Some(Decision::Rejected),
         at => d.acted_at.as_deref().map(local_time),
     }
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use minijinja::{context, Value};
 use signoff_engine::display::summary_facts;
+use signoff_engine::runtime::TaskKind;
 use signoff_engine::runtime::{
     ActionKind, ActionRequest, EngineError, RequestQuery, TaskCursor, TaskId, TaskQuery, TaskSort,
     TaskView,
@@ -223,7 +224,7 @@ fn task_row(
 /// own, not offered to several people, asking for no inputs.
 fn batchable(t: &TaskView, def: Option<&signoff_engine::model::ProcessDef>) -> bool {
     let step = def.and_then(|d| d.step(&t.step));
-    t.kind == "step"
+    t.kind == TaskKind::Step
         && !t.pool
         && t.actions.iter().any(|a| a == "approve")
         && step.is_some_and(|s| s.inputs.is_empty())

@@ -1,6 +1,7 @@
 //! A request and a task on it: the fields, history and diagram, the step's actions,
 //! resubmitting after a return; my requests and withdrawing one.
 
+use signoff_engine::runtime::TaskKind;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, Query, State};
@@ -144,7 +145,11 @@ pub async fn request(
     let resubmit = view
         .tasks
         .iter()
-        .find(|t| t.kind == "resubmit" && t.assignee == viewer.user && t.status == TaskStatus::Open)
+        .find(|t| {
+            t.kind == TaskKind::Resubmit
+                && t.assignee == viewer.user
+                && t.status == TaskStatus::Open
+        })
         .map(|t| t.id.0);
     let copied = view.history.iter().any(|e| {
         e.action == signoff_engine::runtime::HistoryAction::Cc
@@ -234,12 +239,12 @@ async fn task_page(
         .map(|s| posted_widgets(state, lang, &s.inputs, Raw::new(), failed_ref, "input."))
         .unwrap_or_default();
     let editable = match (&step, &def) {
-        (Some(step), Some(def)) if holder && open && task.kind != "resubmit" => {
+        (Some(step), Some(def)) if holder && open && task.kind != TaskKind::Resubmit => {
             editable_widgets(state, lang, step, def, &view.form, failed_ref)
         }
         _ => Vec::new(),
     };
-    let resubmit_form = (task.kind == "resubmit" && holder && open)
+    let resubmit_form = (task.kind == TaskKind::Resubmit && holder && open)
         .then(|| {
             def.as_deref()
                 .map(|d| resubmit_widgets(state, lang, d, &view, failed_ref))
