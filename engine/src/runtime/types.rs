@@ -477,6 +477,17 @@ pub enum EngineError {
     Busy,
 }
 
+impl From<crate::store::StoreError> for EngineError {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError as S;
+        match e {
+            S::Refused(why) => EngineError::Definition(why),
+            S::Sqlx(e) => EngineError::Storage(e),
+            S::Migration(e) => EngineError::Migration(e),
+        }
+    }
+}
+
 impl EngineError {
     /// A stable code for the command line and the API.
     pub fn code(&self) -> &'static str {

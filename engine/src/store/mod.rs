@@ -28,7 +28,17 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Connection, Executor};
 
-use crate::runtime::EngineError;
+/// What opening a database can fail on. (The runtime folds it into its `EngineError`.)
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL or a database name is not one the store can use; the words say why.
+    #[error("{0}")]
+    Refused(String),
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
 
 /// A pool of read connections.
 pub type Pool = sqlx::AnyPool;
@@ -67,13 +77,13 @@ pub enum Backend {
 impl Backend {
     /// The database `url` names: `sqlite://FILE` (or a plain file path) or
     /// `postgres://USER@HOST/DB`.
-    pub fn of(url: &str) -> Result<Backend, EngineError> {
+    pub fn of(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("sqlite:") || !url.contains("://") {
             Ok(Backend::Sqlite)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else {
-            Err(EngineError::Definition(format!(
+            Err(StoreError::Refused(format!(
                 "the database URL must start with `sqlite://` (a file) or `postgres://`, not `{}`",
                 redact(url)
             )))
@@ -124,7 +134,7 @@ pub struct Opened {
 
 /// Opens the database at `url` (a missing SQLite file is created), applies the
 /// migrations, and opens the writer's connection.
-pub async fn open(url: &str) -> Result<Opened, EngineError> {
+pub async fn open(url: &str) -> Result<Opened, StoreError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
     let url = match backend {
@@ -221,10 +231,10 @@ pub async fn rollback_to_savepoint(conn: &mut Conn) -> Result<(), sqlx::Error> {
 /// A new, empty database `name` in the PostgreSQL cluster `url` points into (dropped
 /// first if it exists), for benchmarks and tests; its URL. The account of `url` must be
 /// allowed to create databases.
-pub async fn recreate_postgres_database(url: &str, name: &str) -> Result<String, EngineError> {
+pub async fn recreate_postgres_database(url: &str, name: &str) -> Result<String, StoreError> {
     use sqlx::postgres::PgConnection;
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.len() > 63 {
-        return Err(EngineError::Definition(format!(
+        return Err(StoreError::Refused(format!(
             "`{name}` is not a plain database name (letters, digits and _, at most 63)"
         )));
     }
