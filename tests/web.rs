@@ -765,6 +765,9 @@ storage_test! {
             .to_str()
             .unwrap()
             .starts_with("/inbox?done=return&n="));
+        // What the manager did shows under "done by me" as a return, not as "completed".
+        let done = page_text(&manager, web.url("/done")).await;
+        assert!(done.contains("approved\">退回</span>"), "{done}");
 
         let (submitter, csrf) = web.sign_in("li.na").await;
         let page = page_text(&submitter, web.url(&format!("/requests/{id}"))).await;
