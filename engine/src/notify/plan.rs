@@ -154,7 +154,8 @@ impl Planner {
                     }
                 }
             };
-            let mut targets = default_targets(conn, kind, event, inst, &registry.directory).await?;
+            let mut targets =
+                default_targets(conn, appends, kind, event, inst, &registry.directory).await?;
             targets.extend(rule_targets(conn, kind, event, inst, &registry.directory).await?);
             let human_actor = event.actor != "engine";
             for target in merge(targets) {
@@ -407,6 +408,23 @@ async fn task_due_and_kind(
     Ok(row.map_or((None, None), |(due, kind)| (due, Some(kind))))
 }
 
+/// Who holds task `task`: as the batch created it, or as stored.
+async fn task_holder(
+    conn: &mut Conn,
+    appends: &Shared,
+    task: i64,
+) -> Result<Option<store::tasks::Holder>, EngineError> {
+    if let Some(t) = appends.lock().task(task) {
+        return Ok(Some(store::tasks::Holder {
+            id: task,
+            assignee: t.assignee.clone(),
+            delegate: t.delegate.clone(),
+            kind: t.kind,
+        }));
+    }
+    Ok(store::tasks::holder(conn, task).await?)
+}
+
 /// What a task asks of its holder, for the subject and the request line of the mail:
 /// `revise` (a returned request), `approve` (an approval step), `fill_in` (a step with
 /// fields to fill in) or `do`.
@@ -523,6 +541,7 @@ fn person(user: &str, task: Option<i64>) -> Target {
 /// Who is told when the definition says nothing.
 async fn default_targets(
     conn: &mut Conn,
+    appends: &Shared,
     kind: Event,
     event: &EventRow,
     inst: &InstanceRow,
@@ -533,7 +552,7 @@ async fn default_targets(
             let Some(task) = event.task else {
                 return Ok(Vec::new());
             };
-            match store::tasks::holder(conn, task).await? {
+            match task_holder(conn, appends, task).await? {
                 // A resubmit task is announced by the "returned" mail.
                 Some(h) if h.kind != TaskKind::Resubmit => holders(&[h]),
                 _ => Vec::new(),

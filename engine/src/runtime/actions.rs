@@ -92,6 +92,10 @@ impl Machine<'_, '_> {
         to: &str,
     ) -> Result<(), EngineError> {
         store::tasks::set_delegate(self.conn, task.0, to).await?;
+        self.env
+            .appends
+            .lock()
+            .holders_changed(task.0, None, Some(to));
         Ok(())
     }
 
@@ -102,6 +106,10 @@ impl Machine<'_, '_> {
         to: &str,
     ) -> Result<(), EngineError> {
         store::tasks::set_assignee(self.conn, task.0, to).await?;
+        self.env
+            .appends
+            .lock()
+            .holders_changed(task.0, Some(to), None);
         Ok(())
     }
 

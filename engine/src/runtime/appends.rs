@@ -38,11 +38,13 @@ pub struct Touched {
     pub form: Value,
 }
 
-/// A task as an action of the batch created it: its due time and kind.
+/// A task as an action of the batch created it: its due time, kind and holders.
 #[derive(Debug, Clone)]
 pub struct NewTask {
     pub due: Option<String>,
     pub kind: TaskKind,
+    pub assignee: String,
+    pub delegate: Option<String>,
 }
 
 /// Where an action began, to cut the appends back to if it fails.
@@ -61,8 +63,8 @@ pub struct Appends {
     mail: Vec<NewMail>,
     requests: HashMap<i64, Touched>,
     tasks: HashMap<i64, NewTask>,
-    /// (user, date) → the deputy standing in that day, if any.
-    deputies: HashMap<(String, String), Option<String>>,
+    /// date → user → the deputy standing in for them that day (read once per batch).
+    deputies: HashMap<String, HashMap<String, String>>,
 }
 
 impl Appends {
@@ -94,16 +96,19 @@ impl Appends {
         self.deputies.clear();
     }
 
-    /// The deputy of `user` on `date` as looked up in this batch: `None` when not yet.
+    /// The deputy of `user` on `date` as looked up in this batch: `None` when that day's
+    /// deputies are not yet.
     pub fn deputy(&self, user: &str, date: &str) -> Option<Option<String>> {
         self.deputies
-            .get(&(user.to_string(), date.to_string()))
-            .cloned()
+            .get(date)
+            .map(|standing| standing.get(user).cloned())
     }
 
-    pub fn keep_deputy(&mut self, user: &str, date: &str, deputy: Option<String>) {
+    /// Keeps who stands in for whom on `date`: (user, deputy) pairs, the newest absence
+    /// last.
+    pub fn keep_deputies(&mut self, date: &str, standing: Vec<(String, String)>) {
         self.deputies
-            .insert((user.to_string(), date.to_string()), deputy);
+            .insert(date.to_string(), standing.into_iter().collect());
     }
 
     /// Forgets the deputies looked up (an absence was just set).
@@ -145,6 +150,20 @@ impl Appends {
     /// Forgets the tasks kept (their rows changed since).
     pub fn forget_tasks(&mut self) {
         self.tasks.clear();
+    }
+
+    /// Task `id` was given to `assignee` (which drops its delegate), or delegated to
+    /// `delegate`.
+    pub fn holders_changed(&mut self, id: i64, assignee: Option<&str>, delegate: Option<&str>) {
+        if let Some(task) = self.tasks.get_mut(&id) {
+            if let Some(assignee) = assignee {
+                task.assignee = assignee.to_string();
+                task.delegate = None;
+            }
+            if let Some(delegate) = delegate {
+                task.delegate = Some(delegate.to_string());
+            }
+        }
     }
 
     pub fn task(&self, id: i64) -> Option<&NewTask> {

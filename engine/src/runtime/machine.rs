@@ -131,6 +131,9 @@ pub struct Machine<'a, 'c> {
     pub def: Arc<ProcessDef>,
     pub inst: InstanceState,
     queue: VecDeque<Work>,
+    /// The runs of this request the action has read or written, as they now stand
+    /// (every change of a run's status in an action goes through the machine).
+    runs: std::collections::HashMap<i64, RunRow>,
 }
 
 pub use crate::store::runs::RunRow;
@@ -148,7 +151,22 @@ impl<'a, 'c> Machine<'a, 'c> {
             def,
             inst,
             queue: VecDeque::new(),
+            runs: std::collections::HashMap::new(),
         }
+    }
+
+    /// Keeps run `run` as just read, so [`Machine::run_row`] does not read it again.
+    pub fn know_run(&mut self, run: i64, row: RunRow) {
+        self.runs.insert(run, row);
+    }
+
+    /// Makes decided run `run` active again (taken back).
+    pub async fn reactivate_run(&mut self, run: i64) -> Result<(), EngineError> {
+        store::runs::reactivate(self.conn, run).await?;
+        if let Some(row) = self.runs.get_mut(&run) {
+            row.status = RunStatus::Active;
+        }
+        Ok(())
     }
 
     pub fn now(&self) -> String {
@@ -318,6 +336,13 @@ impl<'a, 'c> Machine<'a, 'c> {
         let run = store::runs::insert(self.conn, &new_run)
             .await
             .map_err(Halt::storage)?;
+        let row = RunRow {
+            step_id: step_id.to_string(),
+            parent_run: parent,
+            branch_id: branch.clone(),
+            status,
+        };
+        self.know_run(run, row);
         self.log(Entry::new("engine", HistoryAction::Enter).step(step_id))
             .await
             .map_err(Halt::Fatal)?;
@@ -600,6 +625,8 @@ impl<'a, 'c> Machine<'a, 'c> {
         let task = super::appends::NewTask {
             due: due.map(str::to_string),
             kind,
+            assignee: assignee.clone(),
+            delegate: deputy.clone(),
         };
         self.env.appends.lock().new_task(id, task);
         if let Some(deputy) = &deputy {
@@ -637,10 +664,10 @@ impl<'a, 'c> Machine<'a, 'c> {
         let deputy = match known {
             Some(deputy) => deputy,
             None => {
-                let deputy = store::absences::deputy_on(self.conn, user, &today).await?;
-                let kept = deputy.clone();
-                self.env.appends.lock().keep_deputy(user, &today, kept);
-                deputy
+                let standing = store::absences::deputies_on(self.conn, &today).await?;
+                let mut appends = self.env.appends.lock();
+                appends.keep_deputies(&today, standing);
+                appends.deputy(user, &today).flatten()
             }
         };
         Ok((user.to_string(), deputy))
@@ -702,8 +729,11 @@ impl<'a, 'c> Machine<'a, 'c> {
     ) -> Result<(), EngineError> {
         let now = self.now();
         store::runs::close(self.conn, run, status, outcome, &now).await?;
-        store::tasks::cancel_of_run(self.conn, run, &now).await?;
-        store::timers::cancel_of_run(self.conn, run).await?;
+        if let Some(row) = self.runs.get_mut(&run) {
+            if row.status == RunStatus::Active {
+                row.status = status;
+            }
+        }
         // Runs inside this one (the branches of a parallel step) end with it; only a
         // process with a parallel step has any.
         if !self
@@ -741,8 +771,14 @@ impl<'a, 'c> Machine<'a, 'c> {
             .await
     }
 
+    /// Run `run` as it now stands: as the action last saw it, or as stored.
     pub async fn run_row(&mut self, run: i64) -> Result<RunRow, EngineError> {
-        Ok(store::runs::row(self.conn, run).await?)
+        if let Some(row) = self.runs.get(&run) {
+            return Ok(row.clone());
+        }
+        let row = store::runs::row(self.conn, run).await?;
+        self.know_run(run, row.clone());
+        Ok(row)
     }
 
     async fn do_finish(

@@ -787,7 +787,9 @@ impl Core {
             .await?
             .ok_or(EngineError::UnknownTask(task))?;
         let instance = InstanceId(row.task.instance_id);
-        let machine = self.machine_of(conn, env, instance, row.state).await?;
+        let run = row.task.run_id;
+        let mut machine = self.machine_of(conn, env, instance, row.state).await?;
+        machine.know_run(run, row.run.into());
         Ok((row.task.into(), machine))
     }
 

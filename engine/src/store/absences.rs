@@ -2,18 +2,17 @@
 
 use super::{Conn, Pool};
 
-/// Who stands in for `user` on `date` (`YYYY-MM-DD`), by the newest absence covering it.
-pub async fn deputy_on(
+/// Who stands in for whom on `date` (`YYYY-MM-DD`): (user, deputy) for every absence
+/// covering it, oldest first (so a user's newest absence comes last and wins).
+pub async fn deputies_on(
     conn: &mut Conn,
-    user: &str,
     date: &str,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT deputy FROM absences WHERE user_id = $1 AND from_date <= $2 AND to_date >= $2 ORDER BY id DESC LIMIT 1",
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT user_id, deputy FROM absences WHERE from_date <= $1 AND to_date >= $1 ORDER BY id",
     )
-    .bind(user)
     .bind(date)
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await
 }
 

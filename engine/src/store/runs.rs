@@ -68,7 +68,7 @@ pub async fn reactivate(conn: &mut Conn, run: i64) -> Result<(), sqlx::Error> {
 }
 
 /// A run's place: its step, the parallel run and branch it is in, its status.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunRow {
     pub step_id: String,
     pub parent_run: Option<i64>,
@@ -130,7 +130,10 @@ pub async fn due(conn: &mut Conn, run: i64) -> Result<Option<String>, sqlx::Erro
         .await
 }
 
-/// Ends active run `run` with `status` (and `outcome`) at `now`.
+/// Ends active run `run` with `status` (and `outcome`) at `now`, with its unfinished
+/// tasks (cancelled) and pending timers (cancelled), in one round trip: on SQLite three
+/// statements sent as one (sqlx binds `$N` by its number across them), on PostgreSQL one
+/// statement whose data-modifying CTEs update the other two tables.
 pub async fn close(
     conn: &mut Conn,
     run: i64,
@@ -138,15 +141,23 @@ pub async fn close(
     outcome: Option<&str>,
     now: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'",
-    )
-    .bind(status)
-    .bind(outcome)
-    .bind(now)
-    .bind(run)
-    .execute(conn)
-    .await?;
+    let sql = if super::Backend::of_conn(conn) == super::Backend::Postgres {
+        "WITH t AS (UPDATE tasks SET status = 'cancelled', acted_at = $3 \
+                    WHERE run_id = $4 AND status IN ('open', 'waiting', 'held')), \
+              m AS (UPDATE timers SET status = 'cancelled' WHERE run_id = $4 AND status = 'pending') \
+         UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'"
+    } else {
+        "UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'; \
+         UPDATE tasks SET status = 'cancelled', acted_at = $3 WHERE run_id = $4 AND status IN ('open', 'waiting', 'held'); \
+         UPDATE timers SET status = 'cancelled' WHERE run_id = $4 AND status = 'pending'"
+    };
+    sqlx::query(sql)
+        .bind(status)
+        .bind(outcome)
+        .bind(now)
+        .bind(run)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

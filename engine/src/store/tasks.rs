@@ -381,12 +381,37 @@ pub struct TaskAndState {
     pub task: ActionTask,
     #[sqlx(flatten)]
     pub state: super::instances::StateRow,
+    #[sqlx(flatten)]
+    pub run: TaskRun,
 }
 
-/// Task `id` and its request's state, in one statement.
+/// The run a task is in, read with the task.
+#[derive(Debug, sqlx::FromRow)]
+pub struct TaskRun {
+    #[sqlx(rename = "run_step")]
+    pub step_id: String,
+    pub parent_run: Option<i64>,
+    pub branch_id: Option<String>,
+    #[sqlx(rename = "run_status")]
+    pub status: super::status::RunStatus,
+}
+
+impl From<TaskRun> for super::runs::RunRow {
+    fn from(r: TaskRun) -> Self {
+        super::runs::RunRow {
+            step_id: r.step_id,
+            parent_run: r.parent_run,
+            branch_id: r.branch_id,
+            status: r.status,
+        }
+    }
+}
+
+/// Task `id`, its request's state and its run, in one statement.
 pub async fn with_state(conn: &mut Conn, id: i64) -> Result<Option<TaskAndState>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {ACTION_TASK}, {} FROM tasks t JOIN instances i ON i.id = t.instance_id WHERE t.id = $1",
+        "SELECT {ACTION_TASK}, {}, r.step_id AS run_step, r.parent_run, r.branch_id, r.status AS run_status \
+         FROM tasks t JOIN instances i ON i.id = t.instance_id JOIN step_runs r ON r.id = t.run_id WHERE t.id = $1",
         super::instances::STATE
     ))
     .bind(id)

@@ -44,15 +44,6 @@ pub async fn insert(
     Ok(())
 }
 
-/// Cancels run `run`'s pending timers.
-pub async fn cancel_of_run(conn: &mut Conn, run: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE timers SET status = 'cancelled' WHERE run_id = $1 AND status = 'pending'")
-        .bind(run)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// A timer that is due.
 #[derive(Debug, sqlx::FromRow)]
 pub struct DueTimer {

@@ -129,7 +129,7 @@ async fn reopen_run(m: &mut Machine<'_, '_>, task: &TaskRow) -> Result<(), Reope
     for id in later {
         m.close_run(id, RunStatus::Cancelled, None).await?;
     }
-    store::runs::reactivate(m.conn, task.run).await?;
+    m.reactivate_run(task.run).await?;
     store::timers::restore(m.conn, task.run).await?;
     Ok(())
 }
