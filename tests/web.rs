@@ -767,7 +767,7 @@ storage_test! {
             .starts_with("/inbox?done=return&n="));
         // What the manager did shows under "done by me" as a return, not as "completed".
         let done = page_text(&manager, web.url("/done")).await;
-        assert!(done.contains("approved\">退回</span>"), "{done}");
+        assert!(done.contains("returned\">退回</span>"), "{done}");
 
         let (submitter, csrf) = web.sign_in("li.na").await;
         let page = page_text(&submitter, web.url(&format!("/requests/{id}"))).await;

@@ -7,6 +7,7 @@
 use super::notes::Note;
 use crate::duration::WorkDuration;
 use crate::model::{Assignee, Step};
+use crate::runtime::machine::NewSigner;
 use crate::store::status::{TaskKind, TaskStatus};
 
 use super::history::HistoryAction;
@@ -54,16 +55,16 @@ impl Machine<'_, '_> {
         };
         for user in targets {
             let id = self
-                .insert_task(
+                .insert_task(NewSigner {
                     run,
-                    &step.id,
-                    TaskKind::Step,
-                    &user,
-                    false,
-                    0,
-                    TaskStatus::Open,
-                    due.as_deref(),
-                )
+                    step: &step.id,
+                    kind: TaskKind::Step,
+                    user: &user,
+                    pool: false,
+                    seq: 0,
+                    status: TaskStatus::Open,
+                    due: due.as_deref(),
+                })
                 .await?;
             self.log(
                 Entry::new("engine", HistoryAction::Escalate)

@@ -124,6 +124,20 @@ enum Work {
     },
 }
 
+/// A task to give: on which run and step, of which kind, to whom, where in the step's
+/// order, in which status, due when.
+pub struct NewSigner<'a> {
+    pub run: i64,
+    pub step: &'a str,
+    pub kind: TaskKind,
+    pub user: &'a str,
+    /// Claimed from a pool rather than given to one person.
+    pub pool: bool,
+    pub seq: i64,
+    pub status: TaskStatus,
+    pub due: Option<&'a str>,
+}
+
 /// One action's work on one instance.
 pub struct Machine<'a, 'c> {
     pub conn: &'c mut Conn,
@@ -565,16 +579,16 @@ impl<'a, 'c> Machine<'a, 'c> {
             } else {
                 TaskStatus::Open
             };
-            self.insert_task(
+            self.insert_task(NewSigner {
                 run,
-                &step.id,
-                TaskKind::Step,
+                step: &step.id,
+                kind: TaskKind::Step,
                 user,
                 pool,
-                seq as i64,
+                seq: seq as i64,
                 status,
-                due.as_deref(),
-            )
+                due: due.as_deref(),
+            })
             .await
             .map_err(Halt::Fatal)?;
         }
@@ -594,18 +608,19 @@ impl<'a, 'c> Machine<'a, 'c> {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn insert_task(
-        &mut self,
-        run: i64,
-        step: &str,
-        kind: TaskKind,
-        user: &str,
-        pool: bool,
-        seq: i64,
-        status: TaskStatus,
-        due: Option<&str>,
-    ) -> Result<TaskId, EngineError> {
+    /// Gives a task of run `signer.run` to `signer.user` (or their deputy), with its
+    /// history and the batch's record of it.
+    pub async fn insert_task(&mut self, signer: NewSigner<'_>) -> Result<TaskId, EngineError> {
+        let NewSigner {
+            run,
+            step,
+            kind,
+            user,
+            pool,
+            seq,
+            status,
+            due,
+        } = signer;
         let (assignee, deputy) = self.apply_absence(user).await?;
         let now = self.now();
         let new_task = store::tasks::NewTask {

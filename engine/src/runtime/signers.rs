@@ -15,6 +15,7 @@ use super::run_tasks::RunTask;
 use super::types::{EngineError, SignerPosition, TaskId};
 use super::Entry;
 use crate::model::{Outcome, Step, StepKind};
+use crate::runtime::machine::NewSigner;
 use crate::store;
 use crate::store::status::Decision;
 use crate::store::status::{TaskKind, TaskStatus};
@@ -32,16 +33,16 @@ impl Machine<'_, '_> {
     ) -> Result<(), EngineError> {
         store::tasks::set_status(self.conn, task.id.0, TaskStatus::Held).await?;
         let due = self.run_due(task.run).await?;
-        self.insert_task(
-            task.run,
-            &step.id,
+        self.insert_task(NewSigner {
+            run: task.run,
+            step: &step.id,
             kind,
-            to,
-            false,
-            task.seq,
-            TaskStatus::Open,
-            due.as_deref(),
-        )
+            user: to,
+            pool: false,
+            seq: task.seq,
+            status: TaskStatus::Open,
+            due: due.as_deref(),
+        })
         .await?;
         Ok(())
     }
@@ -64,16 +65,16 @@ impl Machine<'_, '_> {
             return self.hold_for(task, step, to, TaskKind::Added).await;
         }
         let due = self.run_due(task.run).await?;
-        self.insert_task(
-            task.run,
-            &step.id,
-            TaskKind::Added,
-            to,
-            false,
-            task.seq,
-            TaskStatus::Waiting,
-            due.as_deref(),
-        )
+        self.insert_task(NewSigner {
+            run: task.run,
+            step: &step.id,
+            kind: TaskKind::Added,
+            user: to,
+            pool: false,
+            seq: task.seq,
+            status: TaskStatus::Waiting,
+            due: due.as_deref(),
+        })
         .await?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 use super::act::Acting;
 use super::prelude::*;
 use crate::model::Action;
+use crate::runtime::machine::NewSigner;
 use crate::store::status::{Decision, RunStatus, TaskKind, TaskStatus};
 
 /// Where a request goes back to when the action names no step.
@@ -41,16 +42,16 @@ pub(super) async fn run(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), E
     if target == SUBMITTER {
         m.cancel_run_tasks(a.task.run).await?;
         let submitter = m.inst.submitter.clone();
-        m.insert_task(
-            a.task.run,
-            &step.id,
-            TaskKind::Resubmit,
-            &submitter,
-            false,
-            0,
-            TaskStatus::Open,
-            None,
-        )
+        m.insert_task(NewSigner {
+            run: a.task.run,
+            step: &step.id,
+            kind: TaskKind::Resubmit,
+            user: &submitter,
+            pool: false,
+            seq: 0,
+            status: TaskStatus::Open,
+            due: None,
+        })
         .await?;
     } else {
         let row = m.run_row(a.task.run).await?;

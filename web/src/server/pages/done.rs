@@ -67,7 +67,12 @@ fn done_row(state: &AppState, viewer: &Viewer, d: &DoneTask) -> Value {
         step => step_label(def.as_deref(), &t.step, viewer.lang),
         submitter => viewer.name_of(state, &t.submitter),
         decision,
-        rejected => d.decision == Some(Decision::Rejected),
+        // A rejection shows red, a return amber, anything else done green.
+        tone => match d.decision {
+            Some(Decision::Rejected) => "rejected",
+            Some(Decision::Returned) => "returned",
+            _ => "approved",
+        },
         at => d.acted_at.as_deref().map(local_time),
     }
 }
