@@ -103,15 +103,6 @@ impl Backend {
         }
     }
 
-    /// The database `conn` is connected to.
-    pub fn of_conn(conn: &Conn) -> Backend {
-        if conn.backend_name() == "PostgreSQL" {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "SQLite",

@@ -130,10 +130,9 @@ pub async fn due(conn: &mut Conn, run: i64) -> Result<Option<String>, sqlx::Erro
         .await
 }
 
-/// Ends active run `run` with `status` (and `outcome`) at `now`, with its unfinished
-/// tasks (cancelled) and pending timers (cancelled), in one round trip: on SQLite three
-/// statements sent as one (sqlx binds `$N` by its number across them), on PostgreSQL one
-/// statement whose data-modifying CTEs update the other two tables.
+/// Ends active run `run` with `status` (and `outcome`) at `now`. The schema's
+/// `step_runs_end` trigger cancels the run's unfinished tasks (at `now`) and pending
+/// timers in the same statement, so ending a step is one round trip.
 pub async fn close(
     conn: &mut Conn,
     run: i64,
@@ -141,23 +140,15 @@ pub async fn close(
     outcome: Option<&str>,
     now: &str,
 ) -> Result<(), sqlx::Error> {
-    let sql = if super::Backend::of_conn(conn) == super::Backend::Postgres {
-        "WITH t AS (UPDATE tasks SET status = 'cancelled', acted_at = $3 \
-                    WHERE run_id = $4 AND status IN ('open', 'waiting', 'held')), \
-              m AS (UPDATE timers SET status = 'cancelled' WHERE run_id = $4 AND status = 'pending') \
-         UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'"
-    } else {
-        "UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'; \
-         UPDATE tasks SET status = 'cancelled', acted_at = $3 WHERE run_id = $4 AND status IN ('open', 'waiting', 'held'); \
-         UPDATE timers SET status = 'cancelled' WHERE run_id = $4 AND status = 'pending'"
-    };
-    sqlx::query(sql)
-        .bind(status)
-        .bind(outcome)
-        .bind(now)
-        .bind(run)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE step_runs SET status = $1, outcome = $2, left_at = $3 WHERE id = $4 AND status = 'active'",
+    )
+    .bind(status)
+    .bind(outcome)
+    .bind(now)
+    .bind(run)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -227,4 +218,126 @@ pub async fn move_to_step(conn: &mut Conn, run: i64, step: &str) -> Result<(), s
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::status::{TaskKind, TaskStatus, TimerKind};
+    use crate::store::{instances, tasks, timers};
+
+    /// A run and, on it, tasks in each status and a pending timer.
+    async fn run_with_tasks(conn: &mut Conn) -> (i64, Vec<i64>) {
+        let new = instances::NewInstance {
+            process: "p",
+            version: 1,
+            submitter: "li.na",
+            form: "{}".into(),
+            vars: "{}".into(),
+            now: "2026-12-07T09:00:00Z",
+        };
+        let instance = instances::insert(conn, &new).await.unwrap();
+        let run = NewRun {
+            instance,
+            step: "manager",
+            parent: None,
+            branch: None,
+            status: RunStatus::Active,
+            outcome: None,
+            entered_at: "2026-12-07T09:00:00Z",
+            left_at: None,
+        };
+        let run = insert(conn, &run).await.unwrap();
+        let mut ids = Vec::new();
+        for status in [TaskStatus::Open, TaskStatus::Waiting, TaskStatus::Done] {
+            let task = tasks::NewTask {
+                instance,
+                run,
+                step: "manager",
+                kind: TaskKind::Step,
+                assignee: "liu.qiang",
+                delegate: None,
+                pool: false,
+                seq: 0,
+                status,
+                created_at: "2026-12-07T09:00:00Z",
+                due_at: None,
+            };
+            ids.push(tasks::insert(conn, &task).await.unwrap());
+        }
+        timers::insert(
+            conn,
+            instance,
+            run,
+            TimerKind::Deadline,
+            "2026-12-09T09:00:00Z",
+        )
+        .await
+        .unwrap();
+        (run, ids)
+    }
+
+    async fn statuses(conn: &mut Conn, run: i64) -> (Vec<(String, Option<String>)>, Vec<String>) {
+        let tasks =
+            sqlx::query_as("SELECT status, acted_at FROM tasks WHERE run_id = $1 ORDER BY id")
+                .bind(run)
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        let timers = sqlx::query_scalar("SELECT status FROM timers WHERE run_id = $1")
+            .bind(run)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        (tasks, timers)
+    }
+
+    #[tokio::test]
+    async fn ending_a_run_ends_its_open_tasks_and_timers_in_the_same_statement() {
+        let path = std::env::temp_dir().join(format!("signoff-runs-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let mut opened = crate::store::open(&path.display().to_string())
+            .await
+            .unwrap();
+        let conn = &mut opened.writer;
+        let (run, _) = run_with_tasks(conn).await;
+        let now = "2026-12-08T10:00:00Z";
+        close(conn, run, RunStatus::Done, Some("approved"), now)
+            .await
+            .unwrap();
+        let (tasks, timers) = statuses(conn, run).await;
+        let cancelled = ("cancelled".to_string(), Some(now.to_string()));
+        assert_eq!(tasks[..2], [cancelled.clone(), cancelled]);
+        assert_eq!(tasks[2].0, "done", "a decided task stays decided");
+        assert_eq!(timers, ["cancelled"]);
+
+        // Ending a run that already ended changes nothing; a run made active again
+        // (taken back) keeps what is open on it until it ends again.
+        reactivate(conn, run).await.unwrap();
+        sqlx::query("UPDATE tasks SET status = 'open' WHERE run_id = $1")
+            .bind(run)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let (open, _) = statuses(conn, run).await;
+        assert!(open.iter().all(|(s, _)| s == "open"));
+        close(
+            conn,
+            run,
+            RunStatus::Cancelled,
+            None,
+            "2026-12-09T10:00:00Z",
+        )
+        .await
+        .unwrap();
+        close(conn, run, RunStatus::Done, None, "2026-12-10T10:00:00Z")
+            .await
+            .unwrap();
+        let (tasks, _) = statuses(conn, run).await;
+        assert!(tasks
+            .iter()
+            .all(|(s, at)| s == "cancelled" && at.as_deref() == Some("2026-12-09T10:00:00Z")));
+        drop(opened);
+        let _ = std::fs::remove_file(&path);
+    }
 }
