@@ -112,7 +112,7 @@ pub struct NewEvent {
     pub at: String,
     pub actor: String,
     pub on_behalf_of: Option<String>,
-    pub action: crate::runtime::HistoryAction,
+    pub action: super::history_action::HistoryAction,
     pub step: Option<String>,
     pub task: Option<i64>,
     pub comment: Option<String>,

@@ -12,6 +12,7 @@ pub mod cc_reads;
 pub mod definitions;
 pub mod events;
 pub mod files;
+pub mod history_action;
 pub mod inbox;
 pub mod instances;
 pub mod links;
