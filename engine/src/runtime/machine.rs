@@ -145,8 +145,9 @@ pub struct Machine<'a, 'c> {
     pub def: Arc<ProcessDef>,
     pub inst: InstanceState,
     queue: VecDeque<Work>,
-    /// The runs of this request the action has read or written, as they now stand
-    /// (every change of a run's status in an action goes through the machine).
+    /// The runs of this request the action has read or written, as they now stand:
+    /// every change an action makes to a run goes through the machine (a migration
+    /// moves runs with no machine open).
     runs: std::collections::HashMap<i64, RunRow>,
 }
 
