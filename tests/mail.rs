@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use signoff_engine::model::Event;
 use signoff_engine::notify::Transport;
 use signoff_engine::notify::{MailQuery, MailStatus, MailView};
 use signoff_engine::runtime::{ActionKind, ActionRequest, EngineError, InstanceId};
@@ -32,7 +33,7 @@ async fn planned(h: &Harness, instance: InstanceId) -> Vec<(String, String)> {
     outbox(h, instance)
         .await
         .into_iter()
-        .map(|m| (m.kind, m.recipient))
+        .map(|m| (m.kind.as_str().to_string(), m.recipient))
         .collect()
 }
 
@@ -306,7 +307,7 @@ storage_test! {
         let returned = outbox(&h, id)
             .await
             .into_iter()
-            .find(|m| m.kind == "returned")
+            .find(|m| m.kind == Event::Returned)
             .expect("a returned mail");
         assert_eq!(returned.recipient, "li.na");
         assert!(returned.subject.contains("退回修改"));
@@ -353,7 +354,7 @@ storage_test! {
         assert!(english[2].starts_with("[Withdrawn]"), "{english:?}");
         let chinese = mail
             .iter()
-            .find(|m| m.recipient == "liu.qiang" && m.kind == "withdrawn")
+            .find(|m| m.recipient == "liu.qiang" && m.kind == Event::Withdrawn)
             .unwrap();
         assert!(
             chinese.subject.starts_with("【已撤回】"),
@@ -429,7 +430,7 @@ storage_test! {
         let incident = outbox(&h, id)
             .await
             .into_iter()
-            .filter(|m| m.kind == "incident")
+            .filter(|m| m.kind == Event::Incident)
             .collect::<Vec<_>>();
         assert!(!incident.is_empty(), "the owner is told");
         let owners: Vec<&str> = incident.iter().map(|m| m.recipient.as_str()).collect();
@@ -508,7 +509,7 @@ storage_test! {
         let approved: Vec<String> = outbox(&h, id)
             .await
             .into_iter()
-            .filter(|m| m.kind == "approved")
+            .filter(|m| m.kind == Event::Approved)
             .map(|m| m.subject)
             .collect();
         assert_eq!(
@@ -637,7 +638,7 @@ storage_test! {
         let mail = outbox(&h, id).await;
         let comment = mail
             .iter()
-            .find(|m| m.kind == "commented")
+            .find(|m| m.kind == Event::Commented)
             .expect("a mail for the comment");
         assert_eq!(comment.recipient, "li.na");
         assert!(comment.subject.contains("评论"), "{}", comment.subject);

@@ -1409,7 +1409,7 @@ storage_test! {
         for who in ["liu.qiang", "song.yi", "tang.jie"] {
             let to = mail
                 .iter()
-                .filter(|m| m.kind == "task_assigned" && m.recipient == who)
+                .filter(|m| m.kind == signoff_engine::model::Event::TaskAssigned && m.recipient == who)
                 .count();
             assert_eq!(to, 24, "{who}");
         }

@@ -3,6 +3,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use signoff_engine::model::Event;
 use signoff_engine::runtime::HistoryAction;
 use signoff_tests::{claim, storage_test, Harness, Web};
 
@@ -665,7 +666,7 @@ storage_test! {
         let mail = web.h.engine.mail(&Default::default()).await.unwrap();
         assert!(
             mail.iter()
-                .any(|m| m.kind == "cc" && m.recipient == "wang.fang"),
+                .any(|m| m.kind == Event::Cc && m.recipient == "wang.fang"),
             "{mail:?}"
         );
 
@@ -1228,7 +1229,7 @@ storage_test! {
             .await
             .unwrap();
         assert_eq!(
-            mail.iter().filter(|m| m.kind == "urged").count(),
+            mail.iter().filter(|m| m.kind == Event::Urged).count(),
             1,
             "one urge, one mail"
         );
@@ -1500,14 +1501,14 @@ storage_test! {
         assert!(page.contains("已终止") && page.contains("重复提交"), "the badge and the reason");
         assert!(!page.contains("id=\"owner-actions\""), "nothing more to do on it");
         let mail = web.h.engine.mail(&signoff_engine::notify::MailQuery { instance: Some(id), status: None, limit: Some(100) }).await.unwrap();
-        let mut told: Vec<&str> = mail.iter().filter(|m| m.kind == "terminated").map(|m| m.recipient.as_str()).collect();
+        let mut told: Vec<&str> = mail.iter().filter(|m| m.kind == Event::Terminated).map(|m| m.recipient.as_str()).collect();
         told.sort_unstable();
         assert_eq!(
             told,
             ["feng.yu", "jiang.hua", "li.na", "liu.qiang", "song.yi"],
             "the submitter and everyone who held a task, not the owner who terminated it"
         );
-        assert!(mail.iter().any(|m| m.kind == "moved" && m.recipient == "liu.qiang"), "the jump told the manager");
+        assert!(mail.iter().any(|m| m.kind == Event::Moved && m.recipient == "liu.qiang"), "the jump told the manager");
     }
 }
 

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use signoff_engine::notify::transport::Channel;
 use signoff_engine::notify::{MailQuery, MailStatus};
 use signoff_engine::runtime::{ActionKind, ActionRequest};
 use signoff_tests::{claim, eventually, processes_copy, quick_sender, storage_test, Harness};
@@ -100,7 +101,7 @@ storage_test! {
 
         let settled = || async {
             let rows = h.engine.mail(&MailQuery { instance: Some(id.0), ..Default::default() }).await.ok()?;
-            let hooks: Vec<_> = rows.into_iter().filter(|m| m.channel != "mail").collect();
+            let hooks: Vec<_> = rows.into_iter().filter(|m| m.channel != Channel::Mail).collect();
             hooks.iter().all(|m| m.status != MailStatus::Pending).then_some(hooks)
         };
         let hooks = eventually("every channel message settled", WAIT, settled).await;

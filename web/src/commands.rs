@@ -210,6 +210,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             processes,
             smtp,
             http,
+            finished,
         } => {
             let plan = bench::Plan {
                 db: &db,
@@ -219,6 +220,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 processes: &processes,
                 smtp: smtp.as_deref(),
                 http,
+                finished,
             };
             print!("{}", bench::run(&plan).await?);
             Ok(ExitCode::SUCCESS)
@@ -544,7 +546,7 @@ fn print_mail(mail: &[MailView], json: bool) {
                 m.id,
                 m.status.as_str(),
                 m.instance,
-                m.kind,
+                m.kind.as_str(),
                 m.address,
                 m.subject,
                 m.last_error

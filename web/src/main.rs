@@ -252,6 +252,10 @@ pub enum Command {
         /// process, called in turn), instead of the engine's API.
         #[arg(long, num_args = 0..=1, default_missing_value = "1")]
         http: Option<usize>,
+        /// Fill each scale's database with about this many finished requests first (of
+        /// another submitter and approver, copied in SQL), to time inboxes among them.
+        #[arg(long, default_value_t = 0)]
+        finished: usize,
     },
 }
 

@@ -301,7 +301,16 @@ fn simulate_prints_the_path_without_writing() {
 fn bench_prints_a_row_per_wave_and_a_bench_line_per_scale() {
     let dir = temp_dir("bench");
     let out = signoff()
-        .args(["bench", "--open", "20,40", "--clients", "4", "--db"])
+        .args([
+            "bench",
+            "--open",
+            "20,40",
+            "--clients",
+            "4",
+            "--finished",
+            "200",
+        ])
+        .arg("--db")
         .arg(dir.join("bench.db"))
         .arg("--processes")
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes"))
@@ -330,7 +339,9 @@ fn bench_prints_a_row_per_wave_and_a_bench_line_per_scale() {
     ] {
         assert!(bench[1].contains(key), "{key} in {}", bench[1]);
     }
-    // Three waves of 40 actions each at the larger scale, and both inboxes timed.
+    // Three waves of 40 actions each at the larger scale, and the inboxes timed: the
+    // other approver's 20 among the 200 copied finished requests, then also among the 40
+    // the waves ended.
     for wave in ["start", "approve 1", "approve 2"] {
         assert!(
             lines.iter().any(|l| l.trim_start().starts_with("40")
@@ -339,8 +350,18 @@ fn bench_prints_a_row_per_wave_and_a_bench_line_per_scale() {
             "{wave}: {text}"
         );
     }
-    assert!(text.contains("inbox of liu.qiang (40 open)"), "{text}");
-    assert!(text.contains("inbox of chen.jing (20 open)"), "{text}");
+    assert!(
+        text.contains("inbox of liu.qiang (40 open, 200 finished requests)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("inbox of chen.jing (20 open, 200 finished requests)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("inbox of chen.jing (20 open, 240 finished requests)"),
+        "{text}"
+    );
     assert!(lines.last().unwrap().starts_with("BENCH open=40"));
 }
 

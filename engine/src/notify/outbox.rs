@@ -76,11 +76,10 @@ pub struct MailView {
     pub id: i64,
     pub message_id: String,
     pub instance: i64,
-    pub kind: String,
+    pub kind: crate::model::Event,
     pub recipient: String,
     pub address: String,
-    /// `mail`, or the kind of webhook (`webhook`, `dingtalk`, `wecom`, `feishu`).
-    pub channel: String,
+    pub channel: Channel,
     pub subject: String,
     pub status: MailStatus,
     pub attempts: i64,
@@ -112,11 +111,11 @@ pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, Engin
             id: r.id,
             message_id: r.message_id,
             instance: r.instance_id,
-            kind: r.kind,
+            kind: r.kind.0,
             recipient: r.recipient,
             // A robot's URL carries its access token: listings show its host only.
-            address: match r.channel.as_str() {
-                "mail" => r.address,
+            address: match r.channel {
+                Channel::Mail => r.address,
                 _ => r
                     .address
                     .split(['?', '#'])
@@ -198,7 +197,7 @@ pub async fn lease(
             mail: Outgoing {
                 id: r.id,
                 message_id: r.message_id,
-                channel: super::transport::Channel::parse(&r.channel),
+                channel: r.channel,
                 to: r.address,
                 subject: r.subject,
                 text: r.body_text,
@@ -244,9 +243,9 @@ pub async fn send_batch(
     use futures::StreamExt;
     let results: Vec<Settled> = futures::stream::iter(batch)
         .map(|leased| async move {
-            let result = match leased.mail.channel {
-                Channel::Mail => options.transport.send(&options.from, &leased.mail).await,
-                Channel::Hook(kind) => options.hooks.post(kind, &leased.mail).await,
+            let result = match leased.mail.channel.hook() {
+                None => options.transport.send(&options.from, &leased.mail).await,
+                Some(kind) => options.hooks.post(kind, &leased.mail).await,
             };
             settle_one(options, &leased, result)
         })

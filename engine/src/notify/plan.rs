@@ -2,7 +2,7 @@
 //! action's transaction. A rolled-back action leaves neither history nor mail behind; a
 //! committed one always has its mail queued.
 
-use crate::store::status::TaskKind;
+use crate::store::status::{Channel, MailKind, TaskKind};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -333,10 +333,10 @@ impl Planner {
                     sanitize(&channel.id.value),
                     self.domain
                 ),
-                channel: channel.kind.as_str(),
+                channel: channel.kind.into(),
                 instance: event.instance,
                 event: event.id,
-                kind: kind.as_str(),
+                kind: MailKind(kind),
                 recipient: user.id.value.clone(),
                 address: url,
                 subject: rendered.subject.clone(),
@@ -359,10 +359,10 @@ fn new_mail(
 ) -> NewMail {
     NewMail {
         message_id,
-        channel: "mail",
+        channel: Channel::Mail,
         instance: event.instance,
         event: event.id,
-        kind: kind.as_str(),
+        kind: MailKind(kind),
         recipient: user.id.value.clone(),
         address: format!("{} <{}>", user.name, user.email),
         subject: rendered.subject,

@@ -27,19 +27,7 @@ pub struct Outgoing {
     pub html: String,
 }
 
-/// Where a queued message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Mail,
-    Hook(crate::directory::ChannelKind),
-}
-
-impl Channel {
-    /// The channel stored as `text`; anything unknown is mail, as before channels.
-    pub fn parse(text: &str) -> Channel {
-        crate::directory::ChannelKind::parse(text).map_or(Channel::Mail, Channel::Hook)
-    }
-}
+pub use crate::store::status::Channel;
 
 /// A transport URL that cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@
 pub mod absences;
 pub mod accounts;
 pub mod cc_reads;
+pub mod copies;
 pub mod definitions;
 pub mod events;
 pub mod files;

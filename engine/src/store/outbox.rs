@@ -2,7 +2,7 @@
 //! the writer's batch), listings, the backlog, leasing due messages for one try and
 //! settling them.
 
-use super::status::MailStatus;
+use super::status::{Channel, MailKind, MailStatus};
 use super::{Conn, Pool, Sql};
 
 /// A message as listings read it.
@@ -11,7 +11,7 @@ pub struct MailRow {
     pub id: i64,
     pub message_id: String,
     pub instance_id: i64,
-    pub kind: String,
+    pub kind: MailKind,
     pub recipient: String,
     pub address: String,
     pub subject: String,
@@ -20,7 +20,7 @@ pub struct MailRow {
     pub last_error: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
-    pub channel: String,
+    pub channel: Channel,
 }
 
 /// A message taken for one try.
@@ -33,7 +33,7 @@ pub struct LeasedRow {
     pub body_text: String,
     pub body_html: String,
     pub attempts: i64,
-    pub channel: String,
+    pub channel: Channel,
 }
 
 /// The newest `limit` messages, of request `instance` and in `status` when given (only
@@ -137,11 +137,10 @@ pub async fn mark_failed(conn: &mut Conn, id: i64, error: &str) -> Result<(), sq
 #[derive(Debug, Clone)]
 pub struct NewMail {
     pub message_id: String,
-    /// `mail`, or the kind of webhook it is posted as.
-    pub channel: &'static str,
+    pub channel: Channel,
     pub instance: i64,
     pub event: i64,
-    pub kind: &'static str,
+    pub kind: MailKind,
     pub recipient: String,
     pub address: String,
     pub subject: String,

@@ -1,5 +1,6 @@
 //! The closed sets of words the tables store: a request's, a step run's and a task's
-//! status, a task's kind and decision, a timer's kind. Each is an enum that sqlx binds
+//! status, a task's kind and decision, a timer's kind, a message's status, channel and
+//! kind. Each is an enum that sqlx binds
 //! and reads as its `snake_case` text, so no status is a string compared by hand, and a
 //! word the enum does not know is a decoding error, not a silent default.
 //!
@@ -12,6 +13,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::directory::ChannelKind;
+use crate::model::Event;
 use sqlx::any::{Any, AnyTypeInfo, AnyValueRef};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -58,6 +62,14 @@ macro_rules! text_enum {
             }
         }
 
+        text_column!($ty);
+    };
+}
+
+/// sqlx's `Type`, `Encode` and `Decode` for `Any` of a type stored as its `as_str()`
+/// text and read back through its `FromStr`.
+macro_rules! text_column {
+    ($ty:ident) => {
         impl Type<Any> for $ty {
             fn type_info() -> AnyTypeInfo {
                 <&str as Type<Any>>::type_info()
@@ -237,6 +249,78 @@ text_enum!(MailStatus, "mail status" {
     Failed => "failed",
 });
 
+/// Where a queued message goes: mail, or a kind of webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Mail,
+    Webhook,
+    Dingtalk,
+    Wecom,
+    Feishu,
+}
+
+text_enum!(Channel, "message channel" {
+    Mail => "mail",
+    Webhook => "webhook",
+    Dingtalk => "dingtalk",
+    Wecom => "wecom",
+    Feishu => "feishu",
+});
+
+impl Channel {
+    /// The webhook format it is posted in; `None` for mail.
+    pub fn hook(self) -> Option<ChannelKind> {
+        match self {
+            Channel::Mail => None,
+            Channel::Webhook => Some(ChannelKind::Webhook),
+            Channel::Dingtalk => Some(ChannelKind::Dingtalk),
+            Channel::Wecom => Some(ChannelKind::Wecom),
+            Channel::Feishu => Some(ChannelKind::Feishu),
+        }
+    }
+}
+
+impl From<ChannelKind> for Channel {
+    fn from(kind: ChannelKind) -> Channel {
+        match kind {
+            ChannelKind::Webhook => Channel::Webhook,
+            ChannelKind::Dingtalk => Channel::Dingtalk,
+            ChannelKind::Wecom => Channel::Wecom,
+            ChannelKind::Feishu => Channel::Feishu,
+        }
+    }
+}
+
+/// What a queued message tells of: the definition language's [`Event`], stored as the
+/// word definitions and template files use for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MailKind(pub Event);
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        self.0.as_str()
+    }
+}
+
+impl FromStr for MailKind {
+    type Err = UnknownWord;
+
+    fn from_str(s: &str) -> Result<Self, UnknownWord> {
+        Event::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .map(MailKind)
+            .ok_or_else(|| UnknownWord {
+                of: "mail kind",
+                word: s.to_string(),
+            })
+    }
+}
+
+text_column!(MailKind);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +345,18 @@ mod tests {
         round_trips(Decision::ALL, Decision::as_str);
         round_trips(TimerKind::ALL, TimerKind::as_str);
         round_trips(MailStatus::ALL, MailStatus::as_str);
+        round_trips(Channel::ALL, Channel::as_str);
+        round_trips(&Event::ALL.map(MailKind), MailKind::as_str);
+        for kind in [
+            ChannelKind::Webhook,
+            ChannelKind::Dingtalk,
+            ChannelKind::Wecom,
+            ChannelKind::Feishu,
+        ] {
+            assert_eq!(Channel::from(kind).hook(), Some(kind));
+            assert_eq!(Channel::from(kind).as_str(), kind.as_str());
+        }
+        assert_eq!(Channel::Mail.hook(), None);
     }
 
     #[test]

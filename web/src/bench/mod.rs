@@ -30,6 +30,9 @@ const FIRST_APPROVER: &str = "liu.qiang";
 const OTHER_SUBMITTER: &str = "zhang.wei";
 const OTHER_APPROVER: &str = "chen.jing";
 const OTHER_OPEN: usize = 20;
+/// Requests of the other submitter driven to the end through the engine and then copied
+/// in SQL, when the scale starts with finished requests.
+const TEMPLATES: usize = 100;
 /// Inbox reads timed per measurement.
 const INBOX_READS: usize = 200;
 
@@ -57,6 +60,8 @@ impl Wave {
 pub struct Inbox {
     pub user: &'static str,
     pub open: usize,
+    /// Finished requests in the database when it was timed.
+    pub finished: usize,
     pub latencies: Vec<Duration>,
 }
 
@@ -157,7 +162,12 @@ where
     Ok((wave, next))
 }
 
-async fn time_inbox(engine: &Engine, driver: &Driver, user: &'static str) -> anyhow::Result<Inbox> {
+async fn time_inbox(
+    engine: &Engine,
+    driver: &Driver,
+    user: &'static str,
+    finished: usize,
+) -> anyhow::Result<Inbox> {
     let open = engine
         .task_counts(user)
         .await?
@@ -174,6 +184,7 @@ async fn time_inbox(engine: &Engine, driver: &Driver, user: &'static str) -> any
     Ok(Inbox {
         user,
         open,
+        finished,
         latencies,
     })
 }
@@ -217,6 +228,10 @@ async fn run_scale(
 ) -> anyhow::Result<Scale> {
     let url = fresh_database(plan.db, open).await?;
     let options = || EngineOptions::new(url.as_str(), folder);
+    let finished = match plan.finished {
+        0 => 0,
+        n => fill_finished(&url, folder, process, n).await?,
+    };
     let engine = Engine::open(options()).await?;
     for i in 0..OTHER_OPEN {
         engine.start(process, OTHER_SUBMITTER, form(i)).await?;
@@ -226,7 +241,7 @@ async fn run_scale(
         None => Driver::Engine(engine.clone()),
     };
     let driver = Arc::new(driver);
-    let mut scale = drive(&engine, &driver, process, open, plan.clients).await;
+    let mut scale = drive(&engine, &driver, process, open, plan.clients, finished).await;
     if let Ok(driver) = Arc::try_unwrap(driver) {
         driver.stop().await;
     }
@@ -243,12 +258,47 @@ async fn run_scale(
     scale
 }
 
+/// Fills the fresh database at `url` with `finished` finished requests of the other
+/// submitter, approved by the other approver: a hundred driven to the end through the
+/// engine, then copied in SQL with the engine closed. How many it holds then.
+async fn fill_finished(
+    url: &str,
+    folder: &Path,
+    process: &str,
+    finished: usize,
+) -> anyhow::Result<usize> {
+    let engine = Engine::open(EngineOptions::new(url, folder)).await?;
+    let driver = Driver::Engine(engine.clone());
+    let templates = TEMPLATES.min(finished);
+    for i in 0..templates {
+        let mut open = driver.start(process, OTHER_SUBMITTER, form(i)).await?;
+        let mut ended = false;
+        while let Some((task, who)) = open.pop() {
+            (open, ended) = driver.approve(task, &who).await?;
+        }
+        anyhow::ensure!(
+            ended,
+            "a request of the bench process did not end when approved"
+        );
+    }
+    engine.shutdown().await;
+    let copies = (finished / templates).saturating_sub(1);
+    let started = Instant::now();
+    let held = signoff_engine::store::copies::copy_finished_requests(url, copies as u64).await?;
+    eprintln!(
+        "bench: {held} finished requests in the database ({:.0} s to copy them)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(usize::try_from(held)?)
+}
+
 async fn drive(
     engine: &Engine,
     driver: &Arc<Driver>,
     process: &str,
     open: usize,
     clients: usize,
+    finished: usize,
 ) -> anyhow::Result<Scale> {
     let (d, p) = (Arc::clone(driver), process.to_string());
     let (start, first) = wave("start", (0..open).collect(), clients, move |i| {
@@ -264,7 +314,10 @@ async fn drive(
         "{} first tasks for {open} requests",
         first.len()
     );
-    let mut inboxes = vec![time_inbox(engine, driver, FIRST_APPROVER).await?];
+    let mut inboxes = vec![
+        time_inbox(engine, driver, FIRST_APPROVER, finished).await?,
+        time_inbox(engine, driver, OTHER_APPROVER, finished).await?,
+    ];
     let d = Arc::clone(driver);
     let (approve1, second) = wave("approve 1", first, clients, move |task| {
         let d = Arc::clone(&d);
@@ -294,7 +347,7 @@ async fn drive(
         },
     )
     .await?;
-    inboxes.push(time_inbox(engine, driver, OTHER_APPROVER).await?);
+    inboxes.push(time_inbox(engine, driver, OTHER_APPROVER, finished + open).await?);
     Ok(Scale {
         open,
         waves: vec![start, approve1, approve2],
@@ -366,10 +419,11 @@ fn report(scales: &[Scale], how: &str, render: Duration) -> String {
         }
         for i in &s.inboxes {
             out += &format!(
-                "{:>8}  inbox of {} ({} open): p50 {:.2} ms, p99 {:.2} ms\n",
+                "{:>8}  inbox of {} ({} open, {} finished requests): p50 {:.2} ms, p99 {:.2} ms\n",
                 s.open,
                 i.user,
                 i.open,
+                i.finished,
                 percentile(&i.latencies, 0.5),
                 percentile(&i.latencies, 0.99)
             );
@@ -433,6 +487,8 @@ pub struct Plan<'a> {
     pub smtp: Option<&'a str>,
     /// Drive the JSON API of this many servers on the database instead of the engine.
     pub http: Option<usize>,
+    /// Finished requests each scale's database holds before its waves start.
+    pub finished: usize,
 }
 
 impl Plan<'_> {
