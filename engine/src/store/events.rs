@@ -124,7 +124,8 @@ pub struct NewEvent {
 /// [`ROWS_PER_STATEMENT`](super::ROWS_PER_STATEMENT) entries.
 pub async fn insert_many(conn: &mut Conn, events: &[NewEvent]) -> Result<(), sqlx::Error> {
     for chunk in events.chunks(super::ROWS_PER_STATEMENT) {
-        let mut sql = Sql::new(
+        let mut sql = Sql::for_conn(
+            conn,
             "INSERT INTO events (id, instance_id, at, actor, on_behalf_of, action, step_id, task_id, comment, changes, detail) VALUES ",
         );
         for (i, e) in chunk.iter().enumerate() {

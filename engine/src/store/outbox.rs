@@ -97,7 +97,7 @@ pub async fn mark_sent(conn: &mut Conn, ids: &[i64], now: &str) -> Result<(), sq
     if ids.is_empty() {
         return Ok(());
     }
-    let mut sql = Sql::new("UPDATE outbox SET status = 'sent', sent_at = ");
+    let mut sql = Sql::for_conn(conn, "UPDATE outbox SET status = 'sent', sent_at = ");
     sql.push_bind(now.to_string())
         .push(", last_error = NULL WHERE id IN ")
         .push_list(ids.iter().copied());
@@ -154,7 +154,8 @@ pub struct NewMail {
 /// stored (the event was planned before) is skipped.
 pub async fn insert_many(conn: &mut Conn, mail: &[NewMail]) -> Result<(), sqlx::Error> {
     for chunk in mail.chunks(super::ROWS_PER_STATEMENT) {
-        let mut sql = Sql::new(
+        let mut sql = Sql::for_conn(
+            conn,
             "INSERT INTO outbox (message_id, channel, instance_id, event_id, kind, recipient, address, subject, body_text, body_html, created_at) VALUES ",
         );
         for (i, m) in chunk.iter().enumerate() {
