@@ -10,6 +10,8 @@
 //!
 //! Reads use the pool; every change ([`Change`]) goes through the engine's single writer
 //! like an approval does, so on SQLite a sign-in never waits behind the writer's lock.
+//! The writer reaches this module as a [`ChangeWriter`], so it needs nothing of the
+//! runtime.
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -21,7 +23,6 @@ use crate::store::accounts as store;
 use crate::store::Pool;
 
 use crate::clock::to_db;
-use crate::runtime::{hex, Writer};
 use crate::store::Conn;
 
 /// Why an account operation failed.
@@ -44,7 +45,17 @@ pub enum AccountError {
     TooManyTokens,
     /// The writer did not store the change (shutting down, or the commit failed).
     #[error("{0}")]
-    Engine(#[from] crate::runtime::EngineError),
+    NotStored(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Where account changes are made: the engine's single writer
+/// (`runtime::Writer` is the one implementation).
+pub trait ChangeWriter: Send + Sync {
+    /// Makes `change` in a group commit; what it did, once committed.
+    fn write(
+        &self,
+        change: Change,
+    ) -> futures::future::BoxFuture<'_, Result<Changed, AccountError>>;
 }
 
 /// A change to passwords, tokens or sessions, for the writer to make. Hashing (argon2)
@@ -163,7 +174,7 @@ pub struct Session {
 #[derive(Clone)]
 pub struct Accounts {
     pool: Pool,
-    writer: Writer,
+    writer: Arc<dyn ChangeWriter>,
     demo_hash: Option<String>,
     /// Checked against for unknown users, so they cost what a known one costs.
     dummy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -188,7 +199,7 @@ impl From<PasswordError> for AccountError {
 }
 
 impl Accounts {
-    pub(crate) fn new(pool: Pool, writer: Writer) -> Accounts {
+    pub(crate) fn new(pool: Pool, writer: Arc<dyn ChangeWriter>) -> Accounts {
         Accounts {
             pool,
             writer,
@@ -222,7 +233,7 @@ impl Accounts {
     }
 
     async fn change(&self, change: Change) -> Result<Changed, AccountError> {
-        Ok(self.writer.account(change).await?)
+        self.writer.write(change).await
     }
 
     /// Whether `password` is `user`'s. Takes the same time for users without a
@@ -370,19 +381,19 @@ impl Accounts {
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
+    hex::encode(bytes)
 }
 
 /// The CSRF token bound to a session: derived from its secret, so nobody who cannot read
 /// the session cookie can know it, and it changes at every sign-in.
 pub fn session_csrf_token(session_token: &str) -> String {
-    hex(&Sha256::digest(
+    hex::encode(Sha256::digest(
         format!("signoff-csrf\0{session_token}").as_bytes(),
     ))
 }
 
 fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Compares two secrets in time that does not depend on where they differ.

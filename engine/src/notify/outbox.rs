@@ -19,7 +19,6 @@ use lettre::message::Mailbox;
 use serde::Serialize;
 
 use crate::clock::to_db;
-use crate::runtime::EngineError;
 
 use super::transport::{Channel, Outgoing, Transport};
 
@@ -97,7 +96,7 @@ pub struct MailQuery {
 }
 
 /// Lists the outbox, newest first.
-pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, EngineError> {
+pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, sqlx::Error> {
     let rows = store::list(
         pool,
         query.instance,
@@ -135,8 +134,8 @@ pub async fn list(pool: &Pool, query: &MailQuery) -> Result<Vec<MailView>, Engin
 }
 
 /// Counts of the outbox by status, for metrics: (pending, failed).
-pub async fn backlog(pool: &Pool) -> Result<(i64, i64), EngineError> {
-    Ok(store::backlog(pool).await?)
+pub async fn backlog(pool: &Pool) -> Result<(i64, i64), sqlx::Error> {
+    store::backlog(pool).await
 }
 
 /// What one pass of the sender did.

@@ -38,7 +38,7 @@ impl Download {
 
 /// The SHA-256 of `bytes` in lower-case hex: the name a content is stored under.
 pub fn content_id(bytes: &[u8]) -> String {
-    super::hex(&Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
 impl Engine {

@@ -17,6 +17,7 @@ mod links;
 mod machine;
 mod mail;
 mod notes;
+mod planner;
 mod policy;
 mod queries;
 mod registry;
@@ -38,8 +39,9 @@ use crate::calendar::Calendar;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::directory::Directory;
-use crate::notify::{outbox, MailQuery, MailView, Planner, Templates};
+use crate::notify::{outbox, MailQuery, MailView, Templates};
 use crate::store::{self, Backend, Conn, Pool};
+use planner::Planner;
 
 pub use done::{DoneTask, MAX_DONE_PAGE};
 pub use files::{content_id, Download, Upload};
@@ -47,7 +49,6 @@ pub use history::{Entry, HistoryAction};
 pub use notes::Note;
 pub use policy::{MAX_BATCH_TASKS, MAX_COMMENT_CHARS, PROCESS_ADMIN_ROLE};
 pub use queries::{Counts, PublishError, RequestQuery, RequestSummary, VersionInfo};
-pub(crate) use registry::hex;
 pub use registry::Registry;
 pub use reports::{Durations, MonthRow, Report, TaskFigures, MAX_REPORT_DAYS};
 pub use search::{TaskCursor, TaskSort, MAX_SEARCH_CHARS};
@@ -87,16 +88,29 @@ impl Writer {
             .map_err(|_| EngineError::Closed)?;
         rx.await.map_err(|_| EngineError::Closed)?
     }
+}
 
-    /// Makes an account change (passwords, tokens, sessions).
-    pub(crate) async fn account(
+impl crate::accounts::ChangeWriter for Writer {
+    fn write(
         &self,
         change: crate::accounts::Change,
-    ) -> Result<crate::accounts::Changed, EngineError> {
-        match self.send(Command::Account(cmd::Account(change))).await? {
-            Reply::Account(changed) => Ok(changed),
-            _ => Err(EngineError::Closed),
-        }
+    ) -> futures::future::BoxFuture<
+        '_,
+        Result<crate::accounts::Changed, crate::accounts::AccountError>,
+    > {
+        Box::pin(async move {
+            match self.send(Command::Account(cmd::Account(change))).await {
+                Ok(Reply::Account(changed)) => Ok(changed),
+                Ok(_) => Err(EngineError::Closed.into()),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+}
+
+impl From<EngineError> for crate::accounts::AccountError {
+    fn from(e: EngineError) -> Self {
+        crate::accounts::AccountError::NotStored(Box::new(e))
     }
 }
 
@@ -601,17 +615,17 @@ impl Engine {
 
     /// Passwords and sessions, in this engine's database.
     pub fn accounts(&self) -> crate::accounts::Accounts {
-        crate::accounts::Accounts::new(self.core.pool.clone(), self.writer.clone())
+        crate::accounts::Accounts::new(self.core.pool.clone(), Arc::new(self.writer.clone()))
     }
 
     /// The outbox, newest first.
     pub async fn mail(&self, query: &MailQuery) -> Result<Vec<MailView>, EngineError> {
-        outbox::list(&self.core.pool, query).await
+        Ok(outbox::list(&self.core.pool, query).await?)
     }
 
     /// Messages waiting and messages failed for good.
     pub async fn mail_backlog(&self) -> Result<(i64, i64), EngineError> {
-        outbox::backlog(&self.core.pool).await
+        Ok(outbox::backlog(&self.core.pool).await?)
     }
 
     /// A request with its open tasks and full history.

@@ -198,7 +198,7 @@ pub(crate) async fn register(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<(i64, bool), EngineError> {
-    let hash = hex(&Sha256::digest(text.as_bytes()));
+    let hash = hex::encode(Sha256::digest(text.as_bytes()));
     if let Some(version) = store::version_of(conn, process, &hash).await? {
         return Ok((version, false));
     }
@@ -219,8 +219,4 @@ pub(crate) async fn set_head(
     now: DateTime<Utc>,
 ) -> Result<(), EngineError> {
     Ok(store::set_head(conn, process, version, &to_db(now), true).await?)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

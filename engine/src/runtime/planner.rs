@@ -1,5 +1,5 @@
-//! Planning: turning the history an action just wrote into outbox rows, inside the
-//! action's transaction. A rolled-back action leaves neither history nor mail behind; a
+//! The mail planner: who is told of the history an action just wrote, as outbox rows,
+//! inside the action's transaction. A rolled-back action leaves neither history nor mail behind; a
 //! committed one always has its mail queued.
 
 use crate::store::status::{Channel, MailKind, TaskKind};
@@ -9,14 +9,14 @@ use std::sync::Arc;
 use crate::store::{self, Conn};
 use serde_json::Value;
 
+use super::appends::{Mark, NewEvent, NewMail, Shared};
+use super::{EngineError, HistoryAction, Registry};
 use crate::clock::from_db;
 use crate::directory::Directory;
 use crate::display::{attachments, key_facts, Fact, Lang};
 use crate::model::{EndOutcome, Event, Principal, ProcessDef, Recipient};
-use crate::runtime::appends::{Mark, NewEvent, NewMail, Shared};
-use crate::runtime::{EngineError, HistoryAction, Registry};
 
-use super::templates::{MailContext, Templates};
+use crate::notify::templates::{MailContext, Templates};
 
 /// What planning needs besides the transaction.
 pub struct Planner {
@@ -183,7 +183,7 @@ impl Planner {
         kind: Event,
         ctx: &MailContext,
         event: i64,
-    ) -> Option<super::templates::Rendered> {
+    ) -> Option<crate::notify::templates::Rendered> {
         let chosen = target.template.as_deref().filter(|t| self.templates.has(t));
         if let Some(name) = chosen {
             match self.templates.render(name, ctx) {
@@ -271,7 +271,7 @@ impl Planner {
             } else {
                 String::new()
             },
-            overdue: event.detail.as_deref() == Some(crate::runtime::Note::DeadlinePassed.as_str()),
+            overdue: event.detail.as_deref() == Some(super::Note::DeadlinePassed.as_str()),
             due: local_time(due.as_deref()),
             link,
             facts: key_facts(&inst.def, &inst.form, directory, lang),
@@ -306,15 +306,15 @@ impl Planner {
         (kind, event): (Event, &EventRow),
         user: &crate::directory::User,
         ctx: &MailContext,
-        rendered: &super::templates::Rendered,
+        rendered: &crate::notify::templates::Rendered,
     ) -> Vec<NewMail> {
         let mut out = Vec::new();
         for channel in directory.channels_for(&user.id.value) {
-            let Some(url) = super::webhook::resolve_url(&channel.url.value) else {
+            let Some(url) = crate::notify::webhook::resolve_url(&channel.url.value) else {
                 tracing::warn!(channel = %channel.id.value, "the channel's URL variable is not set: not posted");
                 continue;
             };
-            let message = super::webhook::HookMessage {
+            let message = crate::notify::webhook::HookMessage {
                 event: kind.as_str(),
                 request: event.instance,
                 process: &ctx.process_name,
@@ -323,7 +323,7 @@ impl Planner {
                 facts: &ctx.facts,
                 link: &ctx.link,
             };
-            let body = super::webhook::body(channel.kind, &message);
+            let body = crate::notify::webhook::body(channel.kind, &message);
             out.push(NewMail {
                 message_id: format!(
                     "<signoff.{}.{}.{}.{}@{}>",
@@ -355,7 +355,7 @@ fn new_mail(
     event: &EventRow,
     kind: Event,
     user: &crate::directory::User,
-    rendered: super::templates::Rendered,
+    rendered: crate::notify::templates::Rendered,
 ) -> NewMail {
     NewMail {
         message_id,
