@@ -313,13 +313,23 @@ impl Machine<'_, '_> {
     /// After a decision: does the step's mode now have its outcome?
     pub async fn settle(&mut self, step: &Step, run: i64) -> Result<(), EngineError> {
         let tasks = self.run_tasks(run).await?;
-        if self.settle_added(step, run, &tasks).await? {
+        self.settle_with(step, run, &tasks).await
+    }
+
+    /// [`settle`](Self::settle) on `tasks`, the run's tasks as they now stand.
+    pub async fn settle_with(
+        &mut self,
+        step: &Step,
+        run: i64,
+        tasks: &[RunTask],
+    ) -> Result<(), EngineError> {
+        if self.settle_added(step, run, tasks).await? {
             return Ok(());
         }
-        let votes = super::run_tasks::votes_of(&tasks);
+        let votes = super::run_tasks::votes_of(tasks);
         let mode = step.mode();
         let (approved, rejected, total) = match &mode {
-            Mode::Vote(vote) if !vote.weights.is_empty() => self.weighed(vote, &tasks),
+            Mode::Vote(vote) if !vote.weights.is_empty() => self.weighed(vote, tasks),
             _ => {
                 let count = |k: &str| votes[k].as_i64().unwrap_or(0);
                 (count("approved"), count("rejected"), count("total"))
@@ -333,7 +343,7 @@ impl Machine<'_, '_> {
         if rejected >= reject_threshold(&mode, total) && step.kind.value == StepKind::Approval {
             self.finish_with(run, Outcome::Rejected, votes);
         } else if approved >= pass_threshold(&mode, total) {
-            if !self.open_next_added(step, &tasks).await? {
+            if !self.open_next_added(step, tasks).await? {
                 self.finish_with(run, positive, votes);
             }
         } else if mode == Mode::Sequential {

@@ -790,21 +790,22 @@ impl Core {
         self.machine_of(conn, env, id, row).await
     }
 
-    /// A task and a machine on its request, read in one statement.
+    /// A task, its run's tasks (as they stood before the action) and a machine on its
+    /// request, read in one statement.
     async fn machine_for_task<'a, 'c>(
         &self,
         conn: &'c mut Conn,
         env: &'a Env<'a>,
         task: TaskId,
-    ) -> Result<(actions::TaskRow, Machine<'a, 'c>), EngineError> {
-        let row = store::tasks::with_state(&mut *conn, task.0)
+    ) -> Result<(actions::TaskRow, Vec<run_tasks::RunTask>, Machine<'a, 'c>), EngineError> {
+        let (row, run_tasks) = store::tasks::with_state(&mut *conn, task.0)
             .await?
             .ok_or(EngineError::UnknownTask(task))?;
         let instance = InstanceId(row.task.instance_id);
         let run = row.task.run_id;
         let mut machine = self.machine_of(conn, env, instance, row.state).await?;
         machine.know_run(run, row.run.into());
-        Ok((row.task.into(), machine))
+        Ok((row.task.into(), run_tasks, machine))
     }
 
     /// A machine on request `id` in state `row`.

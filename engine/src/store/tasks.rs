@@ -407,35 +407,68 @@ impl From<TaskRun> for super::runs::RunRow {
     }
 }
 
-/// Task `id`, its request's state and its run, in one statement.
-pub async fn with_state(conn: &mut Conn, id: i64) -> Result<Option<TaskAndState>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {ACTION_TASK}, {}, r.step_id AS run_step, r.parent_run, r.branch_id, r.status AS run_status \
-         FROM tasks t JOIN instances i ON i.id = t.instance_id JOIN step_runs r ON r.id = t.run_id WHERE t.id = $1",
+/// A row of [`with_state`]: the task, its request and run, and one task of its run.
+#[derive(Debug, sqlx::FromRow)]
+struct TaskStateRow {
+    #[sqlx(flatten)]
+    head: TaskAndState,
+    #[sqlx(flatten)]
+    run_task: RunTask,
+}
+
+/// Task `id`, its request's state and its run, and the run's tasks in their order
+/// (as [`of_run`] reads them), in one statement: a decision settles its step on them
+/// without reading them again.
+pub async fn with_state(
+    conn: &mut Conn,
+    id: i64,
+) -> Result<Option<(TaskAndState, Vec<RunTask>)>, sqlx::Error> {
+    let rows: Vec<TaskStateRow> = sqlx::query_as(&format!(
+        "SELECT {ACTION_TASK}, {}, r.step_id AS run_step, r.parent_run, r.branch_id, r.status AS run_status, {RUN_TASK} \
+         FROM tasks t JOIN instances i ON i.id = t.instance_id JOIN step_runs r ON r.id = t.run_id \
+         JOIN tasks o ON o.run_id = t.run_id WHERE t.id = $1 ORDER BY o.seq, o.id",
         super::instances::STATE
     ))
     .bind(id)
-    .fetch_optional(conn)
-    .await
+    .fetch_all(conn)
+    .await?;
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else {
+        return Ok(None);
+    };
+    let mut run_tasks = vec![first.run_task];
+    run_tasks.extend(rows.map(|r| r.run_task));
+    Ok(Some((first.head, run_tasks)))
 }
 
 /// One task of a run, as settling a step reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RunTask {
+    #[sqlx(rename = "o_id")]
     pub id: i64,
+    #[sqlx(rename = "o_kind")]
     pub kind: TaskKind,
+    #[sqlx(rename = "o_assignee")]
     pub assignee: String,
+    #[sqlx(rename = "o_acted_by")]
     pub acted_by: Option<String>,
+    #[sqlx(rename = "o_status")]
     pub status: TaskStatus,
+    #[sqlx(rename = "o_decision")]
     pub decision: Option<Decision>,
+    #[sqlx(rename = "o_inputs")]
     pub inputs: Option<String>,
 }
 
+/// The columns of a [`RunTask`] from `tasks o`.
+const RUN_TASK: &str = "o.id AS o_id, o.kind AS o_kind, o.assignee AS o_assignee, \
+     o.acted_by AS o_acted_by, o.status AS o_status, o.decision AS o_decision, o.inputs AS o_inputs";
+
 /// The tasks of run `run`, in their order (`seq`, then creation).
 pub async fn of_run(conn: &mut Conn, run: i64) -> Result<Vec<RunTask>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, kind, assignee, acted_by, status, decision, inputs FROM tasks WHERE run_id = $1 ORDER BY seq, id",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {RUN_TASK} FROM tasks o WHERE o.run_id = $1 ORDER BY o.seq, o.id"
+    ))
     .bind(run)
     .fetch_all(conn)
     .await

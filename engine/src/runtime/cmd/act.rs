@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::prelude::*;
 use crate::model::Step;
 use crate::runtime::actions::TaskRow;
+use crate::runtime::run_tasks::RunTask;
 use crate::runtime::types::ActionKind;
 
 pub struct Act {
@@ -27,17 +28,29 @@ impl Act {
         conn: &mut Conn,
         env: &Env<'_>,
     ) -> Result<Reply, EngineError> {
-        let (row, mut m) = core.machine_for_task(conn, env, self.task).await?;
+        let (row, run_tasks, mut m) = core.machine_for_task(conn, env, self.task).await?;
         let instance = m.inst.id;
-        act(&mut m, row, &self.actor, &self.request).await?;
+        let acting = Acted {
+            task: row,
+            run_tasks,
+        };
+        act(&mut m, acting, &self.actor, &self.request).await?;
         m.drain().await?;
         Ok(Reply::Instance(instance))
     }
 }
 
+/// The task acted on and its run's tasks, as read before the action.
+struct Acted {
+    task: TaskRow,
+    run_tasks: Vec<RunTask>,
+}
+
 /// An action being done on a task: the checks passed, what each action's command needs.
 pub(super) struct Acting<'a> {
     pub task: &'a TaskRow,
+    /// The tasks of the task's run (this one among them) as they stood before the action.
+    pub run_tasks: &'a [RunTask],
     pub step: &'a Step,
     pub actor: &'a str,
     /// Whom the actor stands in for (as the task's delegate).
@@ -61,10 +74,11 @@ impl<'a> Acting<'a> {
 /// Performs `request` on `task` as `actor` on the loaded request.
 async fn act(
     m: &mut Machine<'_, '_>,
-    task: TaskRow,
+    acted: Acted,
     actor: &str,
     request: &ActionRequest,
 ) -> Result<(), EngineError> {
+    let Acted { task, run_tasks } = acted;
     let action = request
         .action
         .ok_or_else(|| EngineError::NotAllowed("no action given".into()))?;
@@ -76,6 +90,7 @@ async fn act(
     check_allowed(&task, step, action)?;
     let a = Acting {
         task: &task,
+        run_tasks: &run_tasks,
         step,
         actor,
         behalf: behalf.as_deref(),

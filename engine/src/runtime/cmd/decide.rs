@@ -6,7 +6,7 @@
 use super::act::Acting;
 use super::prelude::*;
 use crate::runtime::types::ActionKind;
-use crate::store::status::Decision;
+use crate::store::status::{Decision, TaskStatus};
 
 pub(super) async fn run(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), EngineError> {
     let rejecting = a.action == ActionKind::Reject;
@@ -32,5 +32,14 @@ pub(super) async fn run(m: &mut Machine<'_, '_>, a: &Acting<'_>) -> Result<(), E
     m.inst.decided = true;
     m.log(a.entry(a.action.into()).changes(changes.as_ref()))
         .await?;
-    m.settle(a.step, a.task.run).await
+    // The run's tasks as read with this one, with this decision as `close_task` stored
+    // it: nothing else in this action wrote a task.
+    let mut tasks = a.run_tasks.to_vec();
+    if let Some(t) = tasks.iter_mut().find(|t| t.id == a.task.id.0) {
+        t.status = TaskStatus::Done;
+        t.decision = Some(decision);
+        t.acted_by = Some(a.actor.to_string());
+        t.inputs = inputs.as_ref().map(ToString::to_string);
+    }
+    m.settle_with(a.step, a.task.run, &tasks).await
 }
