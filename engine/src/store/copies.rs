@@ -145,14 +145,7 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let url = path.display().to_string();
         let mut opened = open(&url).await.unwrap();
-        let new = instances::NewInstance {
-            process: "p",
-            version: 1,
-            submitter: "li.na",
-            form: "{}".into(),
-            vars: "{}".into(),
-            now: "2026-12-07T09:00:00Z",
-        };
+        let new = instances::NewInstance::sample();
         instances::insert(&mut opened.writer, &new).await.unwrap();
         drop(opened);
         let refused = copy_finished_requests(&url, 3).await.unwrap_err();

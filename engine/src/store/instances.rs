@@ -75,6 +75,21 @@ pub struct NewInstance<'a> {
     pub now: &'a str,
 }
 
+#[cfg(test)]
+impl NewInstance<'static> {
+    /// A request of process `p` by li.na with an empty form, for the store's tests.
+    pub fn sample() -> Self {
+        NewInstance {
+            process: "p",
+            version: 1,
+            submitter: "li.na",
+            form: "{}".into(),
+            vars: "{}".into(),
+            now: "2026-12-07T09:00:00Z",
+        }
+    }
+}
+
 /// Stores a new running request; its id.
 pub async fn insert(conn: &mut Conn, new: &NewInstance<'_>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(

@@ -228,14 +228,7 @@ mod tests {
 
     /// A run and, on it, tasks in each status and a pending timer.
     async fn run_with_tasks(conn: &mut Conn) -> (i64, Vec<i64>) {
-        let new = instances::NewInstance {
-            process: "p",
-            version: 1,
-            submitter: "li.na",
-            form: "{}".into(),
-            vars: "{}".into(),
-            now: "2026-12-07T09:00:00Z",
-        };
+        let new = instances::NewInstance::sample();
         let instance = instances::insert(conn, &new).await.unwrap();
         let run = NewRun {
             instance,
