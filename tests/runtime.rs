@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 use signoff_engine::runtime::HistoryAction;
 use signoff_engine::runtime::{
-    ActionKind, ActionRequest, EngineError, InstanceStatus, InstanceView, SignerPosition,
-    TaskQuery, TaskStatus,
+    ActionKind, ActionRequest, EngineError, InstanceId, InstanceStatus, InstanceView,
+    SignerPosition, TaskQuery, TaskStatus,
 };
 use signoff_tests::{claim, shanghai, storage_test, Db, Harness};
 
@@ -1414,5 +1414,42 @@ storage_test! {
             assert_eq!(to, 24, "{who}");
         }
         assert_eq!(mail.len(), 72, "no other mail");
+    }
+}
+
+storage_test! {
+    async fn copies_of_finished_requests_keep_their_history_and_new_requests_follow(db) {
+        // The bench's filler (`store::copies`): a decided request is copied with its runs,
+        // tasks and history; the copies read like the original, and a request started
+        // afterwards gets the next id, on both databases.
+        let h = Harness::new(&db, "copies").await;
+        let id = h.engine.start("reimbursement", "li.na", claim(&[120.0])).await.unwrap().id;
+        h.act(id, "liu.qiang", ActionRequest::new(ActionKind::Reject).comment("重复报销")).await;
+        let original = h.engine.instance(id).await.unwrap();
+        assert!(original.ended_at.is_some(), "a rejected claim ends");
+        let Harness { engine, db: url, processes, clock } = h;
+        engine.shutdown().await;
+
+        let held = signoff_engine::store::copies::copy_finished_requests(&url, 2).await.unwrap();
+        assert_eq!(held, 3);
+        let engine = signoff_tests::open(&url, &processes, clock).await;
+        let words = |v: &InstanceView| -> Vec<(HistoryAction, String)> {
+            v.history.iter().map(|e| (e.action, e.actor.clone())).collect()
+        };
+        for copy in [2, 3] {
+            let view = engine.instance(InstanceId(copy)).await.unwrap();
+            assert_eq!((view.status, &view.outcome), (original.status, &original.outcome));
+            assert_eq!(words(&view), words(&original), "request {copy}");
+            assert_eq!(view.tasks.len(), original.tasks.len());
+            assert!(view.tasks.iter().all(|t| original.tasks.iter().all(|o| o.id != t.id)));
+        }
+        let next = engine.start("reimbursement", "li.na", claim(&[80.0])).await.unwrap();
+        assert_eq!(next.id, InstanceId(4));
+        assert_eq!(engine.task_counts("liu.qiang").await.unwrap().iter().map(|(_, n)| n).sum::<i64>(), 1);
+
+        // A database with a request still running is not copied.
+        engine.shutdown().await;
+        let refused = signoff_engine::store::copies::copy_finished_requests(&url, 1).await.unwrap_err();
+        assert!(refused.to_string().contains("have not ended (1)"), "{refused}");
     }
 }

@@ -6,6 +6,8 @@
 //! its ids shifted by a multiple of each table's largest id, so a copy's rows point at the
 //! copy's rows. Mail, timers, files, links and read marks are not copied: a finished
 //! request has no pending ones, and none is on a page an approver reads.
+//!
+//! `tests/runtime.rs` (`copies_of_finished_requests_...`) checks it on both databases.
 
 use super::{begin_write, open, Backend, Conn, StoreError};
 
@@ -132,29 +134,4 @@ async fn restart_identities(conn: &mut Conn) -> Result<(), sqlx::Error> {
         .await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::instances;
-
-    #[tokio::test]
-    async fn a_request_that_has_not_ended_is_not_copied() {
-        let path = std::env::temp_dir().join(format!("signoff-copies-{}.db", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let url = path.display().to_string();
-        let mut opened = open(&url).await.unwrap();
-        let new = instances::NewInstance::sample();
-        instances::insert(&mut opened.writer, &new).await.unwrap();
-        drop(opened);
-        let refused = copy_finished_requests(&url, 3).await.unwrap_err();
-        assert!(
-            refused
-                .to_string()
-                .contains("requests that have not ended (1)"),
-            "{refused}"
-        );
-        let _ = std::fs::remove_file(&path);
-    }
 }
