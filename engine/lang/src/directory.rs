@@ -67,18 +67,6 @@ impl ChannelKind {
             ChannelKind::Feishu => "feishu",
         }
     }
-
-    /// The kind stored as `text`, if it is one.
-    pub fn parse(text: &str) -> Option<ChannelKind> {
-        [
-            ChannelKind::Webhook,
-            ChannelKind::Dingtalk,
-            ChannelKind::Wecom,
-            ChannelKind::Feishu,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == text)
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

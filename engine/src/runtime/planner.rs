@@ -1,6 +1,6 @@
 //! The mail planner: who is told of the history an action just wrote, as outbox rows,
-//! inside the action's transaction. A rolled-back action leaves neither history nor mail behind; a
-//! committed one always has its mail queued.
+//! inside the action's transaction. A rolled-back action leaves neither history nor mail
+//! behind; a committed one always has its mail queued.
 
 use crate::store::status::{Channel, MailKind, TaskKind};
 use std::collections::{HashMap, HashSet};

@@ -26,7 +26,8 @@ struct Strides {
 
 /// Copies every request of the database at `url` `copies` times; how many requests it
 /// holds afterwards. Refuses a database with a request that has not ended (its copies
-/// would be open tasks no timer or mail knows of), or one another process writes to.
+/// would be open tasks no timer or mail knows of). Each commit takes the write lock as
+/// the engine's writer does, so run it with the engine closed: a running one would wait.
 pub async fn copy_finished_requests(url: &str, copies: u64) -> Result<u64, StoreError> {
     let opened = open(url).await?;
     let mut conn = opened.writer;

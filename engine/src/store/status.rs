@@ -1,8 +1,8 @@
 //! The closed sets of words the tables store: a request's, a step run's and a task's
 //! status, a task's kind and decision, a timer's kind, a message's status, channel and
-//! kind. Each is an enum that sqlx binds
-//! and reads as its `snake_case` text, so no status is a string compared by hand, and a
-//! word the enum does not know is a decoding error, not a silent default.
+//! kind. Each is an enum that sqlx binds and reads as its `snake_case` text, so no
+//! status is a string compared by hand, and a word the enum does not know is a decoding
+//! error, not a silent default.
 //!
 //! Why not `#[derive(sqlx::Type)]`: its `Type` and `Decode` impls are per driver (none
 //! for `Any`, which the store speaks), and on PostgreSQL it names a custom enum type,
